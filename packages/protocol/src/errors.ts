@@ -1,0 +1,57 @@
+/**
+ * Stable error codes carried by `{type: "error", code}` replies. Clients branch on these strings,
+ * so a code is never renamed or reused for a different meaning; new codes may be added.
+ */
+export const ErrorCode = {
+  /** The text frame is not valid JSON. */
+  InvalidJson: 'invalid_json',
+  /** The frame parsed, but is not a valid message: not an object, no `type`, or a field with the wrong type. */
+  InvalidMessage: 'invalid_message',
+  /** A binary frame arrived where only text frames are accepted. */
+  BinaryNotSupported: 'binary_not_supported',
+  /** The frame is larger than `limits.maxMessageBytes`. */
+  MessageTooLarge: 'message_too_large',
+  /** The message nests objects/arrays deeper than `limits.maxDepth`. */
+  TooDeep: 'too_deep',
+  /** The message contains a `__proto__`, `constructor` or `prototype` key. */
+  ForbiddenKey: 'forbidden_key',
+  /** A room id does not match the room id pattern or is too long. */
+  InvalidRoomId: 'invalid_room_id',
+  /** The message names a room this connection has not joined. */
+  NotInRoom: 'not_in_room',
+  /** The message needs a room, but names none and the connection has no default room. */
+  RoomRequired: 'room_required',
+  /** The room is at `roomConfig.maxConnections`. */
+  RoomFull: 'room_full',
+  /** The connection is already in `limits.maxRoomsPerConnection` rooms. */
+  TooManyRooms: 'too_many_rooms',
+  /** A client sent a type only the server may send (e.g. `presence`, `state:init`, `ack`). */
+  ReservedType: 'reserved_type',
+  /** A built-in type this server does not handle yet. */
+  Unsupported: 'unsupported',
+  /** The connection is sending faster than its rate limit; the message was dropped. */
+  RateLimited: 'rate_limited',
+  /** The room's live state is at `limits.maxStateKeys`. */
+  StateLimit: 'state_limit',
+  /** The server failed while handling the message; nothing was applied. */
+  InternalError: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * WebSocket close codes the server uses. 1000-1015 are the standard codes (RFC 6455);
+ * 4000-4999 are Roomkit's own.
+ */
+export const CloseCode = {
+  /** Normal closure (client asked, or `room:leave` of the last room is not a reason to close). */
+  Normal: 1000,
+  /** The server is shutting down (`stop()`, SIGINT, SIGTERM). Reconnect later. */
+  GoingAway: 1001,
+  /** A frame exceeded the hard cap `limits.maxPayloadBytes`; the socket cannot continue. */
+  MessageTooBig: 1009,
+  /** Repeated rate-limit violations: the client kept sending after `rate_limited` errors. */
+  RateLimited: 4008,
+  /** The client does not read fast enough: its send buffer passed `limits.maxBufferedBytes`. */
+  SlowConsumer: 4009,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

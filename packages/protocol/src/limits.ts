@@ -1,0 +1,24 @@
+/**
+ * Room ids: 1-128 characters, letters, digits and `_ . : @ ~ -`, starting with a letter or digit.
+ * The set is URL-path safe, so a room id never needs escaping in `/rooms/{roomId}`.
+ */
+export const ROOM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@~-]{0,127}$/;
+export const MAX_ROOM_ID_LENGTH = 128;
+
+/** Message types: 1-64 printable characters without spaces. */
+export const MESSAGE_TYPE_PATTERN = /^[\x21-\x7e]{1,64}$/;
+
+/** Keys rejected anywhere in an inbound message, so no merge can ever reach an object prototype. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+]);
+
+export function isValidRoomId(value: unknown): value is string {
+  return typeof value === 'string' && ROOM_ID_PATTERN.test(value);
+}
+
+/** Defaults for the per-message limits the codec enforces. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+export const DEFAULT_MAX_DEPTH = 32;

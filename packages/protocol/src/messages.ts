@@ -1,0 +1,164 @@
+import type { ErrorCode } from './errors.js';
+import type {
+  CursorUpdateMessage,
+  HeartbeatMessage,
+  PresenceUpdateMessage,
+  Ref,
+  RoomJoinMessage,
+  RoomLeaveMessage,
+  RoomListMessage,
+  StateUpdateMessage,
+} from './schemas.js';
+
+export type OnlineStatus = 'online' | 'away' | 'offline';
+
+/** A user as the others in a room see them. One entry per `userId`, however many tabs it has open. */
+export interface PresenceUser {
+  userId: string;
+  displayName: string;
+  /** Assigned from an 8-color palette by a hash of `userId`: the same user always gets the same color. */
+  color: string;
+  /** When the user's earliest open connection joined (ms since epoch). */
+  connectedAt: number;
+  onlineStatus: OnlineStatus;
+  /** Updated on every heartbeat and presence update (ms since epoch). */
+  lastActiveAt: number;
+  isIdle: boolean;
+  avatarUrl?: string;
+  location?: string;
+  metadata?: Record<string, unknown>;
+  /** How many connections (tabs, devices) this user has in the room. */
+  connections: number;
+}
+
+/** A live-state entry. `timestamp` comes from the server's hybrid logical clock. */
+export interface StateEntry {
+  value: unknown;
+  timestamp: number;
+  userId: string;
+}
+
+/** Fields every envelope may carry. `offset` and `cid` are reserved for gap-free recovery. */
+export interface Envelope {
+  type: string;
+  room?: string;
+  ref?: Ref;
+}
+
+/** Any message whose type is not built in: passed to `onMessage` and relayed to the other members. */
+export interface AppMessage extends Envelope {
+  [field: string]: unknown;
+}
+
+export type BuiltInClientMessage =
+  | HeartbeatMessage
+  | PresenceUpdateMessage
+  | CursorUpdateMessage
+  | StateUpdateMessage
+  | RoomJoinMessage
+  | RoomLeaveMessage
+  | RoomListMessage;
+
+export type BuiltInClientType = BuiltInClientMessage['type'];
+
+// ---- server → client ----
+
+export interface WelcomeServerMessage {
+  type: 'welcome';
+  connectionId: string;
+  userId: string;
+  displayName: string;
+  color: string;
+  /** The room named in the connection path, or null on the bare path. */
+  room: string | null;
+  heartbeatIntervalMs: number;
+  maxMessageBytes: number;
+}
+
+export interface PresenceServerMessage {
+  type: 'presence';
+  room: string;
+  users: PresenceUser[];
+}
+
+export interface CursorPosition {
+  userId: string;
+  displayName: string;
+  color: string;
+  x: number;
+  y: number;
+  lastUpdate: number;
+  [extra: string]: unknown;
+}
+
+export interface CursorServerMessage {
+  type: 'cursor:update';
+  room: string;
+  cursor: CursorPosition;
+}
+
+export interface StateInitServerMessage {
+  type: 'state:init';
+  room: string;
+  states: Record<string, StateEntry>;
+}
+
+export interface StateUpdateServerMessage {
+  type: 'state:update';
+  room: string;
+  key: string;
+  value: unknown;
+  timestamp: number;
+  userId: string;
+}
+
+export interface RoomListServerMessage {
+  type: 'room:list';
+  ref?: Ref;
+  rooms: string[];
+}
+
+export interface AckServerMessage {
+  type: 'ack';
+  ref: Ref;
+  room?: string;
+}
+
+export interface ErrorServerMessage {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  ref?: Ref;
+  room?: string;
+}
+
+/** An application message as relayed: the sender's fields plus the server's stamp. */
+export interface RelayedServerMessage extends AppMessage {
+  room: string;
+  /** The sender's `userId`, set by the server (a client cannot forge it). */
+  from: string;
+  /** Server time (ms since epoch) when the message was relayed. */
+  timestamp: number;
+}
+
+export type ServerMessage =
+  | WelcomeServerMessage
+  | PresenceServerMessage
+  | CursorServerMessage
+  | StateInitServerMessage
+  | StateUpdateServerMessage
+  | RoomListServerMessage
+  | AckServerMessage
+  | ErrorServerMessage;
+
+/** Types only the server sends; a client sending one gets `reserved_type`. */
+export const SERVER_ONLY_TYPES: ReadonlySet<string> = new Set([
+  'welcome',
+  'presence',
+  'state:init',
+  'ack',
+  'error',
+]);
+
+/** Built-in types reserved for CRDT storage. */
+export const STORAGE_TYPES: ReadonlySet<string> = new Set(['storage:init', 'storage:ops']);

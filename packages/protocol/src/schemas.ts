@@ -1,0 +1,96 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { MAX_ROOM_ID_LENGTH } from './limits.js';
+
+/**
+ * Runtime schemas of the built-in client→server messages. The envelope fields (`type`, `room`,
+ * `ref`) are checked by the codec before these run, so each schema only states its own fields.
+ * Built-in messages accept no unknown fields except `cursor:update`, whose extra fields travel
+ * with the cursor.
+ */
+
+const Ref = Type.Union([Type.String({ maxLength: 64 }), Type.Integer()]);
+const RoomId = Type.String({ minLength: 1, maxLength: MAX_ROOM_ID_LENGTH });
+const envelope = {
+  room: Type.Optional(RoomId),
+  ref: Type.Optional(Ref),
+};
+
+export const OnlineStatusSchema = Type.Union([
+  Type.Literal('online'),
+  Type.Literal('away'),
+  Type.Literal('offline'),
+]);
+
+export const HeartbeatSchema = Type.Object(
+  { type: Type.Literal('heartbeat'), ...envelope },
+  { additionalProperties: false },
+);
+
+export const PresenceUpdateSchema = Type.Object(
+  {
+    type: Type.Literal('presence:update'),
+    ...envelope,
+    onlineStatus: Type.Optional(OnlineStatusSchema),
+    isIdle: Type.Optional(Type.Boolean()),
+    location: Type.Optional(Type.String({ maxLength: 256 })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    avatarUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CursorUpdateSchema = Type.Object(
+  {
+    type: Type.Literal('cursor:update'),
+    ...envelope,
+    x: Type.Number(),
+    y: Type.Number(),
+  },
+  { additionalProperties: true },
+);
+
+export const StateUpdateSchema = Type.Object(
+  {
+    type: Type.Literal('state:update'),
+    ...envelope,
+    key: Type.String({ minLength: 1, maxLength: 256 }),
+    value: Type.Unknown(),
+    merge: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const RoomJoinSchema = Type.Object(
+  { type: Type.Literal('room:join'), room: RoomId, ref: Type.Optional(Ref) },
+  { additionalProperties: false },
+);
+
+export const RoomLeaveSchema = Type.Object(
+  { type: Type.Literal('room:leave'), room: RoomId, ref: Type.Optional(Ref) },
+  { additionalProperties: false },
+);
+
+export const RoomListSchema = Type.Object(
+  { type: Type.Literal('room:list'), ref: Type.Optional(Ref) },
+  { additionalProperties: false },
+);
+
+/** Built-in client→server message schemas, by type. */
+export const clientMessageSchemas = {
+  heartbeat: HeartbeatSchema,
+  'presence:update': PresenceUpdateSchema,
+  'cursor:update': CursorUpdateSchema,
+  'state:update': StateUpdateSchema,
+  'room:join': RoomJoinSchema,
+  'room:leave': RoomLeaveSchema,
+  'room:list': RoomListSchema,
+} as const satisfies Record<string, TSchema>;
+
+export type HeartbeatMessage = Static<typeof HeartbeatSchema>;
+export type PresenceUpdateMessage = Static<typeof PresenceUpdateSchema>;
+export type CursorUpdateMessage = Static<typeof CursorUpdateSchema> & Record<string, unknown>;
+export type StateUpdateMessage = Static<typeof StateUpdateSchema>;
+export type RoomJoinMessage = Static<typeof RoomJoinSchema>;
+export type RoomLeaveMessage = Static<typeof RoomLeaveSchema>;
+export type RoomListMessage = Static<typeof RoomListSchema>;
+export type Ref = Static<typeof Ref>;

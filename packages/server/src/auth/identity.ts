@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { AuthHandler, AuthResult } from '../config.js';
+import type { Identity } from '../rooms/connection.js';
+import { colorForUser } from '../rooms/presence-user.js';
+
+const MAX_ID_LENGTH = 128;
+
+export type IdentityResult =
+  | { ok: true; identity: Identity }
+  | { ok: false; status: 400 | 401; reason: string };
+
+function toIdentity(result: AuthResult): Identity {
+  const identity: Identity = {
+    userId: result.userId,
+    displayName: result.displayName,
+    color: colorForUser(result.userId),
+  };
+  if (typeof result.avatarUrl === 'string') identity.avatarUrl = result.avatarUrl;
+  if (result.metadata && typeof result.metadata === 'object') identity.metadata = result.metadata;
+  return identity;
+}
+
+function isValidName(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
+}
+
+/** Identity from the `userId`/`displayName` query params (no auth handler configured). */
+export function identityFromQuery(query: URLSearchParams): IdentityResult {
+  const userId = query.get('userId') ?? `guest-${randomUUID().slice(0, 8)}`;
+  const displayName = query.get('displayName') ?? userId;
+  if (!isValidName(userId) || !isValidName(displayName)) {
+    return {
+      ok: false,
+      status: 400,
+      reason: `userId and displayName must be 1-${MAX_ID_LENGTH} characters`,
+    };
+  }
+  return { ok: true, identity: toIdentity({ userId, displayName }) };
+}
+
+/**
+ * Runs the auth handler with a deadline. `null`, a throw, a timeout or a malformed result all
+ * reject with 401; the query string is ignored when a handler is configured.
+ */
+export async function identityFromAuth(
+  auth: AuthHandler,
+  req: IncomingMessage,
+  timeoutMs: number,
+): Promise<IdentityResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    const result = await Promise.race([Promise.resolve(auth.authenticate(req)), deadline]);
+    if (result === 'timeout') return { ok: false, status: 401, reason: 'authentication timed out' };
+    if (result === null || result === undefined)
+      return { ok: false, status: 401, reason: 'authentication failed' };
+    if (!isValidName(result.userId) || !isValidName(result.displayName)) {
+      return {
+        ok: false,
+        status: 401,
+        reason: 'authentication returned no valid userId/displayName',
+      };
+    }
+    return { ok: true, identity: toIdentity(result) };
+  } catch {
+    return { ok: false, status: 401, reason: 'authentication failed' };
+  } finally {
+    clearTimeout(timer);
+  }
+}

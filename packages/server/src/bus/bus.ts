@@ -1,0 +1,36 @@
+/**
+ * The scale-out seam. Every room-scoped delivery is published here and comes back through the
+ * handler, on this node and (with a cluster bus) on every other node, so a single-node server
+ * exercises the same path as a cluster.
+ */
+
+/** Messages between nodes: a discriminated union, so a new kind is a compile error until handled. */
+export type BusMessage = {
+  kind: 'broadcast';
+  room: string;
+  /** The encoded frame: encoded once by the publisher, sent as-is to every recipient. */
+  data: string;
+  /** Connection ids that must not receive it (usually the sender). */
+  exclude?: readonly string[];
+  /** Lossy traffic (cursors, presence) is skipped for connections whose send buffer is full. */
+  lossy: boolean;
+};
+
+export type BusHandler = (message: BusMessage) => void;
+
+export abstract class Bus {
+  private handler: BusHandler | null = null;
+
+  /** Called once by the server with the function that delivers a message to local members. */
+  attach(handler: BusHandler): void {
+    this.handler = handler;
+  }
+
+  /** Implementations call this for every message, local or remote, that this node must deliver. */
+  protected deliver(message: BusMessage): void {
+    this.handler?.(message);
+  }
+
+  abstract publish(message: BusMessage): void;
+  abstract close(): Promise<void>;
+}

@@ -1,0 +1,245 @@
+import { parseArgs } from 'node:util';
+import type { ServerConfig } from './config.js';
+import type { LogLevel } from './observability/logger.js';
+
+/** One CLI option: its flag, its environment variable, what it sets, its default for the help text. */
+interface OptionSpec {
+  flag: string;
+  env: string;
+  kind: 'number' | 'string' | 'list';
+  help: string;
+  defaultText: string;
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: 'port',
+    env: 'ROOMKIT_PORT',
+    kind: 'number',
+    help: 'port to listen on (PORT also works)',
+    defaultText: '1234',
+  },
+  {
+    flag: 'host',
+    env: 'ROOMKIT_HOST',
+    kind: 'string',
+    help: 'address to bind',
+    defaultText: '127.0.0.1',
+  },
+  {
+    flag: 'path',
+    env: 'ROOMKIT_PATH',
+    kind: 'string',
+    help: 'WebSocket path prefix',
+    defaultText: '/rooms',
+  },
+  {
+    flag: 'allowed-origins',
+    env: 'ROOMKIT_ALLOWED_ORIGINS',
+    kind: 'list',
+    help: 'comma-separated browser origins allowed to connect',
+    defaultText: 'any',
+  },
+  {
+    flag: 'max-connections',
+    env: 'ROOMKIT_MAX_CONNECTIONS',
+    kind: 'number',
+    help: 'max connections per room (503 past it)',
+    defaultText: 'unlimited',
+  },
+  {
+    flag: 'cleanup-timeout',
+    env: 'ROOMKIT_CLEANUP_TIMEOUT_MS',
+    kind: 'number',
+    help: 'ms an empty room is kept before it is destroyed',
+    defaultText: '30000',
+  },
+  {
+    flag: 'max-message-bytes',
+    env: 'ROOMKIT_MAX_MESSAGE_BYTES',
+    kind: 'number',
+    help: 'largest accepted message',
+    defaultText: '65536',
+  },
+  {
+    flag: 'max-payload-bytes',
+    env: 'ROOMKIT_MAX_PAYLOAD_BYTES',
+    kind: 'number',
+    help: 'hard frame cap; larger frames close the socket (1009)',
+    defaultText: '1048576',
+  },
+  {
+    flag: 'max-depth',
+    env: 'ROOMKIT_MAX_DEPTH',
+    kind: 'number',
+    help: 'deepest nesting of a message',
+    defaultText: '32',
+  },
+  {
+    flag: 'max-rooms-per-connection',
+    env: 'ROOMKIT_MAX_ROOMS_PER_CONNECTION',
+    kind: 'number',
+    help: 'rooms one socket may join',
+    defaultText: '100',
+  },
+  {
+    flag: 'max-state-keys',
+    env: 'ROOMKIT_MAX_STATE_KEYS',
+    kind: 'number',
+    help: 'live-state keys per room',
+    defaultText: '1000',
+  },
+  {
+    flag: 'rate-limit',
+    env: 'ROOMKIT_RATE_LIMIT',
+    kind: 'number',
+    help: 'messages per second per connection',
+    defaultText: '200',
+  },
+  {
+    flag: 'rate-burst',
+    env: 'ROOMKIT_RATE_BURST',
+    kind: 'number',
+    help: 'rate-limit bucket size',
+    defaultText: '400',
+  },
+  {
+    flag: 'heartbeat-interval',
+    env: 'ROOMKIT_HEARTBEAT_INTERVAL_MS',
+    kind: 'number',
+    help: 'client heartbeat interval (ms) told to clients',
+    defaultText: '30000',
+  },
+  {
+    flag: 'heartbeat-check',
+    env: 'ROOMKIT_HEARTBEAT_CHECK_MS',
+    kind: 'number',
+    help: 'server heartbeat check interval (ms)',
+    defaultText: '15000',
+  },
+  {
+    flag: 'heartbeat-timeout',
+    env: 'ROOMKIT_HEARTBEAT_TIMEOUT_MS',
+    kind: 'number',
+    help: 'silence (ms) before a user shows offline',
+    defaultText: '45000',
+  },
+  {
+    flag: 'log-level',
+    env: 'ROOMKIT_LOG_LEVEL',
+    kind: 'string',
+    help: 'debug | info | warn | error | silent',
+    defaultText: 'info',
+  },
+];
+
+export interface CliSettings {
+  command: 'serve' | 'help';
+  config: ServerConfig;
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+}
+
+export class CliError extends Error {}
+
+const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error', 'silent']);
+
+function toNumber(name: string, raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0) {
+    throw new CliError(`--${name} must be a non-negative number, got "${raw}"`);
+  }
+  return value;
+}
+
+export function helpText(): string {
+  const rows = OPTIONS.map(
+    (o) => `  --${o.flag.padEnd(26)} ${o.help} [${o.defaultText}]\n  ${''.padEnd(28)} env ${o.env}`,
+  );
+  return [
+    'Usage: roomkit serve [options]',
+    '',
+    'Runs the Roomkit room server. Every option can also be set by its environment variable;',
+    'a flag wins over the environment.',
+    '',
+    'Options:',
+    ...rows,
+    `  --${'help'.padEnd(26)} show this help`,
+    '',
+  ].join('\n');
+}
+
+/** Turns argv and the environment into server settings. Throws `CliError` on bad input. */
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSettings {
+  const options = Object.fromEntries(
+    OPTIONS.map((o) => [o.flag, { type: 'string' as const }]),
+  ) as Record<string, { type: 'string' }>;
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  const command = parsed.positionals[0] ?? 'serve';
+  if (parsed.values.help || command === 'help') {
+    return { command: 'help', config: {}, port: 0, host: '', logLevel: 'info' };
+  }
+  if (command !== 'serve')
+    throw new CliError(`unknown command "${command}"; try: roomkit serve --help`);
+
+  const value = (o: OptionSpec): string | undefined => {
+    const fromFlag = parsed.values[o.flag];
+    if (typeof fromFlag === 'string') return fromFlag;
+    return env[o.env] ?? (o.flag === 'port' ? env.PORT : undefined);
+  };
+  const num = (flag: string): number | undefined => {
+    const spec = OPTIONS.find((o) => o.flag === flag)!;
+    const raw = value(spec);
+    return raw === undefined ? undefined : toNumber(flag, raw);
+  };
+  const str = (flag: string): string | undefined => value(OPTIONS.find((o) => o.flag === flag)!);
+
+  const logLevel = str('log-level') ?? 'info';
+  if (!LOG_LEVELS.has(logLevel))
+    throw new CliError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
+  const origins = str('allowed-origins');
+  const config: ServerConfig = {
+    path: str('path') ?? '/rooms',
+    roomConfig: {
+      cleanupTimeoutMs: num('cleanup-timeout'),
+      maxConnections: num('max-connections'),
+    },
+    limits: {
+      maxMessageBytes: num('max-message-bytes'),
+      maxPayloadBytes: num('max-payload-bytes'),
+      maxDepth: num('max-depth'),
+      maxRoomsPerConnection: num('max-rooms-per-connection'),
+      maxStateKeys: num('max-state-keys'),
+    },
+    rateLimit: { messagesPerSecond: num('rate-limit'), burst: num('rate-burst') },
+    heartbeat: {
+      intervalMs: num('heartbeat-interval'),
+      checkIntervalMs: num('heartbeat-check'),
+      timeoutMs: num('heartbeat-timeout'),
+    },
+  };
+  if (origins !== undefined) {
+    config.allowedOrigins = origins
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== '');
+  }
+  return {
+    command: 'serve',
+    config,
+    port: num('port') ?? 1234,
+    host: str('host') ?? '127.0.0.1',
+    logLevel: logLevel as LogLevel,
+  };
+}

@@ -1,0 +1,205 @@
+import type { IncomingMessage } from 'node:http';
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_BYTES, type PresenceUser } from '@roomkit/protocol';
+import type { Logger } from './observability/logger.js';
+
+/** What an `AuthHandler` returns for an accepted connection. */
+export interface AuthResult {
+  userId: string;
+  displayName: string;
+  avatarUrl?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface AuthHandler {
+  /** Return the user for this upgrade request, or `null` (or throw) to reject it with 401. */
+  authenticate(req: IncomingMessage): Promise<AuthResult | null> | AuthResult | null;
+}
+
+export interface RoomConfig {
+  /** Delay before an empty room is destroyed. A rejoin within it keeps the room's state. Default 30000. */
+  cleanupTimeoutMs?: number;
+  /** Max connections per room: upgrades past it get 503, `room:join` gets `room_full`. Default unlimited. */
+  maxConnections?: number;
+}
+
+/** A CRDT update as it travels between client, server and store (a Yjs update). */
+export type StorageOp = Uint8Array;
+/** A serialized CRDT document snapshot (a Yjs state update). */
+export type SerializedCrdt = Uint8Array;
+
+export type OnJoinHandler = (roomId: string, user: PresenceUser) => void | Promise<void>;
+export type OnLeaveHandler = (roomId: string, user: PresenceUser) => void | Promise<void>;
+export type OnMessageHandler = (
+  roomId: string,
+  senderId: string,
+  message: Record<string, unknown>,
+) => void | Promise<void>;
+export type OnStorageChangeHandler = (roomId: string, ops: StorageOp[]) => void | Promise<void>;
+export type InitialStorageHandler = (roomId: string) => Promise<SerializedCrdt | null>;
+
+export interface HeartbeatConfig {
+  /** How often clients should send `heartbeat` (told to them in `welcome`). Default 30000. */
+  intervalMs?: number;
+  /** How often the server checks for silent connections. Default 15000. */
+  checkIntervalMs?: number;
+  /** Silence after which a connection is shown offline (and, if it also stops answering pings, closed). Default 45000. */
+  timeoutMs?: number;
+}
+
+export interface RateLimitConfig {
+  /** Sustained messages per second per connection. Default 200. */
+  messagesPerSecond?: number;
+  /** Bucket size: how many messages may arrive at once. Default 400. */
+  burst?: number;
+  /** Dropped messages within 10 s after which the connection is closed with 4008. Default 200. */
+  maxViolations?: number;
+}
+
+export interface LimitsConfig {
+  /** Largest accepted text frame; larger ones get `message_too_large`. Default 65536. */
+  maxMessageBytes?: number;
+  /** Hard frame cap enforced by the WebSocket layer; past it the socket closes with 1009. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Deepest nesting of objects/arrays in a message. Default 32. */
+  maxDepth?: number;
+  /** Rooms one connection may be in at once. Default 100. */
+  maxRoomsPerConnection?: number;
+  /** Live-state keys per room. Default 1000. */
+  maxStateKeys?: number;
+  /** Send buffer past which a connection stops getting cursor and presence traffic. Default 512 KiB. */
+  lossyBufferedBytes?: number;
+  /** Send buffer past which a connection is closed with 4009. Default 8 MiB. */
+  maxBufferedBytes?: number;
+  /** Time allowed for `auth.authenticate`; slower upgrades are rejected with 401. Default 10000. */
+  authTimeoutMs?: number;
+}
+
+export interface ServerConfig {
+  port?: number;
+  /** Bind address used by `start()`. Default: all interfaces (Node's default). */
+  host?: string;
+  /** URL path prefix; clients connect to `{path}/{roomId}`, or to `{path}` to join rooms by message. Default `/rooms`. */
+  path?: string;
+  auth?: AuthHandler;
+  roomConfig?: RoomConfig;
+  onMessage?: OnMessageHandler;
+  onJoin?: OnJoinHandler;
+  onLeave?: OnLeaveHandler;
+  onStorageChange?: OnStorageChangeHandler;
+  initialStorage?: InitialStorageHandler;
+  /** Browser origins allowed to connect (exact match, e.g. `https://app.example.com`). Unset: any. */
+  allowedOrigins?: string[];
+  heartbeat?: HeartbeatConfig;
+  rateLimit?: RateLimitConfig;
+  limits?: LimitsConfig;
+  /** Cursor updates are coalesced per user and flushed at this interval. Default 25. */
+  cursorFlushMs?: number;
+  /** Where logs go. Default: pino at `warn` on stdout. */
+  logger?: Logger;
+}
+
+export interface ResolvedConfig {
+  port: number;
+  host: string | undefined;
+  path: string;
+  auth: AuthHandler | undefined;
+  cleanupTimeoutMs: number;
+  maxConnectionsPerRoom: number;
+  allowedOrigins: ReadonlySet<string> | null;
+  heartbeat: Required<HeartbeatConfig>;
+  rateLimit: Required<RateLimitConfig>;
+  limits: Required<LimitsConfig>;
+  cursorFlushMs: number;
+  hooks: Pick<
+    ServerConfig,
+    'onMessage' | 'onJoin' | 'onLeave' | 'onStorageChange' | 'initialStorage'
+  >;
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`RoomServer: ${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function normalizePath(path: string | undefined): string {
+  const raw = path ?? '/rooms';
+  if (!raw.startsWith('/'))
+    throw new TypeError(`RoomServer: path must start with "/", got "${raw}"`);
+  const trimmed = raw.replace(/\/+$/, '');
+  return trimmed === '' ? '/' : trimmed;
+}
+
+/** Applies defaults and rejects nonsensical options at construction time, not on first use. */
+export function resolveConfig(config: ServerConfig): ResolvedConfig {
+  const limits = config.limits ?? {};
+  const hb = config.heartbeat ?? {};
+  const rl = config.rateLimit ?? {};
+  const maxMessageBytes = positive(
+    'limits.maxMessageBytes',
+    limits.maxMessageBytes,
+    DEFAULT_MAX_MESSAGE_BYTES,
+  );
+  const lossyBufferedBytes = positive(
+    'limits.lossyBufferedBytes',
+    limits.lossyBufferedBytes,
+    512 * 1024,
+  );
+  const resolved: ResolvedConfig = {
+    port: config.port ?? 0,
+    host: config.host,
+    path: normalizePath(config.path),
+    auth: config.auth,
+    cleanupTimeoutMs:
+      config.roomConfig?.cleanupTimeoutMs === 0
+        ? 0
+        : positive('roomConfig.cleanupTimeoutMs', config.roomConfig?.cleanupTimeoutMs, 30_000),
+    maxConnectionsPerRoom: positive(
+      'roomConfig.maxConnections',
+      config.roomConfig?.maxConnections,
+      Number.POSITIVE_INFINITY,
+    ),
+    allowedOrigins: config.allowedOrigins ? new Set(config.allowedOrigins) : null,
+    heartbeat: {
+      intervalMs: positive('heartbeat.intervalMs', hb.intervalMs, 30_000),
+      checkIntervalMs: positive('heartbeat.checkIntervalMs', hb.checkIntervalMs, 15_000),
+      timeoutMs: positive('heartbeat.timeoutMs', hb.timeoutMs, 45_000),
+    },
+    rateLimit: {
+      messagesPerSecond: positive('rateLimit.messagesPerSecond', rl.messagesPerSecond, 200),
+      burst: positive('rateLimit.burst', rl.burst, 400),
+      maxViolations: positive('rateLimit.maxViolations', rl.maxViolations, 200),
+    },
+    limits: {
+      maxMessageBytes,
+      maxPayloadBytes: Math.max(
+        maxMessageBytes,
+        positive('limits.maxPayloadBytes', limits.maxPayloadBytes, 1024 * 1024),
+      ),
+      maxDepth: positive('limits.maxDepth', limits.maxDepth, DEFAULT_MAX_DEPTH),
+      maxRoomsPerConnection: positive(
+        'limits.maxRoomsPerConnection',
+        limits.maxRoomsPerConnection,
+        100,
+      ),
+      maxStateKeys: positive('limits.maxStateKeys', limits.maxStateKeys, 1000),
+      lossyBufferedBytes,
+      maxBufferedBytes: Math.max(
+        lossyBufferedBytes,
+        positive('limits.maxBufferedBytes', limits.maxBufferedBytes, 8 * 1024 * 1024),
+      ),
+      authTimeoutMs: positive('limits.authTimeoutMs', limits.authTimeoutMs, 10_000),
+    },
+    cursorFlushMs: positive('cursorFlushMs', config.cursorFlushMs, 25),
+    hooks: {
+      onMessage: config.onMessage,
+      onJoin: config.onJoin,
+      onLeave: config.onLeave,
+      onStorageChange: config.onStorageChange,
+      initialStorage: config.initialStorage,
+    },
+  };
+  return resolved;
+}

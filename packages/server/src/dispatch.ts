@@ -1,0 +1,165 @@
+import {
+  CloseCode,
+  decodeClientMessage,
+  type Envelope,
+  ErrorCode,
+  encodeServerMessage,
+  type Ref,
+} from '@roomkit/protocol';
+import type { Feature, FeatureContext, MessageHandler, RoomTarget } from './features/feature.js';
+import { ProtocolError } from './features/feature.js';
+import type { Relay } from './features/relay.js';
+import type { ClientSession } from './rooms/connection.js';
+
+/** Violations are counted over this window before the connection is closed. */
+const VIOLATION_WINDOW_MS = 10_000;
+
+/**
+ * The inbound edge: rate limit, size, decode and validate, resolve the room, run the handler,
+ * answer `ack`/`error`. Nothing a client sends can throw out of `handleFrame`.
+ */
+export class Dispatcher {
+  private readonly handlers = new Map<string, MessageHandler>();
+
+  constructor(
+    private readonly ctx: FeatureContext,
+    features: readonly Feature[],
+    private readonly relay: Relay,
+  ) {
+    for (const feature of features) {
+      for (const handler of feature.handlers ?? []) {
+        if (this.handlers.has(handler.type)) {
+          throw new Error(`two features handle "${handler.type}"`);
+        }
+        this.handlers.set(handler.type, handler);
+      }
+    }
+  }
+
+  handleFrame(session: ClientSession, data: Buffer, isBinary: boolean): void {
+    if (session.isClosing) return;
+    const now = Date.now();
+    session.lastSeen = now;
+    if (!this.admit(session, now)) return;
+    const { limits } = this.ctx.config;
+    if (isBinary) {
+      this.fail(
+        session,
+        ErrorCode.BinaryNotSupported,
+        'binary frames are not accepted here; send JSON text',
+      );
+      return;
+    }
+    if (data.length > limits.maxMessageBytes) {
+      this.fail(
+        session,
+        ErrorCode.MessageTooLarge,
+        `message is ${data.length} bytes; the limit is ${limits.maxMessageBytes}`,
+      );
+      return;
+    }
+    const decoded = decodeClientMessage(data.toString('utf8'), { maxDepth: limits.maxDepth });
+    if (!decoded.ok) {
+      this.fail(session, decoded.code, decoded.message, decoded.ref);
+      return;
+    }
+    // Envelope view: `room` and `ref` as the codec validated them, whatever the type.
+    const message: Envelope = decoded.message;
+    try {
+      if (decoded.kind === 'storage') {
+        throw new ProtocolError(
+          ErrorCode.Unsupported,
+          `"${message.type}" is not supported by this server yet`,
+        );
+      }
+      let reply: ReturnType<MessageHandler['handle']>;
+      if (decoded.kind === 'app') {
+        this.relay.relay(decoded.message, session, this.target(session, message.room));
+      } else {
+        const handler = this.handlers.get(decoded.message.type)!;
+        reply =
+          handler.scope === 'room'
+            ? handler.handle(decoded.message, session, this.target(session, message.room))
+            : handler.handle(decoded.message, session);
+      }
+      if (reply)
+        session.send(
+          encodeServerMessage(message.ref === undefined ? reply : { ...reply, ref: message.ref }),
+        );
+      else if (message.ref !== undefined) {
+        session.send(
+          encodeServerMessage(
+            message.room === undefined
+              ? { type: 'ack', ref: message.ref }
+              : { type: 'ack', ref: message.ref, room: message.room },
+          ),
+        );
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        this.fail(session, error.code, error.message, message.ref, message.room);
+      } else {
+        this.ctx.logger.error({ err: error, type: message.type }, 'message handler failed');
+        this.fail(
+          session,
+          ErrorCode.InternalError,
+          `the server failed to handle "${message.type}"`,
+          message.ref,
+          message.room,
+        );
+      }
+    }
+  }
+
+  /** Resolves the message's room (or the connection's default) and requires membership. */
+  private target(session: ClientSession, room: string | undefined): RoomTarget {
+    const roomId = room ?? session.defaultRoom;
+    if (roomId === null) {
+      throw new ProtocolError(
+        ErrorCode.RoomRequired,
+        'field "room" is required: this connection has no default room',
+      );
+    }
+    const connection = session.memberships.get(roomId);
+    if (!connection)
+      throw new ProtocolError(ErrorCode.NotInRoom, `not in room "${roomId}"; send room:join first`);
+    return { room: connection.room, connection };
+  }
+
+  /** Token-bucket rate limit. One error per episode of drops; too many drops close the socket. */
+  private admit(session: ClientSession, now: number): boolean {
+    if (session.bucket.take(now)) {
+      session.inViolation = false;
+      return true;
+    }
+    if (now - session.violationWindowStart > VIOLATION_WINDOW_MS) {
+      session.violationWindowStart = now;
+      session.violations = 0;
+    }
+    session.violations++;
+    if (session.violations > this.ctx.config.rateLimit.maxViolations) {
+      session.close(CloseCode.RateLimited, 'rate limit exceeded repeatedly');
+    } else if (!session.inViolation) {
+      session.inViolation = true;
+      this.fail(
+        session,
+        ErrorCode.RateLimited,
+        `too many messages: the limit is ${this.ctx.config.rateLimit.messagesPerSecond}/s; messages are being dropped`,
+      );
+    }
+    return false;
+  }
+
+  private fail(
+    session: ClientSession,
+    code: ErrorCode,
+    message: string,
+    ref?: Ref,
+    room?: string,
+  ): void {
+    const error: Record<string, unknown> = { type: 'error', code, message };
+    if (ref !== undefined) error.ref = ref;
+    if (room !== undefined) error.room = room;
+    session.send(encodeServerMessage(error));
+  }
+}

@@ -1,0 +1,96 @@
+import type { BuiltInClientMessage, BuiltInClientType, ErrorCode, Ref } from '@roomkit/protocol';
+import type { ResolvedConfig } from '../config.js';
+import type { HybridLogicalClock } from '../hlc.js';
+import type { Logger } from '../observability/logger.js';
+import type { ClientSession, RoomConnection } from '../rooms/connection.js';
+import type { Room } from '../rooms/room.js';
+import type { RoomManager } from '../rooms/room-manager.js';
+
+/** Shared services every feature gets at construction. */
+export interface FeatureContext {
+  config: ResolvedConfig;
+  rooms: RoomManager;
+  clock: HybridLogicalClock;
+  logger: Logger;
+}
+
+/** A handled message's room, resolved and membership-checked by the dispatcher. */
+export interface RoomTarget {
+  room: Room;
+  connection: RoomConnection;
+}
+
+/** What a handler may answer with; the dispatcher adds the request's `ref`. No reply: `ack` if `ref`. */
+export type HandlerReply = { type: string; [field: string]: unknown } | undefined;
+
+type MessageOf<T extends BuiltInClientType> = Extract<BuiltInClientMessage, { type: T }>;
+
+/** A built-in message handler, registered by type. */
+export type MessageHandler =
+  | {
+      type: BuiltInClientType;
+      /** The dispatcher resolves `message.room` (or the default room) and requires membership. */
+      scope: 'room';
+      handle(
+        message: BuiltInClientMessage,
+        session: ClientSession,
+        target: RoomTarget,
+      ): HandlerReply;
+    }
+  | {
+      type: BuiltInClientType;
+      /** Connection-level message: no room resolution. */
+      scope: 'session';
+      handle(message: BuiltInClientMessage, session: ClientSession): HandlerReply;
+    };
+
+/** Declares a handler for a room-scoped message type, typed by that type's schema. */
+export function onRoomMessage<T extends BuiltInClientType>(
+  type: T,
+  handle: (message: MessageOf<T>, session: ClientSession, target: RoomTarget) => HandlerReply,
+): MessageHandler {
+  return { type, scope: 'room', handle: handle as MessageHandlerFn<'room'> };
+}
+
+/** Declares a handler for a connection-level message type. */
+export function onSessionMessage<T extends BuiltInClientType>(
+  type: T,
+  handle: (message: MessageOf<T>, session: ClientSession) => HandlerReply,
+): MessageHandler {
+  return { type, scope: 'session', handle: handle as MessageHandlerFn<'session'> };
+}
+
+type MessageHandlerFn<S extends MessageHandler['scope']> = Extract<
+  MessageHandler,
+  { scope: S }
+>['handle'];
+
+/** Thrown by handlers to refuse a message; becomes an `error` reply with this code. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/**
+ * A feature owns some message types and reacts to room lifecycle. Adding a feature means adding
+ * a module and listing it in the server, not editing the dispatcher.
+ */
+export interface Feature {
+  readonly name: string;
+  readonly handlers?: readonly MessageHandler[];
+  /** After a connection was added to a room: send it snapshots, tell the others. */
+  onJoin?(room: Room, connection: RoomConnection): void;
+  /** After a connection was removed from a room. */
+  onLeave?(room: Room, connection: RoomConnection): void;
+  /** When a room is destroyed. */
+  onRoomUnload?(room: Room): void;
+  /** Server stop: clear timers. */
+  close?(): void;
+}
+
+export type { Ref };

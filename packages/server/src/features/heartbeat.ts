@@ -1,0 +1,66 @@
+import type { ClientSession } from '../rooms/connection.js';
+import { type Feature, type FeatureContext, onSessionMessage } from './feature.js';
+import type { PresenceFeature } from './presence.js';
+
+/**
+ * Heartbeat: a connection silent for `timeoutMs` shows as offline (the socket stays open) and is
+ * back online on its next heartbeat. Each check also pings the socket; one that answers neither
+ * messages nor pings for `timeoutMs` is dead and gets terminated, so presence never sticks.
+ */
+export class HeartbeatFeature implements Feature {
+  readonly name = 'heartbeat';
+  private readonly timer: NodeJS.Timeout;
+
+  readonly handlers = [
+    onSessionMessage('heartbeat', (_message, session) => {
+      const now = Date.now();
+      session.lastHeartbeat = now;
+      const wasOffline = session.offline;
+      session.offline = false;
+      for (const connection of session.memberships.values()) {
+        connection.user.lastActiveAt = now;
+        if (wasOffline) {
+          connection.user.onlineStatus = session.chosenStatus;
+          this.presence.changed(connection.room);
+        } else {
+          // Fresher lastActiveAt for the next list, without a broadcast per heartbeat.
+          connection.room.presenceChanged();
+        }
+      }
+      return undefined;
+    }),
+  ];
+
+  constructor(
+    private readonly ctx: FeatureContext,
+    private readonly presence: PresenceFeature,
+    private readonly sessions: () => Iterable<ClientSession>,
+  ) {
+    this.timer = setInterval(() => this.check(), ctx.config.heartbeat.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass over every connection; public so tests and embedders can run it on demand. */
+  check(now = Date.now()): void {
+    const { timeoutMs } = this.ctx.config.heartbeat;
+    for (const session of this.sessions()) {
+      if (session.isClosing) continue;
+      if (now - session.lastSeen > timeoutMs) {
+        session.ws.terminate();
+        continue;
+      }
+      if (!session.offline && now - session.lastHeartbeat > timeoutMs) {
+        session.offline = true;
+        for (const connection of session.memberships.values()) {
+          connection.user.onlineStatus = 'offline';
+          this.presence.changed(connection.room);
+        }
+      }
+      session.ws.ping();
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { ErrorCode, encodeServerMessage, FORBIDDEN_KEYS } from '@roomkit/protocol';
+import type { RoomConnection } from '../rooms/connection.js';
+import type { Room } from '../rooms/room.js';
+import { type Feature, type FeatureContext, onRoomMessage, ProtocolError } from './feature.js';
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Live state: a per-room last-writer-wins map. `state:init` on join; `state:update` writes are
+ * stamped by the server's hybrid logical clock (never the client's) and broadcast to everyone,
+ * the writer included, so all members apply the same order.
+ */
+export class LiveStateFeature implements Feature {
+  readonly name = 'live-state';
+
+  readonly handlers = [
+    onRoomMessage('state:update', (message, session, { room }) => {
+      const { key, merge } = message;
+      if (FORBIDDEN_KEYS.has(key)) {
+        throw new ProtocolError(ErrorCode.ForbiddenKey, `state key "${key}" is not allowed`);
+      }
+      if (room.liveState.isFull(key)) {
+        throw new ProtocolError(
+          ErrorCode.StateLimit,
+          `room state is limited to ${room.liveState.maxKeys} keys`,
+        );
+      }
+      let value = message.value;
+      if (merge === true) {
+        if (!isPlainObject(value)) {
+          throw new ProtocolError(
+            ErrorCode.InvalidMessage,
+            'state:update: field "value" must be an object when "merge" is true',
+          );
+        }
+        const current = room.liveState.get(key)?.value;
+        // Spread defines own properties, so a merge can never write through to a prototype.
+        value = isPlainObject(current) ? { ...current, ...value } : { ...value };
+        const size = Buffer.byteLength(JSON.stringify(value));
+        if (size > this.ctx.config.limits.maxMessageBytes) {
+          throw new ProtocolError(
+            ErrorCode.StateLimit,
+            `merged value of "${key}" would be ${size} bytes, over the ${this.ctx.config.limits.maxMessageBytes}-byte limit`,
+          );
+        }
+      }
+      const entry = { value, timestamp: this.ctx.clock.now(), userId: session.identity.userId };
+      if (room.liveState.set(key, entry)) {
+        room.broadcast(encodeServerMessage({ type: 'state:update', room: room.id, key, ...entry }));
+      }
+      return undefined;
+    }),
+  ];
+
+  constructor(private readonly ctx: FeatureContext) {}
+
+  onJoin(room: Room, connection: RoomConnection): void {
+    connection.session.send(
+      encodeServerMessage({ type: 'state:init', room: room.id, states: room.liveState.snapshot() }),
+    );
+  }
+}

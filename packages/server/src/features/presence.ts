@@ -1,0 +1,73 @@
+import type { RoomConnection } from '../rooms/connection.js';
+import type { Room } from '../rooms/room.js';
+import { type Feature, type FeatureContext, onRoomMessage } from './feature.js';
+
+/**
+ * Presence: the `presence` list on every join, leave and status change. Broadcasts are coalesced
+ * per room to one per event-loop turn (a join storm sends one list, not one per joiner) and are
+ * lossy for slow consumers. A joiner gets the current list at once, before `state:init`.
+ */
+export class PresenceFeature implements Feature {
+  readonly name = 'presence';
+  private readonly dirty = new Set<Room>();
+  private flushScheduled: NodeJS.Immediate | null = null;
+
+  readonly handlers = [
+    onRoomMessage('presence:update', (message, session, { room, connection }) => {
+      const user = connection.user;
+      if (message.onlineStatus !== undefined) {
+        session.chosenStatus = message.onlineStatus;
+        if (!session.offline) user.onlineStatus = message.onlineStatus;
+      }
+      if (message.isIdle !== undefined) user.isIdle = message.isIdle;
+      if (message.location !== undefined) user.location = message.location;
+      if (message.metadata !== undefined) user.metadata = message.metadata;
+      if (message.avatarUrl !== undefined) user.avatarUrl = message.avatarUrl;
+      user.lastActiveAt = Date.now();
+      this.changed(room);
+      return undefined;
+    }),
+  ];
+
+  constructor(private readonly ctx: FeatureContext) {}
+
+  onJoin(room: Room, connection: RoomConnection): void {
+    connection.session.send(room.presenceFrame());
+    this.schedule(room);
+  }
+
+  onLeave(room: Room): void {
+    this.schedule(room);
+  }
+
+  onRoomUnload(room: Room): void {
+    this.dirty.delete(room);
+  }
+
+  /** A member's presence changed: invalidate the snapshot and broadcast it this turn. */
+  changed(room: Room): void {
+    room.presenceChanged();
+    this.schedule(room);
+  }
+
+  close(): void {
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    this.flushScheduled = null;
+    this.dirty.clear();
+  }
+
+  private schedule(room: Room): void {
+    this.dirty.add(room);
+    this.flushScheduled ??= setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = null;
+    for (const room of this.dirty) {
+      if (room.size > 0 && this.ctx.rooms.get(room.id) === room) {
+        room.broadcastLossy(room.presenceFrame());
+      }
+    }
+    this.dirty.clear();
+  }
+}

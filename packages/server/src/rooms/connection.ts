@@ -1,0 +1,149 @@
+import type { OnlineStatus, PresenceUser } from '@roomkit/protocol';
+import { CloseCode } from '@roomkit/protocol';
+import type WebSocket from 'ws';
+import type { Room } from './room.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** Who a connection belongs to, as established at upgrade time. */
+export interface Identity {
+  userId: string;
+  displayName: string;
+  color: string;
+  avatarUrl?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** The spec's `Connection`: one socket's membership in one room. */
+export interface Connection {
+  /** Connection id: the same for every room the socket is in. */
+  readonly id: string;
+  readonly ws: WebSocket;
+  /** This connection's own presence record (its `connections` field is always 1). */
+  readonly user: PresenceUser;
+  readonly location?: string;
+  readonly metadata?: Record<string, unknown>;
+  readonly onlineStatus: OnlineStatus;
+  readonly lastActiveAt: number;
+  readonly lastHeartbeat: number;
+}
+
+export interface SessionLimits {
+  lossyBufferedBytes: number;
+  maxBufferedBytes: number;
+  messagesPerSecond: number;
+  burst: number;
+}
+
+/**
+ * One WebSocket: identity, the rooms it is in, its rate limit and its send buffer policy.
+ * Every send goes through here so backpressure is decided in one place.
+ */
+export class ClientSession {
+  readonly memberships = new Map<string, RoomConnection>();
+  readonly bucket: TokenBucket;
+  /** Room named in the connection path; messages without `room` go there. */
+  defaultRoom: string | null;
+  lastHeartbeat: number;
+  /** Last time anything (message or pong) arrived; decides liveness. */
+  lastSeen: number;
+  /** Set when the heartbeat check marked this connection offline. */
+  offline = false;
+  /** Status the client chose, restored when it comes back from offline. */
+  chosenStatus: OnlineStatus = 'online';
+  violations = 0;
+  violationWindowStart = 0;
+  /** True between a dropped message and the next accepted one: one error per episode. */
+  inViolation = false;
+  private closing = false;
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    readonly identity: Identity,
+    defaultRoom: string | null,
+    private readonly limits: SessionLimits,
+    now: number,
+  ) {
+    this.defaultRoom = defaultRoom;
+    this.lastHeartbeat = now;
+    this.lastSeen = now;
+    this.bucket = new TokenBucket(limits.messagesPerSecond, limits.burst, now);
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Reliable send: never skipped; a client too slow to drain it is closed with 4009. */
+  send(data: string): void {
+    if (this.closing) return;
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.close(CloseCode.SlowConsumer, 'slow consumer: send buffer limit exceeded');
+      return;
+    }
+    this.ws.send(data);
+  }
+
+  /** Lossy send (cursors, presence): skipped while the send buffer is past the soft limit. */
+  sendLossy(data: string): boolean {
+    if (this.closing || this.ws.bufferedAmount > this.limits.lossyBufferedBytes) return false;
+    this.ws.send(data);
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ws.close(code, reason);
+  }
+}
+
+/** A session's record in one room; what `Room.connections` holds. */
+export class RoomConnection implements Connection {
+  readonly user: PresenceUser;
+
+  constructor(
+    readonly session: ClientSession,
+    readonly room: Room,
+    now: number,
+  ) {
+    const { identity } = session;
+    this.user = {
+      userId: identity.userId,
+      displayName: identity.displayName,
+      color: identity.color,
+      connectedAt: now,
+      onlineStatus: session.offline ? 'offline' : session.chosenStatus,
+      lastActiveAt: now,
+      isIdle: false,
+      connections: 1,
+    };
+    if (identity.avatarUrl !== undefined) this.user.avatarUrl = identity.avatarUrl;
+    if (identity.metadata !== undefined) this.user.metadata = identity.metadata;
+  }
+
+  get id(): string {
+    return this.session.id;
+  }
+  get roomId(): string {
+    return this.room.id;
+  }
+  get ws(): WebSocket {
+    return this.session.ws;
+  }
+  get location(): string | undefined {
+    return this.user.location;
+  }
+  get metadata(): Record<string, unknown> | undefined {
+    return this.user.metadata;
+  }
+  get onlineStatus(): OnlineStatus {
+    return this.user.onlineStatus;
+  }
+  get lastActiveAt(): number {
+    return this.user.lastActiveAt;
+  }
+  get lastHeartbeat(): number {
+    return this.session.lastHeartbeat;
+  }
+}

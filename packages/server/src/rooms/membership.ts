@@ -1,0 +1,67 @@
+import { ErrorCode } from '@roomkit/protocol';
+import { type Feature, type FeatureContext, ProtocolError } from '../features/feature.js';
+import { runHook } from '../hooks.js';
+import { type ClientSession, RoomConnection } from './connection.js';
+
+/**
+ * The one join path and the one leave path, used by the upgrade (path room) and by
+ * `room:join` / `room:leave`. Runs the spec's connection flow in order.
+ */
+export class Membership {
+  constructor(
+    private readonly ctx: FeatureContext,
+    private readonly features: readonly Feature[],
+  ) {}
+
+  /** Throws `ProtocolError` (`room_full`, `too_many_rooms`) when the join is refused. */
+  join(session: ClientSession, roomId: string): RoomConnection {
+    const existing = session.memberships.get(roomId);
+    if (existing) return existing;
+    const { limits, maxConnectionsPerRoom, hooks } = this.ctx.config;
+    if (session.memberships.size >= limits.maxRoomsPerConnection) {
+      throw new ProtocolError(
+        ErrorCode.TooManyRooms,
+        `a connection may be in at most ${limits.maxRoomsPerConnection} rooms`,
+      );
+    }
+    if ((this.ctx.rooms.get(roomId)?.size ?? 0) >= maxConnectionsPerRoom) {
+      throw new ProtocolError(ErrorCode.RoomFull, `room "${roomId}" is full`);
+    }
+    const room = this.ctx.rooms.getOrCreate(roomId);
+    const connection = new RoomConnection(session, room, Date.now());
+    room.add(connection);
+    session.memberships.set(roomId, connection);
+    for (const feature of this.features) feature.onJoin?.(room, connection);
+    if (hooks.onJoin) {
+      const onJoin = hooks.onJoin;
+      const user = { ...connection.user };
+      runHook(this.ctx.logger, 'onJoin', () => onJoin(roomId, user));
+    }
+    return connection;
+  }
+
+  /** Returns false if the session was not in the room. */
+  leave(session: ClientSession, roomId: string): boolean {
+    const connection = session.memberships.get(roomId);
+    if (!connection) return false;
+    session.memberships.delete(roomId);
+    const { room } = connection;
+    room.remove(connection.id);
+    const { hooks, cleanupTimeoutMs } = this.ctx.config;
+    if (hooks.onLeave) {
+      const onLeave = hooks.onLeave;
+      const user = { ...connection.user };
+      runHook(this.ctx.logger, 'onLeave', () => onLeave(roomId, user));
+    }
+    if (room.size === 0 && this.ctx.rooms.get(roomId) === room) {
+      this.ctx.rooms.scheduleCleanup(roomId, cleanupTimeoutMs);
+    }
+    for (const feature of this.features) feature.onLeave?.(room, connection);
+    if (session.defaultRoom === roomId) session.defaultRoom = null;
+    return true;
+  }
+
+  leaveAll(session: ClientSession): void {
+    for (const roomId of [...session.memberships.keys()]) this.leave(session, roomId);
+  }
+}

@@ -1,0 +1,111 @@
+import { encodeServerMessage, type PresenceUser } from '@roomkit/protocol';
+import type { Bus } from '../bus/bus.js';
+import { LiveStateStore } from '../features/live-state-store.js';
+import type { Connection, RoomConnection } from './connection.js';
+import { aggregatePresence } from './presence-user.js';
+
+/** The room's CRDT document. Storage arrives with the Yjs storage engine; until then there is none. */
+export interface StorageDocument {
+  serialize(): Uint8Array;
+}
+
+export class Room {
+  readonly connections = new Map<string, RoomConnection>();
+  readonly liveState: LiveStateStore;
+  readonly createdAt = Date.now();
+  readonly storageInitialized: boolean = false;
+  private presenceVersion = 0;
+  private usersCache: PresenceUser[] | null = null;
+  private presenceFrameCache: string | null = null;
+
+  constructor(
+    readonly id: string,
+    private readonly bus: Bus,
+    maxStateKeys: number,
+  ) {
+    this.liveState = new LiveStateStore(maxStateKeys);
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  getStorageDocument(): StorageDocument | null {
+    return null;
+  }
+
+  /** Connected users, one entry per `userId` (several tabs fold into one, with a count). */
+  getUsers(): PresenceUser[] {
+    this.usersCache ??= aggregatePresence(
+      Array.from(this.connections.values(), (connection) => connection.user),
+    );
+    return this.usersCache;
+  }
+
+  /** Sends `data` to every member except `excludeIds`, reliably, through the bus. */
+  broadcast(data: string, excludeIds?: readonly string[]): void {
+    this.bus.publish({ kind: 'broadcast', room: this.id, data, exclude: excludeIds, lossy: false });
+  }
+
+  /** Like `broadcast`, but members with a full send buffer skip it (cursors, presence). */
+  broadcastLossy(data: string, excludeIds?: readonly string[]): void {
+    this.bus.publish({ kind: 'broadcast', room: this.id, data, exclude: excludeIds, lossy: true });
+  }
+
+  /** Sends `data` to one member. Returns false if no such connection is in the room. */
+  send(connectionId: string, data: string): boolean {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return false;
+    connection.session.send(data);
+    return true;
+  }
+
+  /** Local fan-out: the same bytes to every member; called by the bus handler. */
+  deliver(data: string, exclude: readonly string[] | undefined, lossy: boolean): void {
+    for (const connection of this.connections.values()) {
+      if (exclude?.includes(connection.id)) continue;
+      if (lossy) connection.session.sendLossy(data);
+      else connection.session.send(data);
+    }
+  }
+
+  add(connection: RoomConnection): void {
+    this.connections.set(connection.id, connection);
+    this.presenceChanged();
+  }
+
+  remove(connectionId: string): RoomConnection | undefined {
+    const connection = this.connections.get(connectionId);
+    if (connection) {
+      this.connections.delete(connectionId);
+      this.presenceChanged();
+    }
+    return connection;
+  }
+
+  /** Invalidates the presence snapshot; returns the new version. */
+  presenceChanged(): number {
+    this.usersCache = null;
+    this.presenceFrameCache = null;
+    return ++this.presenceVersion;
+  }
+
+  get currentPresenceVersion(): number {
+    return this.presenceVersion;
+  }
+
+  /** The encoded `presence` message for the current version, encoded at most once per version. */
+  presenceFrame(): string {
+    this.presenceFrameCache ??= encodeServerMessage({
+      type: 'presence',
+      room: this.id,
+      users: this.getUsers(),
+    });
+    return this.presenceFrameCache;
+  }
+
+  /** Spec-shaped view of a connection (for hooks and introspection). */
+  getConnection(connectionId: string): Connection | undefined {
+    return this.connections.get(connectionId);
+  }
+}

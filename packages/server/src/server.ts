@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { CloseCode, ErrorCode, encodeServerMessage } from '@roomkit/protocol';
+import { WebSocket, WebSocketServer } from 'ws';
+import { identityFromAuth, identityFromQuery } from './auth/identity.js';
+import type { Bus } from './bus/bus.js';
+import { LocalBus } from './bus/local-bus.js';
+import { type ResolvedConfig, resolveConfig, type ServerConfig } from './config.js';
+import { Dispatcher } from './dispatch.js';
+import { CursorsFeature } from './features/cursors.js';
+import { type Feature, type FeatureContext, ProtocolError } from './features/feature.js';
+import { HeartbeatFeature } from './features/heartbeat.js';
+import { LiveStateFeature } from './features/live-state.js';
+import { PresenceFeature } from './features/presence.js';
+import { Relay } from './features/relay.js';
+import { RoomsFeature } from './features/rooms.js';
+import { HybridLogicalClock } from './hlc.js';
+import { rejectUpgrade } from './http/reject.js';
+import { createRequestHandler } from './http/requests.js';
+import { isOriginAllowed, parseUpgradeTarget } from './http/upgrade-target.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { ClientSession, type Identity } from './rooms/connection.js';
+import { Membership } from './rooms/membership.js';
+import { RoomManager } from './rooms/room-manager.js';
+
+/** How long `stop()` waits for clients to answer the close frame before cutting them off. */
+const STOP_GRACE_MS = 5_000;
+
+/**
+ * The room server: one HTTP server whose upgrades become room connections. This class wires the
+ * parts together; what each message does lives in `features/`.
+ */
+export class RoomServer {
+  private readonly config: ResolvedConfig;
+  private readonly logger: Logger;
+  private readonly rooms: RoomManager;
+  private readonly bus: Bus;
+  private readonly sessions = new Set<ClientSession>();
+  private readonly features: Feature[];
+  private readonly heartbeat: HeartbeatFeature;
+  private readonly membership: Membership;
+  private readonly dispatcher: Dispatcher;
+  private readonly wss: WebSocketServer;
+  private readonly http: Server;
+  /** Upgrades authorized for a room but not yet joined, so concurrent upgrades cannot overfill it. */
+  private readonly reserved = new Map<string, number>();
+  private stopping: Promise<void> | null = null;
+  private listening = false;
+
+  constructor(config: ServerConfig = {}) {
+    this.config = resolveConfig(config);
+    this.logger = config.logger ?? createLogger();
+    this.bus = new LocalBus();
+    this.rooms = new RoomManager(this.bus, this.config.limits.maxStateKeys);
+    const ctx: FeatureContext = {
+      config: this.config,
+      rooms: this.rooms,
+      clock: new HybridLogicalClock(),
+      logger: this.logger,
+    };
+    const presence = new PresenceFeature(ctx);
+    this.heartbeat = new HeartbeatFeature(ctx, presence, () => this.sessions);
+    this.features = [
+      presence,
+      new LiveStateFeature(ctx),
+      new CursorsFeature(ctx),
+      this.heartbeat,
+      new RoomsFeature(() => this.membership),
+    ];
+    this.membership = new Membership(ctx, this.features);
+    this.dispatcher = new Dispatcher(ctx, this.features, new Relay(ctx));
+    this.rooms.onUnload((room) => {
+      for (const feature of this.features) feature.onRoomUnload?.(room);
+    });
+
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.config.limits.maxPayloadBytes,
+      perMessageDeflate: false,
+    });
+    this.http = createServer(createRequestHandler(this.rooms, () => this.sessions.size));
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.handleUpgrade(req, socket, head).catch((error: unknown) => {
+        this.logger.error({ err: error }, 'upgrade failed');
+        rejectUpgrade(socket, 500, ErrorCode.InternalError, 'upgrade failed');
+      });
+    });
+  }
+
+  /** The port the server listens on, or -1 when not listening. */
+  get port(): number {
+    const address = this.http.address() as AddressInfo | null;
+    return this.listening && address ? address.port : -1;
+  }
+
+  async start(port: number = this.config.port): Promise<void> {
+    if (this.listening) throw new Error('RoomServer is already listening');
+    if (this.stopping) throw new Error('RoomServer was stopped; create a new one');
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.http.once('error', onError);
+      this.http.listen(port, this.config.host, () => {
+        this.http.off('error', onError);
+        resolve();
+      });
+    });
+    this.listening = true;
+  }
+
+  /**
+   * Graceful stop: refuse new upgrades, close every socket with 1001 (running the normal leave
+   * path, so `onLeave` fires), wait for the clients to answer (then cut off the rest), remove all
+   * rooms and stop listening. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  broadcastToRoom(roomId: string, data: string, excludeIds?: string[]): boolean {
+    const room = this.rooms.get(roomId);
+    if (!room) return false;
+    room.broadcast(data, excludeIds);
+    return true;
+  }
+
+  getRoomManager(): RoomManager {
+    return this.rooms;
+  }
+
+  /** The underlying Node HTTP server, for mounting further routes. */
+  get httpServer(): Server {
+    return this.http;
+  }
+
+  /** Runs the heartbeat check now (tests and embedders that drive time themselves). */
+  checkHeartbeats(now?: number): void {
+    this.heartbeat.check(now);
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const feature of this.features) feature.close?.();
+    const closed = [...this.sessions].map(
+      (session) =>
+        new Promise<void>((resolve) => {
+          if (session.ws.readyState === WebSocket.CLOSED) return resolve();
+          session.ws.once('close', () => resolve());
+          session.close(CloseCode.GoingAway, 'server shutting down');
+        }),
+    );
+    const listening = this.listening;
+    const httpClosed = listening
+      ? new Promise<void>((resolve) => this.http.close(() => resolve()))
+      : Promise.resolve();
+    this.http.closeIdleConnections();
+    let graceTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(closed),
+      new Promise<void>((resolve) => {
+        graceTimer = setTimeout(resolve, STOP_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(graceTimer);
+    for (const session of this.sessions) session.ws.terminate();
+    this.http.closeAllConnections();
+    this.rooms.clear();
+    await httpClosed;
+    this.listening = false;
+    await this.bus.close();
+  }
+
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', (error) => this.logger.debug({ err: error }, 'upgrade socket error'));
+    if (this.stopping)
+      return rejectUpgrade(socket, 503, 'shutting_down', 'server is shutting down');
+    const target = parseUpgradeTarget(req.url, this.config.path);
+    if (!target.ok) {
+      const code = target.status === 404 ? 'not_found' : ErrorCode.InvalidRoomId;
+      return rejectUpgrade(socket, target.status, code, target.reason);
+    }
+    if (!isOriginAllowed(req.headers.origin, this.config.allowedOrigins)) {
+      return rejectUpgrade(
+        socket,
+        403,
+        'origin_not_allowed',
+        `origin ${req.headers.origin} is not allowed`,
+      );
+    }
+    const identity = this.config.auth
+      ? await identityFromAuth(this.config.auth, req, this.config.limits.authTimeoutMs)
+      : identityFromQuery(target.query);
+    if (!identity.ok) {
+      const code = identity.status === 401 ? 'unauthorized' : ErrorCode.InvalidMessage;
+      return rejectUpgrade(socket, identity.status, code, identity.reason);
+    }
+    if (socket.destroyed) return;
+    if (this.stopping)
+      return rejectUpgrade(socket, 503, 'shutting_down', 'server is shutting down');
+    const { roomId } = target;
+    if (roomId !== null) {
+      const occupied = (this.rooms.get(roomId)?.size ?? 0) + (this.reserved.get(roomId) ?? 0);
+      if (occupied >= this.config.maxConnectionsPerRoom) {
+        return rejectUpgrade(socket, 503, ErrorCode.RoomFull, `room "${roomId}" is full`);
+      }
+      this.reserved.set(roomId, (this.reserved.get(roomId) ?? 0) + 1);
+    }
+    // The seat goes back when the socket is accepted, or when ws refuses the handshake itself.
+    let seated = roomId !== null;
+    const releaseSeat = () => {
+      if (seated && roomId !== null) this.release(roomId);
+      seated = false;
+    };
+    socket.once('close', releaseSeat);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      releaseSeat();
+      this.accept(ws, identity.identity, roomId);
+    });
+  }
+
+  private release(roomId: string): void {
+    const count = (this.reserved.get(roomId) ?? 1) - 1;
+    if (count <= 0) this.reserved.delete(roomId);
+    else this.reserved.set(roomId, count);
+  }
+
+  private accept(ws: WebSocket, identity: Identity, roomId: string | null): void {
+    const { limits, rateLimit, heartbeat } = this.config;
+    const session = new ClientSession(
+      randomUUID(),
+      ws,
+      identity,
+      roomId,
+      {
+        lossyBufferedBytes: limits.lossyBufferedBytes,
+        maxBufferedBytes: limits.maxBufferedBytes,
+        messagesPerSecond: rateLimit.messagesPerSecond,
+        burst: rateLimit.burst,
+      },
+      Date.now(),
+    );
+    this.sessions.add(session);
+    ws.on('message', (data: Buffer, isBinary: boolean) =>
+      this.dispatcher.handleFrame(session, data, isBinary),
+    );
+    ws.on('pong', () => {
+      session.lastSeen = Date.now();
+    });
+    ws.on('error', (error) =>
+      this.logger.debug({ err: error, connectionId: session.id }, 'socket error'),
+    );
+    ws.on('close', () => {
+      this.sessions.delete(session);
+      this.membership.leaveAll(session);
+    });
+    session.send(
+      encodeServerMessage({
+        type: 'welcome',
+        connectionId: session.id,
+        userId: identity.userId,
+        displayName: identity.displayName,
+        color: identity.color,
+        room: roomId,
+        heartbeatIntervalMs: heartbeat.intervalMs,
+        maxMessageBytes: limits.maxMessageBytes,
+      }),
+    );
+    if (roomId !== null) {
+      try {
+        this.membership.join(session, roomId);
+      } catch (error) {
+        // Capacity was reserved at upgrade, so this is a lost race with a `room:join`: say why and close.
+        const message = error instanceof ProtocolError ? error.message : 'could not join the room';
+        session.send(
+          encodeServerMessage({ type: 'error', code: ErrorCode.RoomFull, message, room: roomId }),
+        );
+        session.close(CloseCode.Normal, 'room full');
+      }
+    }
+  }
+}
