@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_BYTES, type PresenceUser } from '@roomkit/protocol';
+import type { Bus } from './bus/bus.js';
 import type { Logger } from './observability/logger.js';
 
 /** What an `AuthHandler` returns for an accepted connection. */
@@ -96,6 +97,8 @@ export interface ServerConfig {
   cursorFlushMs?: number;
   /** Where logs go. Default: pino at `warn` on stdout. */
   logger?: Logger;
+  /** The room message bus. Default: the in-process `LocalBus`; a cluster bus plugs in here. */
+  bus?: Bus;
 }
 
 export interface ResolvedConfig {

@@ -52,7 +52,7 @@ export class RoomServer {
   constructor(config: ServerConfig = {}) {
     this.config = resolveConfig(config);
     this.logger = config.logger ?? createLogger();
-    this.bus = new LocalBus();
+    this.bus = config.bus ?? new LocalBus();
     this.rooms = new RoomManager(this.bus, this.config.limits.maxStateKeys);
     const ctx: FeatureContext = {
       config: this.config,

@@ -1,0 +1,121 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LiveStateStore } from '../src/features/live-state-store.js';
+import { HybridLogicalClock } from '../src/hlc.js';
+import type { PresenceUser } from '../src/index.js';
+import { aggregatePresence, colorForUser, USER_COLORS } from '../src/rooms/presence-user.js';
+import { TokenBucket } from '../src/rooms/token-bucket.js';
+
+describe('HybridLogicalClock', () => {
+  it('issues strictly increasing timestamps even when the wall clock stalls or goes back', () => {
+    const walls = [100, 100, 100, 90, 95, 200, 150];
+    let i = 0;
+    const clock = new HybridLogicalClock(() => walls[i++]!);
+    const stamps = walls.map(() => clock.now());
+    for (let k = 1; k < stamps.length; k++) expect(stamps[k]!).toBeGreaterThan(stamps[k - 1]!);
+    expect(stamps[5]).toBe(200);
+  });
+
+  it('orders local events after an observed remote timestamp', () => {
+    const clock = new HybridLogicalClock(() => 1000);
+    clock.observe(5000);
+    expect(clock.now()).toBe(5001);
+    clock.observe(Number.NaN);
+    expect(clock.now()).toBe(5002);
+  });
+});
+
+describe('LiveStateStore', () => {
+  it('keeps the write with the larger timestamp, then the larger userId on a tie, in any arrival order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            timestamp: fc.integer({ min: 0, max: 20 }),
+            userId: fc.constantFrom('a', 'b', 'c'),
+            value: fc.integer(),
+          }),
+          { minLength: 1, maxLength: 20 },
+        ),
+        (writes) => {
+          const forward = new LiveStateStore(10);
+          const backward = new LiveStateStore(10);
+          for (const w of writes) forward.set('k', w);
+          for (const w of [...writes].reverse()) backward.set('k', w);
+          const f = forward.get('k')!;
+          const b = backward.get('k')!;
+          expect([f.timestamp, f.userId]).toEqual([b.timestamp, b.userId]);
+        },
+      ),
+    );
+  });
+
+  it('reports when a new key would exceed maxKeys', () => {
+    const store = new LiveStateStore(1);
+    store.set('a', { value: 1, timestamp: 1, userId: 'u' });
+    expect(store.isFull('a')).toBe(false);
+    expect(store.isFull('b')).toBe(true);
+  });
+});
+
+describe('presence helpers', () => {
+  it('assigns a palette color that depends only on the userId', () => {
+    expect(USER_COLORS).toHaveLength(8);
+    for (const id of ['alice', 'bob', '', 'ü-user', 'x'.repeat(128)]) {
+      expect(USER_COLORS).toContain(colorForUser(id));
+      expect(colorForUser(id)).toBe(colorForUser(`${id}`));
+    }
+    const used = new Set(Array.from({ length: 200 }, (_, n) => colorForUser(`user-${n}`)));
+    expect(used.size).toBe(8);
+  });
+
+  it('folds several connections of one user into one entry', () => {
+    const base: PresenceUser = {
+      userId: 'u',
+      displayName: 'U',
+      color: '#fff',
+      connectedAt: 10,
+      onlineStatus: 'offline',
+      lastActiveAt: 10,
+      isIdle: true,
+      connections: 1,
+    };
+    const users = aggregatePresence([
+      base,
+      {
+        ...base,
+        connectedAt: 5,
+        onlineStatus: 'away',
+        lastActiveAt: 50,
+        isIdle: false,
+        location: 'p2',
+      },
+      { ...base, userId: 'v' },
+    ]);
+    expect(users).toHaveLength(2);
+    expect(users[0]).toMatchObject({
+      userId: 'u',
+      connections: 2,
+      connectedAt: 5,
+      onlineStatus: 'away',
+      isIdle: false,
+      location: 'p2',
+      lastActiveAt: 50,
+    });
+  });
+});
+
+describe('TokenBucket', () => {
+  it('allows a burst, then refills at the configured rate', () => {
+    const bucket = new TokenBucket(10, 3, 0);
+    expect([bucket.take(0), bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    expect(bucket.take(50)).toBe(false);
+    expect(bucket.take(100)).toBe(true);
+    expect(bucket.take(100_000)).toBe(true);
+  });
+});
