@@ -71,7 +71,10 @@ export class TestClient {
    * Resolves with the first message (after those already consumed) matching `match`; consumes
    * everything up to and including it. Rejects after `timeoutMs`.
    */
-  next(match: ((m: Received) => boolean) | string = () => true, timeoutMs = 3000): Promise<Received> {
+  next(
+    match: ((m: Received) => boolean) | string = () => true,
+    timeoutMs = 3000,
+  ): Promise<Received> {
     const predicate = typeof match === 'string' ? (m: Received) => m.type === match : match;
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
@@ -87,7 +90,11 @@ export class TestClient {
       if (check()) return;
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`timed out waiting for ${typeof match === 'string' ? match : 'a matching message'}; got ${JSON.stringify(this.received.slice(-5))}`));
+        reject(
+          new Error(
+            `timed out waiting for ${typeof match === 'string' ? match : 'a matching message'}; got ${JSON.stringify(this.received.slice(-5))}`,
+          ),
+        );
       }, timeoutMs);
       const waiter = () => {
         if (check()) {
@@ -108,7 +115,10 @@ export class TestClient {
   async request(message: Record<string, unknown>, timeoutMs = 3000): Promise<Received> {
     const ref = `r${Math.random().toString(36).slice(2)}`;
     this.send({ ...message, ref });
-    return this.next((m) => (m.type === 'ack' || m.type === 'error' || m.ref === ref) && m.ref === ref, timeoutMs);
+    return this.next(
+      (m) => (m.type === 'ack' || m.type === 'error' || m.ref === ref) && m.ref === ref,
+      timeoutMs,
+    );
   }
 
   close(code?: number): Promise<{ code: number; reason: string }> {
@@ -143,7 +153,12 @@ export async function connect(
 }
 
 /** Connects and waits until the room snapshot (`state:init`) arrived: the join is complete. */
-export async function join(server: RoomServer, roomId = 'test-room', userId?: string, displayName?: string): Promise<TestClient> {
+export async function join(
+  server: RoomServer,
+  roomId = 'test-room',
+  userId?: string,
+  displayName?: string,
+): Promise<TestClient> {
   const query = new URLSearchParams();
   if (userId) query.set('userId', userId);
   if (displayName) query.set('displayName', displayName);
@@ -153,7 +168,10 @@ export async function join(server: RoomServer, roomId = 'test-room', userId?: st
 }
 
 /** Attempts an upgrade and resolves with the HTTP status of a rejection (or 101 if accepted). */
-export function upgradeStatus(url: string, options: WebSocket.ClientOptions = {}): Promise<{ status: number; body: string }> {
+export function upgradeStatus(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, options);
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
@@ -175,7 +193,11 @@ export function upgradeStatus(url: string, options: WebSocket.ClientOptions = {}
 }
 
 /** Resolves when `condition()` is true, polling on a short interval; rejects after `timeoutMs`. */
-export async function waitUntil(condition: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean,
+  timeoutMs = 3000,
+  what = 'condition',
+): Promise<void> {
   const start = Date.now();
   while (!condition()) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
