@@ -125,6 +125,10 @@ export function decodeClientMessage(text: string, options: DecodeOptions = {}): 
       'field "ref" must be a string of at most 64 characters or an integer',
     );
   }
+  const { cid } = parsed;
+  if (cid !== undefined && (typeof cid !== 'string' || cid.length === 0 || cid.length > 64)) {
+    return fail(ErrorCode.InvalidMessage, 'field "cid" must be a string of 1-64 characters');
+  }
   if (room !== undefined && (typeof room !== 'string' || !ROOM_ID_PATTERN.test(room))) {
     return fail(ErrorCode.InvalidRoomId, 'field "room" is not a valid room id');
   }

@@ -23,6 +23,8 @@ export const ErrorCode = {
   RoomRequired: 'room_required',
   /** The room is at `roomConfig.maxConnections`. */
   RoomFull: 'room_full',
+  /** `auth.authorizeRoom` refused this user for the room. */
+  Forbidden: 'forbidden',
   /** The connection is already in `limits.maxRoomsPerConnection` rooms. */
   TooManyRooms: 'too_many_rooms',
   /** A client sent a type only the server may send (e.g. `presence`, `state:init`, `ack`). */
@@ -39,6 +41,32 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
+ * Codes in the JSON body of a refused WebSocket upgrade (`{"error": {"code", "message"}}`),
+ * next to the HTTP status.
+ */
+export const UpgradeErrorCode = {
+  /** 400: the room id in the path is not valid. */
+  InvalidRoomId: 'invalid_room_id',
+  /** 400: the request URL or the query-string identity is malformed. */
+  BadRequest: 'bad_request',
+  /** 401: `auth.authenticate` returned null, threw, timed out or returned no valid user. */
+  Unauthorized: 'unauthorized',
+  /** 403: the Origin header is not in `allowedOrigins`. */
+  OriginNotAllowed: 'origin_not_allowed',
+  /** 403: `auth.authorizeRoom` refused the path room. */
+  Forbidden: 'forbidden',
+  /** 404: no WebSocket endpoint at this path. */
+  NotFound: 'not_found',
+  /** 503: the room is at `roomConfig.maxConnections`. */
+  RoomFull: 'room_full',
+  /** 503: the server is stopping. */
+  ShuttingDown: 'shutting_down',
+  /** 500: the server failed during the upgrade. */
+  InternalError: 'internal_error',
+} as const;
+export type UpgradeErrorCode = (typeof UpgradeErrorCode)[keyof typeof UpgradeErrorCode];
+
+/**
  * WebSocket close codes the server uses. 1000-1015 are the standard codes (RFC 6455);
  * 4000-4999 are Roomkit's own.
  */
@@ -53,5 +81,7 @@ export const CloseCode = {
   RateLimited: 4008,
   /** The client does not read fast enough: its send buffer passed `limits.maxBufferedBytes`. */
   SlowConsumer: 4009,
+  /** The path room filled up between the upgrade and the join (a lost race); retry later. */
+  RoomFull: 4003,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -38,11 +38,16 @@ export interface StateEntry {
   userId: string;
 }
 
-/** Fields every envelope may carry. `offset` and `cid` are reserved for gap-free recovery. */
+/**
+ * Fields every envelope may carry. `cid` is a client-generated message id (for offline dedupe);
+ * `offset` is reserved for the server's per-room stream offset (gap-free recovery), so a
+ * client-sent `offset` is dropped from relays.
+ */
 export interface Envelope {
   type: string;
   room?: string;
   ref?: Ref;
+  cid?: string;
 }
 
 /** Any message whose type is not built in: passed to `onMessage` and relayed to the other members. */

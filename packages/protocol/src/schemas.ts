@@ -10,9 +10,12 @@ import { MAX_ROOM_ID_LENGTH } from './limits.js';
 
 const Ref = Type.Union([Type.String({ maxLength: 64 }), Type.Integer()]);
 const RoomId = Type.String({ minLength: 1, maxLength: MAX_ROOM_ID_LENGTH });
+/** A client-generated message id (reserved for offline dedupe); accepted and passed through. */
+const ClientMessageId = Type.String({ minLength: 1, maxLength: 64 });
 const envelope = {
   room: Type.Optional(RoomId),
   ref: Type.Optional(Ref),
+  cid: Type.Optional(ClientMessageId),
 };
 
 export const OnlineStatusSchema = Type.Union([
@@ -56,22 +59,34 @@ export const StateUpdateSchema = Type.Object(
     key: Type.String({ minLength: 1, maxLength: 256 }),
     value: Type.Unknown(),
     merge: Type.Optional(Type.Boolean()),
+    /** Accepted for compatibility with clients that send one, and ignored: the server's clock decides. */
+    timestamp: Type.Optional(Type.Number()),
   },
   { additionalProperties: false },
 );
 
 export const RoomJoinSchema = Type.Object(
-  { type: Type.Literal('room:join'), room: RoomId, ref: Type.Optional(Ref) },
+  {
+    type: Type.Literal('room:join'),
+    room: RoomId,
+    ref: Type.Optional(Ref),
+    cid: Type.Optional(ClientMessageId),
+  },
   { additionalProperties: false },
 );
 
 export const RoomLeaveSchema = Type.Object(
-  { type: Type.Literal('room:leave'), room: RoomId, ref: Type.Optional(Ref) },
+  {
+    type: Type.Literal('room:leave'),
+    room: RoomId,
+    ref: Type.Optional(Ref),
+    cid: Type.Optional(ClientMessageId),
+  },
   { additionalProperties: false },
 );
 
 export const RoomListSchema = Type.Object(
-  { type: Type.Literal('room:list'), ref: Type.Optional(Ref) },
+  { type: Type.Literal('room:list'), ref: Type.Optional(Ref), cid: Type.Optional(ClientMessageId) },
   { additionalProperties: false },
 );
 

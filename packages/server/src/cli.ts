@@ -19,7 +19,14 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger(settings.logLevel);
-  const server = new RoomServer({ ...settings.config, host: settings.host, logger });
+  let server: RoomServer;
+  try {
+    server = new RoomServer({ ...settings.config, host: settings.host, logger });
+  } catch (error) {
+    // Option values that parse but make no sense (e.g. --max-connections 0) land here.
+    process.stderr.write(`roomkit: ${(error as Error).message.replace(/^RoomServer: /, '')}\n`);
+    process.exit(2);
+  }
   try {
     await server.start(settings.port);
   } catch (error) {
@@ -28,7 +35,7 @@ async function main(): Promise<void> {
   }
   logger.info(
     { port: server.port, host: settings.host },
-    `roomkit listening on ws://${settings.host}:${server.port}${settings.config.path ?? '/rooms'}/{roomId}`,
+    `roomkit listening on ws://${settings.host}:${server.port}${server.path}/{roomId}`,
   );
 
   let stopping = false;

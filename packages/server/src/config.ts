@@ -14,6 +14,11 @@ export interface AuthResult {
 export interface AuthHandler {
   /** Return the user for this upgrade request, or `null` (or throw) to reject it with 401. */
   authenticate(req: IncomingMessage): Promise<AuthResult | null> | AuthResult | null;
+  /**
+   * Optional per-room check, run for the path room at upgrade (false → 403) and for every
+   * `room:join` (false → `forbidden`). Without it, an authenticated user may join any room.
+   */
+  authorizeRoom?(roomId: string, user: AuthResult): boolean | Promise<boolean>;
 }
 
 export interface RoomConfig {
@@ -150,6 +155,17 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
     limits.lossyBufferedBytes,
     512 * 1024,
   );
+  const heartbeat = {
+    intervalMs: positive('heartbeat.intervalMs', hb.intervalMs, 30_000),
+    checkIntervalMs: positive('heartbeat.checkIntervalMs', hb.checkIntervalMs, 15_000),
+    timeoutMs: positive('heartbeat.timeoutMs', hb.timeoutMs, 45_000),
+  };
+  // Liveness pings go out once per check; a check slower than the timeout would cut off live clients.
+  if (heartbeat.checkIntervalMs >= heartbeat.timeoutMs) {
+    throw new TypeError(
+      `RoomServer: heartbeat.checkIntervalMs (${heartbeat.checkIntervalMs}) must be less than heartbeat.timeoutMs (${heartbeat.timeoutMs})`,
+    );
+  }
   const resolved: ResolvedConfig = {
     port: config.port ?? 0,
     host: config.host,
@@ -165,11 +181,7 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
       Number.POSITIVE_INFINITY,
     ),
     allowedOrigins: config.allowedOrigins ? new Set(config.allowedOrigins) : null,
-    heartbeat: {
-      intervalMs: positive('heartbeat.intervalMs', hb.intervalMs, 30_000),
-      checkIntervalMs: positive('heartbeat.checkIntervalMs', hb.checkIntervalMs, 15_000),
-      timeoutMs: positive('heartbeat.timeoutMs', hb.timeoutMs, 45_000),
-    },
+    heartbeat,
     rateLimit: {
       messagesPerSecond: positive('rateLimit.messagesPerSecond', rl.messagesPerSecond, 200),
       burst: positive('rateLimit.burst', rl.burst, 400),

@@ -6,17 +6,27 @@ import {
   encodeServerMessage,
   type Ref,
 } from '@roomkit/protocol';
-import type { Feature, FeatureContext, MessageHandler, RoomTarget } from './features/feature.js';
+import type {
+  Feature,
+  FeatureContext,
+  HandlerReply,
+  MessageHandler,
+  RoomTarget,
+} from './features/feature.js';
 import { ProtocolError } from './features/feature.js';
 import type { Relay } from './features/relay.js';
 import type { ClientSession } from './rooms/connection.js';
 
 /** Violations are counted over this window before the connection is closed. */
 const VIOLATION_WINDOW_MS = 10_000;
+/** Frames held while an async handler (e.g. an authorized `room:join`) runs. */
+const MAX_BACKLOG = 1000;
 
 /**
  * The inbound edge: rate limit, size, decode and validate, resolve the room, run the handler,
- * answer `ack`/`error`. Nothing a client sends can throw out of `handleFrame`.
+ * answer `ack`/`error`. Nothing a client sends can throw out of `handleFrame`. Handlers are
+ * synchronous on the hot path; one that returns a promise holds the connection's later frames
+ * until it settles, so a client's messages are always handled in the order it sent them.
  */
 export class Dispatcher {
   private readonly handlers = new Map<string, MessageHandler>();
@@ -41,6 +51,18 @@ export class Dispatcher {
     const now = Date.now();
     session.lastSeen = now;
     if (!this.admit(session, now)) return;
+    if (session.backlog !== null) {
+      if (session.backlog.length >= MAX_BACKLOG) {
+        session.close(CloseCode.RateLimited, 'too many messages while a request was pending');
+      } else {
+        session.backlog.push({ data, isBinary });
+      }
+      return;
+    }
+    this.process(session, data, isBinary);
+  }
+
+  private process(session: ClientSession, data: Buffer, isBinary: boolean): void {
     const { limits } = this.ctx.config;
     if (isBinary) {
       this.fail(
@@ -65,6 +87,7 @@ export class Dispatcher {
     }
     // Envelope view: `room` and `ref` as the codec validated them, whatever the type.
     const message: Envelope = decoded.message;
+    let outcome: HandlerReply | Promise<HandlerReply>;
     try {
       if (decoded.kind === 'storage') {
         throw new ProtocolError(
@@ -72,43 +95,71 @@ export class Dispatcher {
           `"${message.type}" is not supported by this server yet`,
         );
       }
-      let reply: ReturnType<MessageHandler['handle']>;
       if (decoded.kind === 'app') {
         this.relay.relay(decoded.message, session, this.target(session, message.room));
+        outcome = undefined;
       } else {
         const handler = this.handlers.get(decoded.message.type)!;
-        reply =
+        outcome =
           handler.scope === 'room'
             ? handler.handle(decoded.message, session, this.target(session, message.room))
             : handler.handle(decoded.message, session);
       }
-      if (reply)
-        session.send(
-          encodeServerMessage(message.ref === undefined ? reply : { ...reply, ref: message.ref }),
-        );
-      else if (message.ref !== undefined) {
-        session.send(
-          encodeServerMessage(
-            message.room === undefined
-              ? { type: 'ack', ref: message.ref }
-              : { type: 'ack', ref: message.ref, room: message.room },
-          ),
-        );
-      }
     } catch (error) {
-      if (error instanceof ProtocolError) {
-        this.fail(session, error.code, error.message, message.ref, message.room);
-      } else {
-        this.ctx.logger.error({ err: error, type: message.type }, 'message handler failed');
-        this.fail(
-          session,
-          ErrorCode.InternalError,
-          `the server failed to handle "${message.type}"`,
-          message.ref,
-          message.room,
-        );
-      }
+      this.failWith(session, error, message);
+      return;
     }
+    if (!(outcome instanceof Promise)) {
+      this.answer(session, outcome, message);
+      return;
+    }
+    session.backlog = [];
+    outcome.then(
+      (reply) => this.answer(session, reply, message),
+      (error: unknown) => this.failWith(session, error, message),
+    );
+    outcome.finally(() => this.drain(session)).catch(() => {});
+  }
+
+  /** Handles the frames held during an async handler, until another one goes async. */
+  private drain(session: ClientSession): void {
+    const held = session.backlog ?? [];
+    session.backlog = null;
+    while (held.length > 0 && !session.isClosing) {
+      if (session.backlog !== null) {
+        (session.backlog as typeof held).push(...held.splice(0));
+        return;
+      }
+      const next = held.shift()!;
+      this.process(session, next.data, next.isBinary);
+    }
+  }
+
+  private answer(session: ClientSession, reply: HandlerReply, message: Envelope): void {
+    if (reply) {
+      session.send(
+        encodeServerMessage(message.ref === undefined ? reply : { ...reply, ref: message.ref }),
+      );
+    } else if (message.ref !== undefined) {
+      const ack: Record<string, unknown> = { type: 'ack', ref: message.ref };
+      if (message.room !== undefined) ack.room = message.room;
+      session.send(encodeServerMessage(ack));
+    }
+  }
+
+  private failWith(session: ClientSession, error: unknown, message: Envelope): void {
+    if (error instanceof ProtocolError) {
+      this.fail(session, error.code, error.message, message.ref, message.room);
+      return;
+    }
+    this.ctx.logger.error({ err: error, type: message.type }, 'message handler failed');
+    this.fail(
+      session,
+      ErrorCode.InternalError,
+      `the server failed to handle "${message.type}"`,
+      message.ref,
+      message.room,
+    );
   }
 
   /** Resolves the message's room (or the connection's default) and requires membership. */
@@ -121,8 +172,9 @@ export class Dispatcher {
       );
     }
     const connection = session.memberships.get(roomId);
-    if (!connection)
+    if (!connection) {
       throw new ProtocolError(ErrorCode.NotInRoom, `not in room "${roomId}"; send room:join first`);
+    }
     return { room: connection.room, connection };
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CloseCode, ErrorCode, encodeServerMessage } from '@roomkit/protocol';
+import { CloseCode, ErrorCode, encodeServerMessage, UpgradeErrorCode } from '@roomkit/protocol';
 import { WebSocket, WebSocketServer } from 'ws';
 import { identityFromAuth, identityFromQuery } from './auth/identity.js';
 import type { Bus } from './bus/bus.js';
@@ -84,7 +84,7 @@ export class RoomServer {
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.handleUpgrade(req, socket, head).catch((error: unknown) => {
         this.logger.error({ err: error }, 'upgrade failed');
-        rejectUpgrade(socket, 500, ErrorCode.InternalError, 'upgrade failed');
+        rejectUpgrade(socket, 500, UpgradeErrorCode.InternalError, 'upgrade failed');
       });
     });
   }
@@ -130,6 +130,11 @@ export class RoomServer {
     return this.rooms;
   }
 
+  /** The WebSocket path prefix, normalized (no trailing slash). */
+  get path(): string {
+    return this.config.path;
+  }
+
   /** The underlying Node HTTP server, for mounting further routes. */
   get httpServer(): Server {
     return this.http;
@@ -173,18 +178,15 @@ export class RoomServer {
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', (error) => this.logger.debug({ err: error }, 'upgrade socket error'));
-    if (this.stopping)
-      return rejectUpgrade(socket, 503, 'shutting_down', 'server is shutting down');
+    const refuse = (status: number, code: UpgradeErrorCode, reason: string) =>
+      rejectUpgrade(socket, status, code, reason);
+    if (this.stopping) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
     const target = parseUpgradeTarget(req.url, this.config.path);
-    if (!target.ok) {
-      const code = target.status === 404 ? 'not_found' : ErrorCode.InvalidRoomId;
-      return rejectUpgrade(socket, target.status, code, target.reason);
-    }
+    if (!target.ok) return refuse(target.status, target.code, target.reason);
     if (!isOriginAllowed(req.headers.origin, this.config.allowedOrigins)) {
-      return rejectUpgrade(
-        socket,
+      return refuse(
         403,
-        'origin_not_allowed',
+        UpgradeErrorCode.OriginNotAllowed,
         `origin ${req.headers.origin} is not allowed`,
       );
     }
@@ -192,17 +194,23 @@ export class RoomServer {
       ? await identityFromAuth(this.config.auth, req, this.config.limits.authTimeoutMs)
       : identityFromQuery(target.query);
     if (!identity.ok) {
-      const code = identity.status === 401 ? 'unauthorized' : ErrorCode.InvalidMessage;
-      return rejectUpgrade(socket, identity.status, code, identity.reason);
+      const code =
+        identity.status === 401 ? UpgradeErrorCode.Unauthorized : UpgradeErrorCode.BadRequest;
+      return refuse(identity.status, code, identity.reason);
+    }
+    const { roomId } = target;
+    if (roomId !== null && this.config.auth?.authorizeRoom) {
+      const allowed = await this.membership.authorizeIdentity(identity.identity, roomId);
+      if (!allowed) {
+        return refuse(403, UpgradeErrorCode.Forbidden, `not allowed to join room "${roomId}"`);
+      }
     }
     if (socket.destroyed) return;
-    if (this.stopping)
-      return rejectUpgrade(socket, 503, 'shutting_down', 'server is shutting down');
-    const { roomId } = target;
+    if (this.stopping) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
     if (roomId !== null) {
       const occupied = (this.rooms.get(roomId)?.size ?? 0) + (this.reserved.get(roomId) ?? 0);
       if (occupied >= this.config.maxConnectionsPerRoom) {
-        return rejectUpgrade(socket, 503, ErrorCode.RoomFull, `room "${roomId}" is full`);
+        return refuse(503, UpgradeErrorCode.RoomFull, `room "${roomId}" is full`);
       }
       this.reserved.set(roomId, (this.reserved.get(roomId) ?? 0) + 1);
     }
@@ -239,6 +247,10 @@ export class RoomServer {
         burst: rateLimit.burst,
       },
       Date.now(),
+      (ended) => {
+        this.sessions.delete(ended);
+        this.membership.leaveAll(ended);
+      },
     );
     this.sessions.add(session);
     ws.on('message', (data: Buffer, isBinary: boolean) =>
@@ -250,10 +262,7 @@ export class RoomServer {
     ws.on('error', (error) =>
       this.logger.debug({ err: error, connectionId: session.id }, 'socket error'),
     );
-    ws.on('close', () => {
-      this.sessions.delete(session);
-      this.membership.leaveAll(session);
-    });
+    ws.on('close', () => session.end());
     session.send(
       encodeServerMessage({
         type: 'welcome',
@@ -275,7 +284,7 @@ export class RoomServer {
         session.send(
           encodeServerMessage({ type: 'error', code: ErrorCode.RoomFull, message, room: roomId }),
         );
-        session.close(CloseCode.Normal, 'room full');
+        session.close(CloseCode.RoomFull, 'room full');
       }
     }
   }

@@ -6,6 +6,8 @@ import { type Feature, type FeatureContext, onRoomMessage } from './feature.js';
 
 /** Fields a client cannot set on its cursor: the server stamps them. */
 const STAMPED = new Set([
+  'cid',
+  'offset',
   'type',
   'room',
   'ref',

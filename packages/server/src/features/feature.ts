@@ -22,6 +22,8 @@ export interface RoomTarget {
 
 /** What a handler may answer with; the dispatcher adds the request's `ref`. No reply: `ack` if `ref`. */
 export type HandlerReply = { type: string; [field: string]: unknown } | undefined;
+/** A handler answers at once, or (rarely: e.g. an authorized join) later. */
+export type HandlerOutcome = HandlerReply | Promise<HandlerReply>;
 
 type MessageOf<T extends BuiltInClientType> = Extract<BuiltInClientMessage, { type: T }>;
 
@@ -35,19 +37,19 @@ export type MessageHandler =
         message: BuiltInClientMessage,
         session: ClientSession,
         target: RoomTarget,
-      ): HandlerReply;
+      ): HandlerOutcome;
     }
   | {
       type: BuiltInClientType;
       /** Connection-level message: no room resolution. */
       scope: 'session';
-      handle(message: BuiltInClientMessage, session: ClientSession): HandlerReply;
+      handle(message: BuiltInClientMessage, session: ClientSession): HandlerOutcome;
     };
 
 /** Declares a handler for a room-scoped message type, typed by that type's schema. */
 export function onRoomMessage<T extends BuiltInClientType>(
   type: T,
-  handle: (message: MessageOf<T>, session: ClientSession, target: RoomTarget) => HandlerReply,
+  handle: (message: MessageOf<T>, session: ClientSession, target: RoomTarget) => HandlerOutcome,
 ): MessageHandler {
   return { type, scope: 'room', handle: handle as MessageHandlerFn<'room'> };
 }
@@ -55,7 +57,7 @@ export function onRoomMessage<T extends BuiltInClientType>(
 /** Declares a handler for a connection-level message type. */
 export function onSessionMessage<T extends BuiltInClientType>(
   type: T,
-  handle: (message: MessageOf<T>, session: ClientSession) => HandlerReply,
+  handle: (message: MessageOf<T>, session: ClientSession) => HandlerOutcome,
 ): MessageHandler {
   return { type, scope: 'session', handle: handle as MessageHandlerFn<'session'> };
 }

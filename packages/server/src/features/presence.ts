@@ -15,9 +15,18 @@ export class PresenceFeature implements Feature {
   readonly handlers = [
     onRoomMessage('presence:update', (message, session, { room, connection }) => {
       const user = connection.user;
-      if (message.onlineStatus !== undefined) {
+      if (message.onlineStatus !== undefined && message.onlineStatus !== session.chosenStatus) {
+        // Status belongs to the connection (a tab is away in every room it is in); the other
+        // fields below belong to this room only.
         session.chosenStatus = message.onlineStatus;
-        if (!session.offline) user.onlineStatus = message.onlineStatus;
+        if (!session.offline) {
+          for (const other of session.memberships.values()) {
+            if (other === connection) continue;
+            other.user.onlineStatus = message.onlineStatus;
+            this.changed(other.room);
+          }
+          user.onlineStatus = message.onlineStatus;
+        }
       }
       if (message.isIdle !== undefined) user.isIdle = message.isIdle;
       if (message.location !== undefined) user.location = message.location;

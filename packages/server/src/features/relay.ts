@@ -6,13 +6,14 @@ import type { FeatureContext, RoomTarget } from './feature.js';
 /**
  * Application messages (any type that is not built in): `onMessage` first, then relayed to the
  * other members, stamped with the sender's `userId` (`from`) and server time (`timestamp`). The
- * client's own `from`, `timestamp` and `ref` are replaced or dropped, so a sender cannot be forged.
+ * client's own `from`, `timestamp`, `ref` and `offset` are replaced or dropped, so a sender cannot
+ * be forged. `onMessage` may add fields to the message it is given; they are relayed.
  */
 export class Relay {
   constructor(private readonly ctx: FeatureContext) {}
 
   relay(message: AppMessage, session: ClientSession, { room }: RoomTarget): void {
-    const { ref: _ref, ...fields } = message;
+    const { ref: _ref, offset: _offset, ...fields } = message;
     const senderId = session.identity.userId;
     const onMessage = this.ctx.config.hooks.onMessage;
     if (onMessage) {

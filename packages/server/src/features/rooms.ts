@@ -8,8 +8,8 @@ export class RoomsFeature implements Feature {
 
   readonly handlers = [
     onSessionMessage('room:join', (message, session) => {
-      this.membership().join(session, message.room);
-      return undefined;
+      const joined = this.membership().authorizeAndJoin(session, message.room);
+      return joined instanceof Promise ? joined.then(() => undefined) : undefined;
     }),
     onSessionMessage('room:leave', (message, session) => {
       if (!this.membership().leave(session, message.room)) {

@@ -1,8 +1,15 @@
-import { isValidRoomId } from '@roomkit/protocol';
+import { isValidRoomId, UpgradeErrorCode } from '@roomkit/protocol';
 
 export type UpgradeTarget =
   | { ok: true; roomId: string | null; query: URLSearchParams }
-  | { ok: false; status: 400 | 404; reason: string };
+  | { ok: false; status: 400 | 404; code: UpgradeErrorCode; reason: string };
+
+const ROOM_ID_RULE =
+  'invalid room id: 1-128 characters of A-Z a-z 0-9 _ . : @ ~ -, starting with a letter or digit';
+
+function refused(status: 400 | 404, code: UpgradeErrorCode, reason: string): UpgradeTarget {
+  return { ok: false, status, code, reason };
+}
 
 /**
  * Parses an upgrade URL against the configured path: `{path}` (no room: join by message) or
@@ -13,30 +20,22 @@ export function parseUpgradeTarget(rawUrl: string | undefined, basePath: string)
   try {
     url = new URL(rawUrl ?? '/', 'http://localhost');
   } catch {
-    return { ok: false, status: 400, reason: 'malformed request URL' };
+    return refused(400, UpgradeErrorCode.BadRequest, 'malformed request URL');
   }
   const pathname = url.pathname.replace(/\/+$/, '') || '/';
   if (pathname === basePath) return { ok: true, roomId: null, query: url.searchParams };
   const prefix = basePath === '/' ? '/' : `${basePath}/`;
-  if (!pathname.startsWith(prefix))
-    return { ok: false, status: 404, reason: `no WebSocket endpoint at ${pathname}` };
-  const encoded = pathname.slice(prefix.length);
-  if (encoded.includes('/'))
-    return { ok: false, status: 404, reason: `no WebSocket endpoint at ${pathname}` };
+  const encoded = pathname.startsWith(prefix) ? pathname.slice(prefix.length) : null;
+  if (encoded === null || encoded.includes('/')) {
+    return refused(404, UpgradeErrorCode.NotFound, `no WebSocket endpoint at ${pathname}`);
+  }
   let roomId: string;
   try {
     roomId = decodeURIComponent(encoded);
   } catch {
-    return { ok: false, status: 400, reason: 'room id is not valid percent-encoding' };
+    return refused(400, UpgradeErrorCode.InvalidRoomId, 'room id is not valid percent-encoding');
   }
-  if (!isValidRoomId(roomId)) {
-    return {
-      ok: false,
-      status: 400,
-      reason:
-        'invalid room id: 1-128 characters of A-Z a-z 0-9 _ . : @ ~ -, starting with a letter or digit',
-    };
-  }
+  if (!isValidRoomId(roomId)) return refused(400, UpgradeErrorCode.InvalidRoomId, ROOM_ID_RULE);
   return { ok: true, roomId, query: url.searchParams };
 }
 

@@ -4,6 +4,9 @@ import type WebSocket from 'ws';
 import type { Room } from './room.js';
 import { TokenBucket } from './token-bucket.js';
 
+/** How long a closing client has to answer the close frame before its socket is destroyed. */
+const CLOSE_HANDSHAKE_MS = 5_000;
+
 /** Who a connection belongs to, as established at upgrade time. */
 export interface Identity {
   userId: string;
@@ -54,7 +57,10 @@ export class ClientSession {
   violationWindowStart = 0;
   /** True between a dropped message and the next accepted one: one error per episode. */
   inViolation = false;
+  /** Frames held while an async handler runs (null when none is running). */
+  backlog: Array<{ data: Buffer; isBinary: boolean }> | null = null;
   private closing = false;
+  private ended = false;
 
   constructor(
     readonly id: string,
@@ -63,6 +69,7 @@ export class ClientSession {
     defaultRoom: string | null,
     private readonly limits: SessionLimits,
     now: number,
+    private readonly onEnd: (session: ClientSession) => void,
   ) {
     this.defaultRoom = defaultRoom;
     this.lastHeartbeat = now;
@@ -91,10 +98,28 @@ export class ClientSession {
     return true;
   }
 
+  /**
+   * Starts the close handshake and leaves every room at once: a client being closed (for abuse
+   * or for not reading) must not linger in the others' presence while its buffer drains.
+   */
   close(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
     this.ws.close(code, reason);
+    // A client that never answers the close frame (e.g. one that stopped reading) would hold its
+    // socket and send buffer for ws's 30 s close timeout; cut it off sooner.
+    const cutoff = setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_MS);
+    cutoff.unref();
+    this.ws.once('close', () => clearTimeout(cutoff));
+    this.end();
+  }
+
+  /** Runs the end-of-connection path once, whether the server or the socket ended it. */
+  end(): void {
+    this.closing = true;
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd(this);
   }
 }
 

@@ -1,7 +1,7 @@
 import { ErrorCode } from '@roomkit/protocol';
 import { type Feature, type FeatureContext, ProtocolError } from '../features/feature.js';
 import { runHook } from '../hooks.js';
-import { type ClientSession, RoomConnection } from './connection.js';
+import { type ClientSession, type Identity, RoomConnection } from './connection.js';
 
 /**
  * The one join path and the one leave path, used by the upgrade (path room) and by
@@ -12,6 +12,41 @@ export class Membership {
     private readonly ctx: FeatureContext,
     private readonly features: readonly Feature[],
   ) {}
+
+  /**
+   * `join` behind `auth.authorizeRoom` when one is configured (then asynchronous). Rejects with
+   * `forbidden` when it says no or throws.
+   */
+  authorizeAndJoin(
+    session: ClientSession,
+    roomId: string,
+  ): RoomConnection | Promise<RoomConnection> {
+    const authorize = this.ctx.config.auth?.authorizeRoom;
+    if (!authorize || session.memberships.has(roomId)) return this.join(session, roomId);
+    return this.authorize(session, roomId).then((allowed) => {
+      if (!allowed) {
+        throw new ProtocolError(ErrorCode.Forbidden, `not allowed to join room "${roomId}"`);
+      }
+      if (session.isClosing) throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
+      return this.join(session, roomId);
+    });
+  }
+
+  private authorize(session: ClientSession, roomId: string): Promise<boolean> {
+    return this.authorizeIdentity(session.identity, roomId);
+  }
+
+  /** Asks `auth.authorizeRoom`; a throw or a non-true answer is a refusal (logged). */
+  async authorizeIdentity(identity: Identity, roomId: string): Promise<boolean> {
+    const auth = this.ctx.config.auth;
+    if (!auth?.authorizeRoom) return true;
+    try {
+      return (await auth.authorizeRoom(roomId, identity)) === true;
+    } catch (error) {
+      this.ctx.logger.warn({ err: error, roomId }, 'authorizeRoom failed');
+      return false;
+    }
+  }
 
   /** Throws `ProtocolError` (`room_full`, `too_many_rooms`) when the join is refused. */
   join(session: ClientSession, roomId: string): RoomConnection {
