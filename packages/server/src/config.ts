@@ -76,7 +76,7 @@ export interface LimitsConfig {
   lossyBufferedBytes?: number;
   /** Send buffer past which a connection is closed with 4009. Default 8 MiB. */
   maxBufferedBytes?: number;
-  /** Time allowed for `auth.authenticate`; slower upgrades are rejected with 401. Default 10000. */
+  /** Time allowed for `auth.authenticate` (401 past it) and `auth.authorizeRoom` (refusal past it). Default 10000. */
   authTimeoutMs?: number;
 }
 

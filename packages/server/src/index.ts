@@ -1,5 +1,5 @@
 export type { OnlineStatus, PresenceUser, StateEntry } from '@roomkit/protocol';
-export { CloseCode, ErrorCode, ROOM_ID_PATTERN } from '@roomkit/protocol';
+export { CloseCode, ErrorCode, ROOM_ID_PATTERN, UpgradeErrorCode } from '@roomkit/protocol';
 export { Bus, type BusHandler, type BusMessage } from './bus/bus.js';
 export { LocalBus } from './bus/local-bus.js';
 export type {

@@ -168,7 +168,8 @@ export class RoomServer {
       }),
     ]);
     clearTimeout(graceTimer);
-    for (const session of this.sessions) session.ws.terminate();
+    // Every socket, including ones already closing (e.g. a slow consumer cut off just before).
+    for (const ws of this.wss.clients) ws.terminate();
     this.http.closeAllConnections();
     this.rooms.clear();
     await httpClosed;

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AuthHandler, AuthResult } from '../config.js';
 import type { Identity } from '../rooms/connection.js';
 import { colorForUser } from '../rooms/presence-user.js';
+import { TIMED_OUT, withDeadline } from './deadline.js';
 
 const MAX_ID_LENGTH = 128;
 
@@ -48,13 +49,9 @@ export async function identityFromAuth(
   req: IncomingMessage,
   timeoutMs: number,
 ): Promise<IdentityResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
   try {
-    const result = await Promise.race([Promise.resolve(auth.authenticate(req)), deadline]);
-    if (result === 'timeout') return { ok: false, status: 401, reason: 'authentication timed out' };
+    const result = await withDeadline(Promise.resolve(auth.authenticate(req)), timeoutMs);
+    if (result === TIMED_OUT) return { ok: false, status: 401, reason: 'authentication timed out' };
     if (result === null || result === undefined)
       return { ok: false, status: 401, reason: 'authentication failed' };
     if (!isValidName(result.userId) || !isValidName(result.displayName)) {
@@ -67,7 +64,5 @@ export async function identityFromAuth(
     return { ok: true, identity: toIdentity(result) };
   } catch {
     return { ok: false, status: 401, reason: 'authentication failed' };
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,4 +1,5 @@
 import { ErrorCode } from '@roomkit/protocol';
+import { TIMED_OUT, withDeadline } from '../auth/deadline.js';
 import { type Feature, type FeatureContext, ProtocolError } from '../features/feature.js';
 import { runHook } from '../hooks.js';
 import { type ClientSession, type Identity, RoomConnection } from './connection.js';
@@ -36,12 +37,20 @@ export class Membership {
     return this.authorizeIdentity(session.identity, roomId);
   }
 
-  /** Asks `auth.authorizeRoom`; a throw or a non-true answer is a refusal (logged). */
+  /**
+   * Asks `auth.authorizeRoom`, within `limits.authTimeoutMs`; a throw, a timeout or a non-true
+   * answer is a refusal (logged).
+   */
   async authorizeIdentity(identity: Identity, roomId: string): Promise<boolean> {
     const auth = this.ctx.config.auth;
     if (!auth?.authorizeRoom) return true;
     try {
-      return (await auth.authorizeRoom(roomId, identity)) === true;
+      const answer = await withDeadline(
+        Promise.resolve(auth.authorizeRoom(roomId, identity)),
+        this.ctx.config.limits.authTimeoutMs,
+      );
+      if (answer === TIMED_OUT) this.ctx.logger.warn({ roomId }, 'authorizeRoom timed out');
+      return answer === true;
     } catch (error) {
       this.ctx.logger.warn({ err: error, roomId }, 'authorizeRoom failed');
       return false;
