@@ -93,6 +93,15 @@ describe('presence helpers', () => {
       { ...base, userId: 'v' },
     ]);
     expect(users).toHaveLength(2);
+    const merged = aggregatePresence([
+      { ...base, metadata: { tool: 'pen' }, lastActiveAt: 1 },
+      { ...base, lastActiveAt: 2, location: 'here' },
+    ]);
+    expect(merged[0]).toMatchObject({
+      metadata: { tool: 'pen' },
+      location: 'here',
+      connections: 2,
+    });
     expect(users[0]).toMatchObject({
       userId: 'u',
       connections: 2,

@@ -26,7 +26,8 @@ const STATUS_RANK: Record<OnlineStatus, number> = { offline: 0, away: 1, online:
 
 /**
  * Folds the per-connection records of one room into one entry per user: the most recently active
- * connection supplies the fields, the best status wins, the user is idle only if every tab is.
+ * connection supplies the fields (optional ones fall back to another tab's), the best status wins,
+ * the user is idle only if every tab is.
  */
 export function aggregatePresence(records: Iterable<PresenceUser>): PresenceUser[] {
   const byUser = new Map<string, PresenceUser>();
@@ -36,7 +37,14 @@ export function aggregatePresence(records: Iterable<PresenceUser>): PresenceUser
       byUser.set(record.userId, { ...record, connections: 1 });
       continue;
     }
-    const base = record.lastActiveAt > seen.lastActiveAt ? { ...record } : seen;
+    const newer = record.lastActiveAt > seen.lastActiveAt;
+    const base = newer ? { ...record } : seen;
+    const other = newer ? seen : record;
+    // A field one tab set and the more recent one did not is still the user's.
+    if (base.location === undefined && other.location !== undefined) base.location = other.location;
+    if (base.metadata === undefined && other.metadata !== undefined) base.metadata = other.metadata;
+    if (base.avatarUrl === undefined && other.avatarUrl !== undefined)
+      base.avatarUrl = other.avatarUrl;
     base.connections = seen.connections + 1;
     base.connectedAt = Math.min(seen.connectedAt, record.connectedAt);
     base.isIdle = seen.isIdle && record.isIdle;

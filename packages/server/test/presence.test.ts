@@ -1,0 +1,270 @@
+import { describe, expect, it } from 'vitest';
+import { type PresenceUser, USER_COLORS } from '../src/index.js';
+import { connect, join, type Received, startServer, type TestClient } from './helpers.js';
+
+function usersOf(message: Received): PresenceUser[] {
+  if (message.type !== 'presence' || !Array.isArray(message.users)) {
+    throw new Error(`not a presence message: ${JSON.stringify(message)}`);
+  }
+  return message.users as PresenceUser[];
+}
+
+function find(users: PresenceUser[], userId: string): PresenceUser | undefined {
+  return users.find((user) => user.userId === userId);
+}
+
+/** Waits for the next `presence` list (of `room`, if given) that satisfies `ok`. */
+async function nextPresence(
+  client: TestClient,
+  ok: (users: PresenceUser[]) => boolean,
+  room?: string,
+): Promise<PresenceUser[]> {
+  const message = await client.next(
+    (m) => m.type === 'presence' && (room === undefined || m.room === room) && ok(usersOf(m)),
+  );
+  return usersOf(message);
+}
+
+function ids(users: PresenceUser[]): string[] {
+  return users.map((user) => user.userId).sort();
+}
+
+function welcomeOf(client: TestClient): Received {
+  const welcome = client.all('welcome')[0];
+  if (!welcome) throw new Error('no welcome received');
+  return welcome;
+}
+
+/** Sends an application message from `from` and waits until `to` has it: everything before it arrived. */
+async function sentinel(from: TestClient, to: TestClient): Promise<void> {
+  const marker = `s${Math.random().toString(36).slice(2)}`;
+  from.send({ type: 'test:sentinel', marker });
+  await to.next((m) => m.type === 'test:sentinel' && m.marker === marker);
+}
+
+describe('presence', () => {
+  it('gives the joiner the list and broadcasts it on every join and leave', async () => {
+    const server = await startServer();
+    const alice = await join(server, 'p-join', 'alice', 'Alice');
+    const own = alice.all('presence');
+    expect(own.length).toBeGreaterThan(0);
+    expect(own[0]).toMatchObject({ type: 'presence', room: 'p-join' });
+    expect(ids(usersOf(own[0]!))).toEqual(['alice']);
+
+    const bob = await join(server, 'p-join', 'bob', 'Bob');
+    const seenByAlice = await nextPresence(alice, (users) => find(users, 'bob') !== undefined);
+    expect(ids(seenByAlice)).toEqual(['alice', 'bob']);
+    const bobEntry = find(seenByAlice, 'bob')!;
+    expect(bobEntry).toMatchObject({
+      userId: 'bob',
+      displayName: 'Bob',
+      onlineStatus: 'online',
+      isIdle: false,
+      connections: 1,
+    });
+    expect(USER_COLORS).toContain(bobEntry.color);
+    expect(typeof bobEntry.connectedAt).toBe('number');
+    expect(typeof bobEntry.lastActiveAt).toBe('number');
+    // The joiner sees itself and the earlier members.
+    expect(ids(usersOf(bob.all('presence')[0]!))).toEqual(['alice', 'bob']);
+
+    const carol = await join(server, 'p-join', 'carol');
+    expect(ids(await nextPresence(alice, (users) => users.length === 3))).toEqual([
+      'alice',
+      'bob',
+      'carol',
+    ]);
+    await nextPresence(bob, (users) => users.length === 3);
+
+    await bob.close();
+    expect(ids(await nextPresence(alice, (users) => find(users, 'bob') === undefined))).toEqual([
+      'alice',
+      'carol',
+    ]);
+    expect(ids(await nextPresence(carol, (users) => find(users, 'bob') === undefined))).toEqual([
+      'alice',
+      'carol',
+    ]);
+  });
+
+  it('does not leak presence between rooms', async () => {
+    const server = await startServer();
+    const alice = await join(server, 'p-room-a', 'alice');
+    const bob = await join(server, 'p-room-b', 'bob');
+    await nextPresence(bob, (users) => find(users, 'bob') !== undefined);
+    const carol = await join(server, 'p-room-a', 'carol');
+    await nextPresence(alice, (users) => find(users, 'carol') !== undefined);
+    // Sentinel through room b: anything about room a would have reached bob before it.
+    const bob2 = await join(server, 'p-room-b', 'bob2');
+    await sentinel(bob2, bob);
+    for (const message of bob.all('presence')) {
+      expect(message.room).toBe('p-room-b');
+      expect(find(usersOf(message), 'alice')).toBeUndefined();
+      expect(find(usersOf(message), 'carol')).toBeUndefined();
+    }
+    await nextPresence(carol, (users) => find(users, 'carol') !== undefined);
+    await sentinel(alice, carol);
+    for (const message of carol.all('presence')) {
+      expect(message.room).toBe('p-room-a');
+      expect(find(usersOf(message), 'bob')).toBeUndefined();
+      expect(find(usersOf(message), 'bob2')).toBeUndefined();
+    }
+  });
+
+  it('shows two tabs of one user as one entry with connections: 2 until the last one closes', async () => {
+    const server = await startServer();
+    const bob = await join(server, 'p-tabs', 'bob');
+    const tab1 = await join(server, 'p-tabs', 'alice', 'Alice');
+    const tab2 = await join(server, 'p-tabs', 'alice', 'Alice');
+
+    const both = await nextPresence(bob, (users) => find(users, 'alice')?.connections === 2);
+    expect(ids(both)).toEqual(['alice', 'bob']);
+    expect(find(both, 'alice')).toMatchObject({ displayName: 'Alice', onlineStatus: 'online' });
+    // Each tab sees the same folded list.
+    await nextPresence(tab1, (users) => find(users, 'alice')?.connections === 2);
+
+    await tab1.close();
+    const one = await nextPresence(bob, (users) => find(users, 'alice')?.connections === 1);
+    expect(ids(one)).toEqual(['alice', 'bob']);
+    await nextPresence(tab2, (users) => find(users, 'alice')?.connections === 1);
+
+    await tab2.close();
+    expect(ids(await nextPresence(bob, (users) => find(users, 'alice') === undefined))).toEqual([
+      'bob',
+    ]);
+
+    // Never more than one entry per userId in any list.
+    for (const message of bob.all('presence')) {
+      const users = usersOf(message);
+      expect(new Set(ids(users)).size).toBe(users.length);
+    }
+  });
+
+  it('reflects presence:update fields in the others presence', async () => {
+    const server = await startServer();
+    const alice = await join(server, 'p-update', 'alice');
+    const bob = await join(server, 'p-update', 'bob');
+    await nextPresence(alice, (users) => users.length === 2);
+
+    alice.send({ type: 'presence:update', onlineStatus: 'away' });
+    const away = await nextPresence(bob, (users) => find(users, 'alice')?.onlineStatus === 'away');
+    expect(find(away, 'alice')!.isIdle).toBe(false);
+
+    const before = find(away, 'alice')!.lastActiveAt;
+    const ack = await alice.request({
+      type: 'presence:update',
+      onlineStatus: 'online',
+      isIdle: true,
+      location: 'page-2',
+      metadata: { cursorMode: 'pen', level: 3 },
+      avatarUrl: 'https://example.com/a.png',
+    });
+    expect(ack).toMatchObject({ type: 'ack' });
+    const updated = find(
+      await nextPresence(bob, (users) => find(users, 'alice')?.location === 'page-2'),
+      'alice',
+    )!;
+    expect(updated).toMatchObject({
+      onlineStatus: 'online',
+      isIdle: true,
+      location: 'page-2',
+      metadata: { cursorMode: 'pen', level: 3 },
+      avatarUrl: 'https://example.com/a.png',
+      connections: 1,
+    });
+    expect(updated.lastActiveAt).toBeGreaterThanOrEqual(before);
+
+    // A partial update changes only what it names.
+    alice.send({ type: 'presence:update', isIdle: false });
+    const partial = find(
+      await nextPresence(bob, (users) => find(users, 'alice')?.isIdle === false),
+      'alice',
+    )!;
+    expect(partial).toMatchObject({
+      onlineStatus: 'online',
+      location: 'page-2',
+      metadata: { cursorMode: 'pen', level: 3 },
+      avatarUrl: 'https://example.com/a.png',
+    });
+    // The sender's own tabs see it too.
+    await nextPresence(alice, (users) => find(users, 'alice')?.isIdle === false);
+  });
+
+  it('rejects presence:update with wrong field types as invalid_message naming the field, changing nothing', async () => {
+    const server = await startServer();
+    const alice = await join(server, 'p-invalid', 'alice');
+    const bob = await join(server, 'p-invalid', 'bob');
+    await nextPresence(alice, (users) => users.length === 2);
+
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ onlineStatus: 'busy' }, 'onlineStatus'],
+      [{ onlineStatus: 1 }, 'onlineStatus'],
+      [{ isIdle: 'yes' }, 'isIdle'],
+      [{ location: 42 }, 'location'],
+      [{ location: 'x'.repeat(257) }, 'location'],
+      [{ metadata: 'vip' }, 'metadata'],
+      [{ metadata: [1, 2] }, 'metadata'],
+      [{ avatarUrl: 7 }, 'avatarUrl'],
+      [{ location: 'valid-but-with-bad-sibling', isIdle: 'no' }, 'isIdle'],
+      [{ nickname: 'mallory' }, 'nickname'],
+    ];
+    for (const [fields, field] of cases) {
+      const reply = await alice.request({ type: 'presence:update', ...fields });
+      expect(reply, JSON.stringify(fields)).toMatchObject({
+        type: 'error',
+        code: 'invalid_message',
+      });
+      expect(String(reply.message), JSON.stringify(fields)).toContain(field);
+    }
+
+    // The connection lives on; a valid update after the bad ones is the first change anyone sees.
+    alice.send({ type: 'presence:update', location: 'lobby' });
+    const after = find(
+      await nextPresence(bob, (users) => find(users, 'alice')?.location === 'lobby'),
+      'alice',
+    )!;
+    expect(after.onlineStatus).toBe('online');
+    expect(after.isIdle).toBe(false);
+    expect(after.metadata).toBeUndefined();
+    expect(after.avatarUrl).toBeUndefined();
+    expect(after).not.toHaveProperty('nickname');
+    for (const message of bob.all('presence')) {
+      const entry = find(usersOf(message), 'alice');
+      if (!entry) continue;
+      expect(['online', 'away', 'offline']).toContain(entry.onlineStatus);
+      expect(typeof entry.isIdle).toBe('boolean');
+      expect(entry.location === undefined || entry.location === 'lobby').toBe(true);
+    }
+  });
+
+  it('assigns colors deterministically: same userId, same color in two rooms and two servers', async () => {
+    const first = await startServer();
+    const second = await startServer();
+    const a1 = await join(first, 'p-color-1', 'alice');
+    const a2 = await join(first, 'p-color-2', 'alice');
+    const a3 = await join(second, 'p-color-1', 'alice');
+    const multi = await connect(second, '/rooms');
+    // A guest on the bare path gets a color too, and that is not what we compare.
+    expect(USER_COLORS).toContain(welcomeOf(multi).color);
+
+    const colors = [a1, a2, a3].map((client) => welcomeOf(client).color);
+    expect(USER_COLORS).toContain(colors[0]);
+    expect(new Set(colors).size).toBe(1);
+    for (const client of [a1, a2, a3]) {
+      expect(find(usersOf(client.all('presence')[0]!), 'alice')!.color).toBe(colors[0]);
+    }
+
+    // Others see the same color the user was welcomed with.
+    const bob = await join(second, 'p-color-1', 'bob');
+    expect(find(usersOf(bob.all('presence')[0]!), 'alice')!.color).toBe(colors[0]);
+
+    // Colors come from the palette and depend on the id (not one color for everybody).
+    const palette = new Set<unknown>();
+    for (let i = 0; i < 12; i++) {
+      const user = await join(first, 'p-color-many', `user-${i}`);
+      palette.add(welcomeOf(user).color);
+    }
+    expect(palette.size).toBeGreaterThan(1);
+    for (const color of palette) expect(USER_COLORS).toContain(color);
+  });
+});
