@@ -127,7 +127,10 @@ export function decodeClientMessage(text: string, options: DecodeOptions = {}): 
   }
   const { cid } = parsed;
   if (cid !== undefined && (typeof cid !== 'string' || cid.length === 0 || cid.length > 64)) {
-    return fail(ErrorCode.InvalidMessage, 'field "cid" must be a string of 1-64 characters');
+    return fail(
+      ErrorCode.InvalidMessage,
+      `${type}: field "cid" must be a string of 1-64 characters`,
+    );
   }
   if (room !== undefined && (typeof room !== 'string' || !ROOM_ID_PATTERN.test(room))) {
     return fail(ErrorCode.InvalidRoomId, 'field "room" is not a valid room id');

@@ -123,6 +123,13 @@ export interface RoomListServerMessage {
   rooms: string[];
 }
 
+/** The server took this connection out of a room (e.g. the room was removed by the application). */
+export interface RoomLeftServerMessage {
+  type: 'room:left';
+  room: string;
+  reason: string;
+}
+
 export interface AckServerMessage {
   type: 'ack';
   ref: Ref;
@@ -153,6 +160,7 @@ export type ServerMessage =
   | StateInitServerMessage
   | StateUpdateServerMessage
   | RoomListServerMessage
+  | RoomLeftServerMessage
   | AckServerMessage
   | ErrorServerMessage;
 
@@ -163,6 +171,7 @@ export const SERVER_ONLY_TYPES: ReadonlySet<string> = new Set([
   'state:init',
   'ack',
   'error',
+  'room:left',
 ]);
 
 /** Built-in types reserved for CRDT storage. */

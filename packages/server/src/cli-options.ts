@@ -173,10 +173,18 @@ export class CliError extends Error {}
 
 const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error', 'silent']);
 
+/** Options where 0 means something (port 0: any free port; cleanup 0: destroy empty rooms at once). */
+const ZERO_ALLOWED = new Set(['port', 'cleanup-timeout']);
+
 function toNumber(name: string, raw: string): number {
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value < 0) {
-    throw new CliError(`--${name} must be a non-negative number, got "${raw}"`);
+  const zeroAllowed = ZERO_ALLOWED.has(name);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+    const wanted = zeroAllowed ? 'a non-negative number' : 'a positive number';
+    throw new CliError(`--${name} must be ${wanted}, got "${raw}"`);
+  }
+  if (name === 'port' && (!Number.isInteger(value) || value > 65535)) {
+    throw new CliError(`--port must be an integer from 0 to 65535, got "${raw}"`);
   }
   return value;
 }
@@ -237,8 +245,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
   if (!LOG_LEVELS.has(logLevel))
     throw new CliError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
   const origins = str('allowed-origins');
+  const path = str('path') ?? '/rooms';
+  if (!path.startsWith('/')) throw new CliError(`--path must start with "/", got "${path}"`);
   const config: ServerConfig = {
-    path: str('path') ?? '/rooms',
+    path,
     roomConfig: {
       cleanupTimeoutMs: num('cleanup-timeout'),
       maxConnections: num('max-connections'),

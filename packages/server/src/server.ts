@@ -72,6 +72,14 @@ export class RoomServer {
     this.membership = new Membership(ctx, this.features);
     this.dispatcher = new Dispatcher(ctx, this.features, new Relay(ctx));
     this.rooms.onUnload((room) => {
+      // A room removed while members remain (RoomManager.remove): they leave it properly, so
+      // none keeps talking into a later room of the same id.
+      for (const connection of [...room.connections.values()]) {
+        this.membership.leave(connection.session, room.id);
+        connection.session.send(
+          encodeServerMessage({ type: 'room:left', room: room.id, reason: 'room removed' }),
+        );
+      }
       for (const feature of this.features) feature.onRoomUnload?.(room);
     });
 

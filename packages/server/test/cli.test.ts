@@ -1,0 +1,407 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { CliError, OPTIONS, parseCli } from '../src/cli-options.js';
+import { TestClient, upgradeStatus } from './helpers.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/roomkit.js', import.meta.url));
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+type LogLine = Record<string, unknown>;
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+interface Served {
+  child: ChildProcess;
+  port: number;
+  logs: LogLine[];
+  exited: Promise<Exit>;
+}
+
+const children = new Set<ChildProcess>();
+
+afterEach(() => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  children.clear();
+});
+
+beforeAll(async () => {
+  // The bin runs the compiled dist/cli.js: build it so it is the code these tests are about.
+  await promisify(execFile)(process.execPath, [tsc, '-b'], { cwd: root });
+}, 120_000);
+
+/** The environment without any Roomkit settings of the machine running the tests. */
+function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('ROOMKIT_') && key !== 'PORT') env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function launch(argv: string[], env: NodeJS.ProcessEnv, track = true) {
+  const child = spawn(process.execPath, [bin, ...argv], {
+    cwd: root,
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (track) children.add(child);
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, exited };
+}
+
+/**
+ * Runs the bin to completion (killed after `timeoutMs`) and collects its output. Not tracked for
+ * the afterEach kill, so concurrent tests cannot cut each other's processes short.
+ */
+async function run(argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 5000) {
+  const { child, exited } = launch(argv, env, false);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exit = await exited;
+  clearTimeout(timer);
+  return { ...exit, stdout, stderr };
+}
+
+/** Starts `roomkit serve` on port 0 and waits for the log line that says which port it got. */
+async function serve(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  const argv = ['serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...extraArgs];
+  const { child, exited } = launch(argv, env);
+  const logs: LogLine[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no port log line; stderr: ${stderr}`)), 5000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let parsed: LogLine;
+      try {
+        parsed = JSON.parse(line) as LogLine;
+      } catch {
+        return;
+      }
+      logs.push(parsed);
+      if (typeof parsed.port === 'number') {
+        clearTimeout(timer);
+        resolve(parsed.port);
+      }
+    });
+    void exited.then((exit) => {
+      clearTimeout(timer);
+      reject(new Error(`roomkit exited early (${JSON.stringify(exit)}); stderr: ${stderr}`));
+    });
+  });
+  return { child, port, logs, exited };
+}
+
+async function open(url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+  const ws = new WebSocket(url, options);
+  const client = new TestClient(ws);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  await client.next('welcome');
+  return client;
+}
+
+describe('roomkit serve', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'logs its port as JSON, and on %s closes clients with 1001 and exits 0',
+    async (signal) => {
+      const server = await serve();
+      expect(server.port).toBeGreaterThan(0);
+      const listening = server.logs.find((l) => typeof l.port === 'number')!;
+      expect(listening).toMatchObject({ host: '127.0.0.1', level: 30 });
+      expect(String(listening.msg)).toContain(`ws://127.0.0.1:${server.port}/rooms/`);
+
+      const base = `ws://127.0.0.1:${server.port}/rooms`;
+      const alice = await open(`${base}/cli-room?userId=alice`);
+      const bob = await open(`${base}/other-room?userId=bob`);
+      await alice.next('state:init');
+
+      server.child.kill(signal);
+      const [aliceClose, bobClose, exit] = await Promise.all([
+        alice.closed,
+        bob.closed,
+        server.exited,
+      ]);
+      expect(aliceClose.code).toBe(1001);
+      expect(bobClose.code).toBe(1001);
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(server.logs.some((l) => l.signal === signal)).toBe(true);
+    },
+  );
+
+  it('takes its settings from ROOMKIT_* environment variables', async () => {
+    const server = await serve([], {
+      ROOMKIT_MAX_CONNECTIONS: '1',
+      ROOMKIT_PATH: '/ws',
+      ROOMKIT_ALLOWED_ORIGINS: 'https://a.example.com, https://b.example.com',
+    });
+    const base = `ws://127.0.0.1:${server.port}`;
+    await open(`${base}/ws/full?userId=alice`);
+    expect((await upgradeStatus(`${base}/ws/full?userId=bob`)).status).toBe(503);
+    expect((await upgradeStatus(`${base}/rooms/full`)).status).toBe(404);
+    expect((await upgradeStatus(`${base}/ws/o1`, { origin: 'https://evil.example' })).status).toBe(
+      403,
+    );
+    expect((await upgradeStatus(`${base}/ws/o2`, { origin: 'https://b.example.com' })).status).toBe(
+      101,
+    );
+  });
+});
+
+// Each of these spawns a short-lived process; running them side by side keeps the file fast.
+describe('roomkit --help', () => {
+  it.concurrent('lists every option with its environment variable, and exits 0', async ({
+    expect,
+  }) => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    const expected = [
+      ['port', 'ROOMKIT_PORT'],
+      ['host', 'ROOMKIT_HOST'],
+      ['path', 'ROOMKIT_PATH'],
+      ['allowed-origins', 'ROOMKIT_ALLOWED_ORIGINS'],
+      ['max-connections', 'ROOMKIT_MAX_CONNECTIONS'],
+      ['cleanup-timeout', 'ROOMKIT_CLEANUP_TIMEOUT_MS'],
+      ['log-level', 'ROOMKIT_LOG_LEVEL'],
+      ...OPTIONS.map((o) => [o.flag, o.env]),
+    ];
+    for (const [flag, env] of expected) {
+      expect(stdout).toMatch(new RegExp(`--${flag}\\s`));
+      expect(stdout).toContain(env);
+    }
+    expect(stdout).toContain('--help');
+  });
+});
+
+describe('bad command lines', () => {
+  it.concurrent.for([
+    { argv: ['serve', '--port', 'abc'], mentions: '--port' },
+    { argv: ['serve', '--port', '0', '--bogus'], mentions: '--bogus' },
+    { argv: ['frobnicate'], mentions: 'frobnicate' },
+    { argv: ['serve', '--port', '0', '--max-connections', '0'], mentions: '--max-connections' },
+    { argv: ['serve', '--port', '0', '--path', 'rooms'], mentions: '--path' },
+    { argv: ['serve', '--port', '70000'], mentions: '--port' },
+  ])(
+    '$argv exits 2 with a one-line message naming $mentions',
+    async ({ argv, mentions }, { expect }) => {
+      const { code, stdout, stderr } = await run(argv);
+      expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+      expect(stderr).toMatch(/^roomkit: /);
+      expect(stderr).toContain(mentions);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    },
+  );
+
+  it.concurrent('a bad environment value exits 2 too', async ({ expect }) => {
+    const { code, stderr } = await run(['serve', '--port', '0'], {
+      ROOMKIT_MAX_CONNECTIONS: 'lots',
+    });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/ROOMKIT_MAX_CONNECTIONS|--max-connections/);
+  });
+});
+
+describe('parseCli', () => {
+  it('defaults to serve on 127.0.0.1:1234, path /rooms, log level info', () => {
+    for (const argv of [[], ['serve']]) {
+      const settings = parseCli(argv, {});
+      expect(settings).toMatchObject({
+        command: 'serve',
+        port: 1234,
+        host: '127.0.0.1',
+        logLevel: 'info',
+        config: { path: '/rooms' },
+      });
+      expect(settings.config.allowedOrigins).toBeUndefined();
+      expect(settings.config.roomConfig?.maxConnections).toBeUndefined();
+    }
+  });
+
+  it.each([['--help'], ['-h'], ['help'], ['serve', '--help']])('%s asks for help', (...argv) => {
+    expect(parseCli(argv, {}).command).toBe('help');
+  });
+
+  const settings = [
+    { flag: 'port', raw: '4321', read: (s: ReturnType<typeof parseCli>) => s.port, want: 4321 },
+    {
+      flag: 'host',
+      raw: '0.0.0.0',
+      read: (s: ReturnType<typeof parseCli>) => s.host,
+      want: '0.0.0.0',
+    },
+    {
+      flag: 'path',
+      raw: '/ws',
+      read: (s: ReturnType<typeof parseCli>) => s.config.path,
+      want: '/ws',
+    },
+    {
+      flag: 'allowed-origins',
+      raw: 'https://a.example, ,https://b.example ',
+      read: (s: ReturnType<typeof parseCli>) => s.config.allowedOrigins,
+      want: ['https://a.example', 'https://b.example'],
+    },
+    {
+      flag: 'max-connections',
+      raw: '5',
+      read: (s: ReturnType<typeof parseCli>) => s.config.roomConfig?.maxConnections,
+      want: 5,
+    },
+    {
+      flag: 'cleanup-timeout',
+      raw: '0',
+      read: (s: ReturnType<typeof parseCli>) => s.config.roomConfig?.cleanupTimeoutMs,
+      want: 0,
+    },
+    {
+      flag: 'max-message-bytes',
+      raw: '1000',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxMessageBytes,
+      want: 1000,
+    },
+    {
+      flag: 'max-payload-bytes',
+      raw: '2000',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxPayloadBytes,
+      want: 2000,
+    },
+    {
+      flag: 'max-depth',
+      raw: '8',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxDepth,
+      want: 8,
+    },
+    {
+      flag: 'max-rooms-per-connection',
+      raw: '3',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxRoomsPerConnection,
+      want: 3,
+    },
+    {
+      flag: 'max-state-keys',
+      raw: '9',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxStateKeys,
+      want: 9,
+    },
+    {
+      flag: 'rate-limit',
+      raw: '50',
+      read: (s: ReturnType<typeof parseCli>) => s.config.rateLimit?.messagesPerSecond,
+      want: 50,
+    },
+    {
+      flag: 'rate-burst',
+      raw: '60',
+      read: (s: ReturnType<typeof parseCli>) => s.config.rateLimit?.burst,
+      want: 60,
+    },
+    {
+      flag: 'max-violations',
+      raw: '7',
+      read: (s: ReturnType<typeof parseCli>) => s.config.rateLimit?.maxViolations,
+      want: 7,
+    },
+    {
+      flag: 'lossy-buffered-bytes',
+      raw: '4096',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.lossyBufferedBytes,
+      want: 4096,
+    },
+    {
+      flag: 'max-buffered-bytes',
+      raw: '8192',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxBufferedBytes,
+      want: 8192,
+    },
+    {
+      flag: 'cursor-flush',
+      raw: '10',
+      read: (s: ReturnType<typeof parseCli>) => s.config.cursorFlushMs,
+      want: 10,
+    },
+    {
+      flag: 'heartbeat-interval',
+      raw: '1000',
+      read: (s: ReturnType<typeof parseCli>) => s.config.heartbeat?.intervalMs,
+      want: 1000,
+    },
+    {
+      flag: 'heartbeat-check',
+      raw: '500',
+      read: (s: ReturnType<typeof parseCli>) => s.config.heartbeat?.checkIntervalMs,
+      want: 500,
+    },
+    {
+      flag: 'heartbeat-timeout',
+      raw: '3000',
+      read: (s: ReturnType<typeof parseCli>) => s.config.heartbeat?.timeoutMs,
+      want: 3000,
+    },
+    {
+      flag: 'log-level',
+      raw: 'debug',
+      read: (s: ReturnType<typeof parseCli>) => s.logLevel,
+      want: 'debug',
+    },
+  ];
+
+  it('covers every option in these tests', () => {
+    expect(settings.map((s) => s.flag).sort()).toEqual(OPTIONS.map((o) => o.flag).sort());
+  });
+
+  it.each(settings)('--$flag sets its setting, from the flag or its env var', (row) => {
+    const option = OPTIONS.find((o) => o.flag === row.flag)!;
+    expect(row.read(parseCli(['serve', `--${row.flag}`, row.raw], {}))).toEqual(row.want);
+    expect(row.read(parseCli(['serve'], { [option.env]: row.raw }))).toEqual(row.want);
+  });
+
+  it('prefers a flag over its env var, and ROOMKIT_PORT over PORT', () => {
+    expect(parseCli(['serve', '--port', '1'], { ROOMKIT_PORT: '2', PORT: '3' }).port).toBe(1);
+    expect(parseCli(['serve'], { ROOMKIT_PORT: '2', PORT: '3' }).port).toBe(2);
+    expect(parseCli(['serve'], { PORT: '3' }).port).toBe(3);
+    expect(parseCli(['serve', '--host', 'h1'], { ROOMKIT_HOST: 'h2' }).host).toBe('h1');
+    const both = parseCli(['serve', '--max-connections', '2'], { ROOMKIT_MAX_CONNECTIONS: '1' });
+    expect(both.config.roomConfig?.maxConnections).toBe(2);
+  });
+
+  it.each([
+    [['serve', '--port', 'abc']],
+    [['serve', '--port', '']],
+    [['serve', '--max-connections=-1']],
+    [['serve', '--log-level', 'loud']],
+    [['serve', '--unknown']],
+    [['serve', '--port']],
+    [['launch']],
+  ])('%j throws CliError', (argv) => {
+    expect(() => parseCli(argv, {})).toThrow(CliError);
+  });
+
+  it('rejects a bad value from the environment with CliError', () => {
+    expect(() => parseCli(['serve'], { ROOMKIT_RATE_LIMIT: 'fast' })).toThrow(CliError);
+    expect(() => parseCli(['serve'], { ROOMKIT_LOG_LEVEL: 'chatty' })).toThrow(CliError);
+  });
+});
