@@ -28,8 +28,9 @@ async function setup(config: ServerConfig = {}): Promise<Pair> {
   const alice = await join(server, ROOM, 'alice');
   const bob = await join(server, ROOM, 'bob');
   const pair = { server, alice, bob };
-  // Let the join's presence broadcasts go by, so bob's next message is whatever alice causes.
+  // Let bob's join snapshot go by, so bob's next message is whatever alice causes.
   await bob.next((m) => m.type === 'presence' && (m.users as unknown[]).length === 2);
+  await bob.next('state:init');
   await expectNothingRelayed(pair);
   return pair;
 }

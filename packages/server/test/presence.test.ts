@@ -267,4 +267,18 @@ describe('presence', () => {
     expect(palette.size).toBeGreaterThan(1);
     for (const color of palette) expect(USER_COLORS).toContain(color);
   });
+
+  it('sends a joiner its presence list once: the broadcast after the join skips it when unchanged', async () => {
+    const server = await startServer();
+    const alice = await join(server, 'p-once', 'alice');
+    const bob = await join(server, 'p-once', 'bob');
+    await nextPresence(alice, (users) => find(users, 'bob') !== undefined);
+    await sentinel(alice, bob);
+    const bobLists = bob.all('presence');
+    expect(bobLists).toHaveLength(1);
+    expect(ids(usersOf(bobLists[0]!)).sort()).toEqual(['alice', 'bob']);
+    expect(bob.received.findIndex((m) => m.type === 'presence')).toBeLessThan(
+      bob.received.findIndex((m) => m.type === 'state:init'),
+    );
+  });
 });

@@ -5,11 +5,14 @@ import { type Feature, type FeatureContext, onRoomMessage } from './feature.js';
 /**
  * Presence: the `presence` list on every join, leave and status change. Broadcasts are coalesced
  * per room to one per event-loop turn (a join storm sends one list, not one per joiner) and are
- * lossy for slow consumers. A joiner gets the current list at once, before `state:init`.
+ * lossy for slow consumers. A joiner gets the current list at once, before `state:init`, and is
+ * left out of the broadcast that follows if that list is still current.
  */
 export class PresenceFeature implements Feature {
   readonly name = 'presence';
   private readonly dirty = new Set<Room>();
+  /** Joiners this turn and the presence version their snapshot had: the flush skips them if current. */
+  private readonly snapshotted = new Map<Room, Map<string, number>>();
   private flushScheduled: NodeJS.Immediate | null = null;
 
   readonly handlers = [
@@ -42,6 +45,12 @@ export class PresenceFeature implements Feature {
 
   onJoin(room: Room, connection: RoomConnection): void {
     connection.session.send(room.presenceFrame());
+    let joiners = this.snapshotted.get(room);
+    if (!joiners) {
+      joiners = new Map();
+      this.snapshotted.set(room, joiners);
+    }
+    joiners.set(connection.id, room.currentPresenceVersion);
     this.schedule(room);
   }
 
@@ -51,6 +60,7 @@ export class PresenceFeature implements Feature {
 
   onRoomUnload(room: Room): void {
     this.dirty.delete(room);
+    this.snapshotted.delete(room);
   }
 
   /** A member's presence changed: invalidate the snapshot and broadcast it this turn. */
@@ -63,6 +73,7 @@ export class PresenceFeature implements Feature {
     if (this.flushScheduled) clearImmediate(this.flushScheduled);
     this.flushScheduled = null;
     this.dirty.clear();
+    this.snapshotted.clear();
   }
 
   private schedule(room: Room): void {
@@ -70,13 +81,24 @@ export class PresenceFeature implements Feature {
     this.flushScheduled ??= setImmediate(() => this.flush());
   }
 
+  /** Joiners whose snapshot already is the list about to be broadcast. */
+  private upToDate(room: Room): string[] | undefined {
+    const joiners = this.snapshotted.get(room);
+    if (!joiners) return undefined;
+    const version = room.currentPresenceVersion;
+    const skip: string[] = [];
+    for (const [id, seen] of joiners) if (seen === version) skip.push(id);
+    return skip.length > 0 ? skip : undefined;
+  }
+
   private flush(): void {
     this.flushScheduled = null;
     for (const room of this.dirty) {
       if (room.size > 0 && this.ctx.rooms.get(room.id) === room) {
-        room.broadcastLossy(room.presenceFrame());
+        room.broadcastLossy(room.presenceFrame(), this.upToDate(room));
       }
     }
     this.dirty.clear();
+    this.snapshotted.clear();
   }
 }
