@@ -1,23 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { colorForUser, type PresenceUser, USER_COLORS } from '../src/index.js';
-import { connect, join, type Received, startServer } from './helpers.js';
-
-/** The `users` of a `presence` message. */
-function usersOf(message: Received): PresenceUser[] {
-  return message.users as PresenceUser[];
-}
-
-/** A predicate for a `presence` message of `room` whose user ids are exactly `ids` (any order). */
-function presenceWith(room: string, ids: string[]): (m: Received) => boolean {
-  const want = [...ids].sort().join(',');
-  return (m) =>
-    m.type === 'presence' &&
-    m.room === room &&
-    usersOf(m)
-      .map((u) => u.userId)
-      .sort()
-      .join(',') === want;
-}
+import { colorForUser, USER_COLORS } from '../src/index.js';
+import { connect, join, presenceWith, startServer, usersOf } from './helpers.js';
 
 describe('joining a room by path', () => {
   it('sends welcome, then the presence list, then state:init, in that order', async () => {

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../src/index.js';
-import { join, type Received, startServer, type TestClient, waitUntil } from './helpers.js';
+import {
+  join,
+  type Received,
+  sentinel,
+  startServer,
+  type TestClient,
+  waitUntil,
+} from './helpers.js';
 
 const CONFIG: ServerConfig = { cursorFlushMs: 40 };
 
@@ -31,13 +38,6 @@ function cursorsFrom(client: TestClient, userId: string): Cursor[] {
 
 function welcomeColor(client: TestClient): unknown {
   return client.all('welcome')[0]?.color;
-}
-
-/** `from` sends an application message; once `to` has it, everything sent to `to` before it arrived. */
-async function sentinel(from: TestClient, to: TestClient): Promise<void> {
-  const marker = `s${Math.random().toString(36).slice(2)}`;
-  from.send({ type: 'test:sentinel', marker });
-  await to.next((m) => m.type === 'test:sentinel' && m.marker === marker);
 }
 
 describe('cursors', () => {

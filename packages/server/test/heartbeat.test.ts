@@ -3,37 +3,19 @@ import WebSocket from 'ws';
 import type { PresenceUser, ServerConfig } from '../src/index.js';
 import {
   connect,
+  findUser,
   join,
-  type Received,
+  nextPresence,
   startServer,
   type TestClient,
+  usersOf,
   waitUntil,
 } from './helpers.js';
 
 const FAST: ServerConfig = { heartbeat: { checkIntervalMs: 30, timeoutMs: 100, intervalMs: 50 } };
 
-function usersOf(message: Received): PresenceUser[] {
-  if (message.type !== 'presence' || !Array.isArray(message.users)) {
-    throw new Error(`not a presence message: ${JSON.stringify(message)}`);
-  }
-  return message.users as PresenceUser[];
-}
-
-function find(users: PresenceUser[], userId: string): PresenceUser | undefined {
-  return users.find((user) => user.userId === userId);
-}
-
-async function nextPresence(
-  client: TestClient,
-  ok: (users: PresenceUser[]) => boolean,
-  timeoutMs = 3000,
-): Promise<PresenceUser[]> {
-  const message = await client.next((m) => m.type === 'presence' && ok(usersOf(m)), timeoutMs);
-  return usersOf(message);
-}
-
 function statusOf(users: PresenceUser[], userId: string): string | undefined {
-  return find(users, userId)?.onlineStatus;
+  return findUser(users, userId)?.onlineStatus;
 }
 
 /** Client-side heartbeat loops (what a real client does), stopped after each test. */
@@ -66,17 +48,17 @@ describe('heartbeat', () => {
 
     const offline = await nextPresence(bob, (users) => statusOf(users, 'alice') === 'offline');
     // Still listed: offline is a status, not a leave. Bob, who beats, is online.
-    expect(find(offline, 'alice')).toMatchObject({ connections: 1 });
+    expect(findUser(offline, 'alice')).toMatchObject({ connections: 1 });
     expect(statusOf(offline, 'bob')).toBe('online');
     // The socket stays open (ws answers the server's pings), so no close and no leave.
     expect(alice.ws.readyState).toBe(WebSocket.OPEN);
     expect(alice.closeCode).toBeNull();
     expect(server.getRoomManager().get('hb-offline')?.size).toBe(2);
 
-    const before = find(offline, 'alice')!.lastActiveAt;
+    const before = findUser(offline, 'alice')!.lastActiveAt;
     alice.send({ type: 'heartbeat' });
     const back = await nextPresence(bob, (users) => statusOf(users, 'alice') === 'online');
-    expect(find(back, 'alice')!.lastActiveAt).toBeGreaterThanOrEqual(before);
+    expect(findUser(back, 'alice')!.lastActiveAt).toBeGreaterThanOrEqual(before);
     // The user itself is told too.
     await nextPresence(alice, (users) => statusOf(users, 'alice') === 'online');
 
@@ -111,7 +93,7 @@ describe('heartbeat', () => {
     expect(statusOf(users, 'carol')).toBe('online');
     await nextPresence(carol, (list) => statusOf(list, 'dave') === 'offline');
     for (const message of observer.all('presence')) {
-      const entry = find(usersOf(message), 'carol');
+      const entry = findUser(usersOf(message), 'carol');
       if (entry) expect(entry.onlineStatus).toBe('online');
     }
     expect(dave.ws.readyState).toBe(WebSocket.OPEN);
@@ -163,11 +145,11 @@ describe('heartbeat', () => {
     keepBeating(bob);
     const zombie = await connect(server, '/rooms/hb-dead', 'userId=zombie', { autoPong: false });
     await zombie.next('state:init');
-    await nextPresence(bob, (users) => find(users, 'zombie') !== undefined);
+    await nextPresence(bob, (users) => findUser(users, 'zombie') !== undefined);
 
     const { code } = await zombie.closed;
     expect(code).toBe(1006);
-    const users = await nextPresence(bob, (list) => find(list, 'zombie') === undefined);
+    const users = await nextPresence(bob, (list) => findUser(list, 'zombie') === undefined);
     expect(users.map((user) => user.userId)).toEqual(['bob']);
     // The client that answers pings (and beats) is untouched.
     expect(bob.ws.readyState).toBe(WebSocket.OPEN);

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
-import { RoomServer, type ServerConfig } from '../src/index.js';
+import { type PresenceUser, RoomServer, type ServerConfig } from '../src/index.js';
 
 /** A message as the test sees it: parsed JSON with at least a `type`. */
 export type Received = { type: string; [field: string]: unknown };
@@ -217,4 +217,58 @@ export async function waitUntil(
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+// ---- presence and ordering helpers shared by the test files ----
+
+/** The `users` of a `presence` message (throws on anything else). */
+export function usersOf(message: Received): PresenceUser[] {
+  if (message.type !== 'presence' || !Array.isArray(message.users)) {
+    throw new Error(`not a presence message: ${JSON.stringify(message)}`);
+  }
+  return message.users as PresenceUser[];
+}
+
+export function findUser(users: PresenceUser[], userId: string): PresenceUser | undefined {
+  return users.find((user) => user.userId === userId);
+}
+
+/** A predicate for a `presence` message of `room` whose user ids are exactly `ids` (any order). */
+export function presenceWith(room: string, ids: string[]): (m: Received) => boolean {
+  const want = [...ids].sort().join(',');
+  return (m) =>
+    m.type === 'presence' &&
+    m.room === room &&
+    usersOf(m)
+      .map((u) => u.userId)
+      .sort()
+      .join(',') === want;
+}
+
+/** Waits for the next `presence` (of `room`, if given) whose users satisfy `ok`. */
+export async function nextPresence(
+  client: TestClient,
+  ok: (users: PresenceUser[]) => boolean,
+  room?: string,
+  timeoutMs = 3000,
+): Promise<PresenceUser[]> {
+  const message = await client.next(
+    (m) => m.type === 'presence' && (room === undefined || m.room === room) && ok(usersOf(m)),
+    timeoutMs,
+  );
+  return usersOf(message);
+}
+
+/**
+ * Sends an application message from `from` (to `room`, if given) and waits until `to` has it:
+ * everything sent to `to` before it has arrived, so an absence can be asserted.
+ */
+export async function sentinel(from: TestClient, to: TestClient, room?: string): Promise<void> {
+  const marker = `s${Math.random().toString(36).slice(2)}`;
+  from.send(
+    room === undefined
+      ? { type: 'test:sentinel', marker }
+      : { type: 'test:sentinel', marker, room },
+  );
+  await to.next((m) => m.type === 'test:sentinel' && m.marker === marker);
 }

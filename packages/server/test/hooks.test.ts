@@ -4,9 +4,10 @@ import { colorForUser, type Logger, type PresenceUser, type RoomServer } from '.
 import {
   connect,
   join,
-  type Received,
+  presenceWith,
   startServer,
   upgradeStatus,
+  usersOf,
   waitUntil,
   wsUrl,
 } from './helpers.js';
@@ -49,21 +50,6 @@ const failures = [
   },
   { kind: 'never settles', fail: (): Promise<void> => new Promise(() => {}), logged: false },
 ] as const;
-
-function usersOf(message: Received): PresenceUser[] {
-  return message.users as PresenceUser[];
-}
-
-function hasUsers(room: string, ids: string[]): (m: Received) => boolean {
-  const want = [...ids].sort().join(',');
-  return (m) =>
-    m.type === 'presence' &&
-    m.room === room &&
-    usersOf(m)
-      .map((u) => u.userId)
-      .sort()
-      .join(',') === want;
-}
 
 /** Proves a room still works: a new member joins and a message relays between two members. */
 async function expectRoomWorks(server: RoomServer, roomId: string, existingUser: string) {
@@ -234,7 +220,7 @@ describe('onLeave', () => {
     const alice = await join(server, 'fragile', 'alice');
     const bob = await join(server, 'fragile', 'bob');
     await bob.close();
-    await alice.next(hasUsers('fragile', ['alice']));
+    await alice.next(presenceWith('fragile', ['alice']));
     expect(calls).toBe(1);
 
     await alice.close();

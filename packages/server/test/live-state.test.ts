@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { StateEntry } from '../src/index.js';
-import { join, type Received, startServer, type TestClient, waitUntil } from './helpers.js';
+import {
+  join,
+  type Received,
+  sentinel,
+  startServer,
+  type TestClient,
+  waitUntil,
+} from './helpers.js';
 
 function statesOf(message: Received | undefined): Record<string, StateEntry> {
   if (message?.type !== 'state:init') {
@@ -44,13 +51,6 @@ async function write(
       m.userId === userId &&
       (merge === true || JSON.stringify(m.value) === expected),
   );
-}
-
-/** An application message from `from`; once `to` has it, everything sent to `to` before it arrived. */
-async function sentinel(from: TestClient, to: TestClient): Promise<void> {
-  const marker = `s${Math.random().toString(36).slice(2)}`;
-  from.send({ type: 'test:sentinel', marker });
-  await to.next((m) => m.type === 'test:sentinel' && m.marker === marker);
 }
 
 describe('live state', () => {

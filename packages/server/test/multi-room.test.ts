@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { PresenceUser, StateEntry } from '../src/index.js';
-import { connect, join, type Received, startServer, type TestClient } from './helpers.js';
-
-function usersOf(message: Received): PresenceUser[] {
-  if (message.type !== 'presence' || !Array.isArray(message.users)) {
-    throw new Error(`not a presence message: ${JSON.stringify(message)}`);
-  }
-  return message.users as PresenceUser[];
-}
+import type { StateEntry } from '../src/index.js';
+import {
+  connect,
+  join,
+  type Received,
+  sentinel,
+  startServer,
+  type TestClient,
+  usersOf,
+} from './helpers.js';
 
 function userIds(message: Received): string[] {
   return usersOf(message)
@@ -23,17 +24,6 @@ async function bare(server: Parameters<typeof connect>[0], userId: string): Prom
 /** `room:join` with a ref; resolves with the reply (ack or error). */
 function joinRoom(client: TestClient, room: string): Promise<Received> {
   return client.request({ type: 'room:join', room });
-}
-
-/** An application message from `from` (optionally to a room); once `to` has it, all before it arrived. */
-async function sentinel(from: TestClient, to: TestClient, room?: string): Promise<void> {
-  const marker = `s${Math.random().toString(36).slice(2)}`;
-  from.send(
-    room === undefined
-      ? { type: 'test:sentinel', marker }
-      : { type: 'test:sentinel', marker, room },
-  );
-  await to.next((m) => m.type === 'test:sentinel' && m.marker === marker);
 }
 
 function ofRoom(client: TestClient, type: string, room: string): Received[] {

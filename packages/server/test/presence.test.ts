@@ -1,29 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { type PresenceUser, USER_COLORS } from '../src/index.js';
-import { connect, join, type Received, startServer, type TestClient } from './helpers.js';
-
-function usersOf(message: Received): PresenceUser[] {
-  if (message.type !== 'presence' || !Array.isArray(message.users)) {
-    throw new Error(`not a presence message: ${JSON.stringify(message)}`);
-  }
-  return message.users as PresenceUser[];
-}
-
-function find(users: PresenceUser[], userId: string): PresenceUser | undefined {
-  return users.find((user) => user.userId === userId);
-}
-
-/** Waits for the next `presence` list (of `room`, if given) that satisfies `ok`. */
-async function nextPresence(
-  client: TestClient,
-  ok: (users: PresenceUser[]) => boolean,
-  room?: string,
-): Promise<PresenceUser[]> {
-  const message = await client.next(
-    (m) => m.type === 'presence' && (room === undefined || m.room === room) && ok(usersOf(m)),
-  );
-  return usersOf(message);
-}
+import {
+  connect,
+  findUser,
+  join,
+  nextPresence,
+  type Received,
+  sentinel,
+  startServer,
+  type TestClient,
+  usersOf,
+} from './helpers.js';
 
 function ids(users: PresenceUser[]): string[] {
   return users.map((user) => user.userId).sort();
@@ -33,13 +20,6 @@ function welcomeOf(client: TestClient): Received {
   const welcome = client.all('welcome')[0];
   if (!welcome) throw new Error('no welcome received');
   return welcome;
-}
-
-/** Sends an application message from `from` and waits until `to` has it: everything before it arrived. */
-async function sentinel(from: TestClient, to: TestClient): Promise<void> {
-  const marker = `s${Math.random().toString(36).slice(2)}`;
-  from.send({ type: 'test:sentinel', marker });
-  await to.next((m) => m.type === 'test:sentinel' && m.marker === marker);
 }
 
 describe('presence', () => {
@@ -52,9 +32,9 @@ describe('presence', () => {
     expect(ids(usersOf(own[0]!))).toEqual(['alice']);
 
     const bob = await join(server, 'p-join', 'bob', 'Bob');
-    const seenByAlice = await nextPresence(alice, (users) => find(users, 'bob') !== undefined);
+    const seenByAlice = await nextPresence(alice, (users) => findUser(users, 'bob') !== undefined);
     expect(ids(seenByAlice)).toEqual(['alice', 'bob']);
-    const bobEntry = find(seenByAlice, 'bob')!;
+    const bobEntry = findUser(seenByAlice, 'bob')!;
     expect(bobEntry).toMatchObject({
       userId: 'bob',
       displayName: 'Bob',
@@ -77,37 +57,35 @@ describe('presence', () => {
     await nextPresence(bob, (users) => users.length === 3);
 
     await bob.close();
-    expect(ids(await nextPresence(alice, (users) => find(users, 'bob') === undefined))).toEqual([
-      'alice',
-      'carol',
-    ]);
-    expect(ids(await nextPresence(carol, (users) => find(users, 'bob') === undefined))).toEqual([
-      'alice',
-      'carol',
-    ]);
+    expect(ids(await nextPresence(alice, (users) => findUser(users, 'bob') === undefined))).toEqual(
+      ['alice', 'carol'],
+    );
+    expect(ids(await nextPresence(carol, (users) => findUser(users, 'bob') === undefined))).toEqual(
+      ['alice', 'carol'],
+    );
   });
 
   it('does not leak presence between rooms', async () => {
     const server = await startServer();
     const alice = await join(server, 'p-room-a', 'alice');
     const bob = await join(server, 'p-room-b', 'bob');
-    await nextPresence(bob, (users) => find(users, 'bob') !== undefined);
+    await nextPresence(bob, (users) => findUser(users, 'bob') !== undefined);
     const carol = await join(server, 'p-room-a', 'carol');
-    await nextPresence(alice, (users) => find(users, 'carol') !== undefined);
+    await nextPresence(alice, (users) => findUser(users, 'carol') !== undefined);
     // Sentinel through room b: anything about room a would have reached bob before it.
     const bob2 = await join(server, 'p-room-b', 'bob2');
     await sentinel(bob2, bob);
     for (const message of bob.all('presence')) {
       expect(message.room).toBe('p-room-b');
-      expect(find(usersOf(message), 'alice')).toBeUndefined();
-      expect(find(usersOf(message), 'carol')).toBeUndefined();
+      expect(findUser(usersOf(message), 'alice')).toBeUndefined();
+      expect(findUser(usersOf(message), 'carol')).toBeUndefined();
     }
-    await nextPresence(carol, (users) => find(users, 'carol') !== undefined);
+    await nextPresence(carol, (users) => findUser(users, 'carol') !== undefined);
     await sentinel(alice, carol);
     for (const message of carol.all('presence')) {
       expect(message.room).toBe('p-room-a');
-      expect(find(usersOf(message), 'bob')).toBeUndefined();
-      expect(find(usersOf(message), 'bob2')).toBeUndefined();
+      expect(findUser(usersOf(message), 'bob')).toBeUndefined();
+      expect(findUser(usersOf(message), 'bob2')).toBeUndefined();
     }
   });
 
@@ -117,21 +95,21 @@ describe('presence', () => {
     const tab1 = await join(server, 'p-tabs', 'alice', 'Alice');
     const tab2 = await join(server, 'p-tabs', 'alice', 'Alice');
 
-    const both = await nextPresence(bob, (users) => find(users, 'alice')?.connections === 2);
+    const both = await nextPresence(bob, (users) => findUser(users, 'alice')?.connections === 2);
     expect(ids(both)).toEqual(['alice', 'bob']);
-    expect(find(both, 'alice')).toMatchObject({ displayName: 'Alice', onlineStatus: 'online' });
+    expect(findUser(both, 'alice')).toMatchObject({ displayName: 'Alice', onlineStatus: 'online' });
     // Each tab sees the same folded list.
-    await nextPresence(tab1, (users) => find(users, 'alice')?.connections === 2);
+    await nextPresence(tab1, (users) => findUser(users, 'alice')?.connections === 2);
 
     await tab1.close();
-    const one = await nextPresence(bob, (users) => find(users, 'alice')?.connections === 1);
+    const one = await nextPresence(bob, (users) => findUser(users, 'alice')?.connections === 1);
     expect(ids(one)).toEqual(['alice', 'bob']);
-    await nextPresence(tab2, (users) => find(users, 'alice')?.connections === 1);
+    await nextPresence(tab2, (users) => findUser(users, 'alice')?.connections === 1);
 
     await tab2.close();
-    expect(ids(await nextPresence(bob, (users) => find(users, 'alice') === undefined))).toEqual([
-      'bob',
-    ]);
+    expect(ids(await nextPresence(bob, (users) => findUser(users, 'alice') === undefined))).toEqual(
+      ['bob'],
+    );
 
     // Never more than one entry per userId in any list.
     for (const message of bob.all('presence')) {
@@ -147,10 +125,13 @@ describe('presence', () => {
     await nextPresence(alice, (users) => users.length === 2);
 
     alice.send({ type: 'presence:update', onlineStatus: 'away' });
-    const away = await nextPresence(bob, (users) => find(users, 'alice')?.onlineStatus === 'away');
-    expect(find(away, 'alice')!.isIdle).toBe(false);
+    const away = await nextPresence(
+      bob,
+      (users) => findUser(users, 'alice')?.onlineStatus === 'away',
+    );
+    expect(findUser(away, 'alice')!.isIdle).toBe(false);
 
-    const before = find(away, 'alice')!.lastActiveAt;
+    const before = findUser(away, 'alice')!.lastActiveAt;
     const ack = await alice.request({
       type: 'presence:update',
       onlineStatus: 'online',
@@ -160,8 +141,8 @@ describe('presence', () => {
       avatarUrl: 'https://example.com/a.png',
     });
     expect(ack).toMatchObject({ type: 'ack' });
-    const updated = find(
-      await nextPresence(bob, (users) => find(users, 'alice')?.location === 'page-2'),
+    const updated = findUser(
+      await nextPresence(bob, (users) => findUser(users, 'alice')?.location === 'page-2'),
       'alice',
     )!;
     expect(updated).toMatchObject({
@@ -176,8 +157,8 @@ describe('presence', () => {
 
     // A partial update changes only what it names.
     alice.send({ type: 'presence:update', isIdle: false });
-    const partial = find(
-      await nextPresence(bob, (users) => find(users, 'alice')?.isIdle === false),
+    const partial = findUser(
+      await nextPresence(bob, (users) => findUser(users, 'alice')?.isIdle === false),
       'alice',
     )!;
     expect(partial).toMatchObject({
@@ -187,7 +168,7 @@ describe('presence', () => {
       avatarUrl: 'https://example.com/a.png',
     });
     // The sender's own tabs see it too.
-    await nextPresence(alice, (users) => find(users, 'alice')?.isIdle === false);
+    await nextPresence(alice, (users) => findUser(users, 'alice')?.isIdle === false);
   });
 
   it('rejects presence:update with wrong field types as invalid_message naming the field, changing nothing', async () => {
@@ -219,8 +200,8 @@ describe('presence', () => {
 
     // The connection lives on; a valid update after the bad ones is the first change anyone sees.
     alice.send({ type: 'presence:update', location: 'lobby' });
-    const after = find(
-      await nextPresence(bob, (users) => find(users, 'alice')?.location === 'lobby'),
+    const after = findUser(
+      await nextPresence(bob, (users) => findUser(users, 'alice')?.location === 'lobby'),
       'alice',
     )!;
     expect(after.onlineStatus).toBe('online');
@@ -229,7 +210,7 @@ describe('presence', () => {
     expect(after.avatarUrl).toBeUndefined();
     expect(after).not.toHaveProperty('nickname');
     for (const message of bob.all('presence')) {
-      const entry = find(usersOf(message), 'alice');
+      const entry = findUser(usersOf(message), 'alice');
       if (!entry) continue;
       expect(['online', 'away', 'offline']).toContain(entry.onlineStatus);
       expect(typeof entry.isIdle).toBe('boolean');
@@ -251,12 +232,12 @@ describe('presence', () => {
     expect(USER_COLORS).toContain(colors[0]);
     expect(new Set(colors).size).toBe(1);
     for (const client of [a1, a2, a3]) {
-      expect(find(usersOf(client.all('presence')[0]!), 'alice')!.color).toBe(colors[0]);
+      expect(findUser(usersOf(client.all('presence')[0]!), 'alice')!.color).toBe(colors[0]);
     }
 
     // Others see the same color the user was welcomed with.
     const bob = await join(second, 'p-color-1', 'bob');
-    expect(find(usersOf(bob.all('presence')[0]!), 'alice')!.color).toBe(colors[0]);
+    expect(findUser(usersOf(bob.all('presence')[0]!), 'alice')!.color).toBe(colors[0]);
 
     // Colors come from the palette and depend on the id (not one color for everybody).
     const palette = new Set<unknown>();
@@ -272,7 +253,7 @@ describe('presence', () => {
     const server = await startServer();
     const alice = await join(server, 'p-once', 'alice');
     const bob = await join(server, 'p-once', 'bob');
-    await nextPresence(alice, (users) => find(users, 'bob') !== undefined);
+    await nextPresence(alice, (users) => findUser(users, 'bob') !== undefined);
     await sentinel(alice, bob);
     const bobLists = bob.all('presence');
     expect(bobLists).toHaveLength(1);
