@@ -1,3 +1,4 @@
+import type { CursorPosition } from '@roomkit/protocol';
 import { describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../src/index.js';
 import {
@@ -11,15 +12,7 @@ import {
 
 const CONFIG: ServerConfig = { cursorFlushMs: 40 };
 
-interface Cursor {
-  userId: string;
-  displayName: string;
-  color: string;
-  x: number;
-  y: number;
-  lastUpdate: number;
-  [extra: string]: unknown;
-}
+type Cursor = CursorPosition;
 
 function cursorOf(message: Received): Cursor {
   const cursor = message.cursor;
