@@ -111,6 +111,8 @@ export class RoomServer {
       this.http.once('error', onError);
       this.http.listen(port, this.config.host, () => {
         this.http.off('error', onError);
+        // After listening, a server error (e.g. out of file descriptors) is logged, not fatal.
+        this.http.on('error', (error) => this.logger.error({ err: error }, 'http server error'));
         resolve();
       });
     });
