@@ -33,8 +33,10 @@ export const ErrorCode = {
   Unsupported: 'unsupported',
   /** The connection is sending faster than its rate limit; the message was dropped. */
   RateLimited: 'rate_limited',
-  /** The room's live state is at `limits.maxStateKeys`. */
+  /** The room's live state is at `limits.maxStateKeys` or `limits.maxStateBytes`. */
   StateLimit: 'state_limit',
+  /** Presence `metadata` is larger than `limits.maxPresenceMetadataBytes`. */
+  MetadataTooLarge: 'metadata_too_large',
   /** The server failed while handling the message; nothing was applied. */
   InternalError: 'internal_error',
 } as const;

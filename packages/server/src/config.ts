@@ -72,6 +72,8 @@ export interface LimitsConfig {
   maxRoomsPerConnection?: number;
   /** Live-state keys per room. Default 1000. */
   maxStateKeys?: number;
+  /** Size of one user's presence `metadata` (JSON bytes); larger gets `metadata_too_large`. Default 4096. */
+  maxPresenceMetadataBytes?: number;
   /** Send buffer past which a connection stops getting cursor and presence traffic. Default 512 KiB. */
   lossyBufferedBytes?: number;
   /** Send buffer past which a connection is closed with 4009. Default 8 MiB. */
@@ -200,6 +202,11 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
         100,
       ),
       maxStateKeys: positive('limits.maxStateKeys', limits.maxStateKeys, 1000),
+      maxPresenceMetadataBytes: positive(
+        'limits.maxPresenceMetadataBytes',
+        limits.maxPresenceMetadataBytes,
+        4096,
+      ),
       lossyBufferedBytes,
       maxBufferedBytes: Math.max(
         lossyBufferedBytes,

@@ -53,7 +53,7 @@ export class RoomServer {
     this.config = resolveConfig(config);
     this.logger = config.logger ?? createLogger();
     this.bus = config.bus ?? new LocalBus();
-    this.rooms = new RoomManager(this.bus, this.config.limits.maxStateKeys);
+    this.rooms = new RoomManager(this.bus, this.logger, this.config.limits.maxStateKeys);
     const ctx: FeatureContext = {
       config: this.config,
       rooms: this.rooms,

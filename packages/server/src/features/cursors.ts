@@ -1,5 +1,6 @@
 import type { CursorPosition } from '@roomkit/protocol';
 import { encodeServerMessage } from '@roomkit/protocol';
+import { guarded } from '../observability/guard.js';
 import type { RoomConnection } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
 import { type Feature, type FeatureContext, onRoomMessage } from './feature.js';
@@ -55,7 +56,10 @@ export class CursorsFeature implements Feature {
         this.pending.set(room, roomCursors);
       }
       roomCursors.set(identity.userId, { cursor, senderId: session.id });
-      this.timer ??= setTimeout(() => this.flush(), this.ctx.config.cursorFlushMs);
+      this.timer ??= setTimeout(
+        () => guarded(this.ctx.logger, 'cursor flush', () => this.flush()),
+        this.ctx.config.cursorFlushMs,
+      );
       return undefined;
     }),
   ];

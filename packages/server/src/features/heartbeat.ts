@@ -1,3 +1,4 @@
+import { guarded } from '../observability/guard.js';
 import type { ClientSession } from '../rooms/connection.js';
 import { type Feature, type FeatureContext, onSessionMessage } from './feature.js';
 import type { PresenceFeature } from './presence.js';
@@ -36,7 +37,10 @@ export class HeartbeatFeature implements Feature {
     private readonly presence: PresenceFeature,
     private readonly sessions: () => Iterable<ClientSession>,
   ) {
-    this.timer = setInterval(() => this.check(), ctx.config.heartbeat.checkIntervalMs);
+    this.timer = setInterval(
+      () => guarded(ctx.logger, 'heartbeat check', () => this.check()),
+      ctx.config.heartbeat.checkIntervalMs,
+    );
     this.timer.unref();
   }
 

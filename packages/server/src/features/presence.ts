@@ -1,6 +1,8 @@
-import type { RoomConnection } from '../rooms/connection.js';
+import { ErrorCode } from '@roomkit/protocol';
+import { guarded } from '../observability/guard.js';
+import type { ClientSession, RoomConnection } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
-import { type Feature, type FeatureContext, onRoomMessage } from './feature.js';
+import { type Feature, type FeatureContext, onRoomMessage, ProtocolError } from './feature.js';
 
 /**
  * Presence: the `presence` list on every join, leave and status change. Broadcasts are coalesced
@@ -33,8 +35,11 @@ export class PresenceFeature implements Feature {
       }
       if (message.isIdle !== undefined) user.isIdle = message.isIdle;
       if (message.location !== undefined) user.location = message.location;
-      if (message.metadata !== undefined) user.metadata = message.metadata;
-      if (message.avatarUrl !== undefined) user.avatarUrl = message.avatarUrl;
+      if (message.metadata !== undefined)
+        user.metadata = this.metadataFor(session, message.metadata);
+      if (message.avatarUrl !== undefined && session.identity.avatarUrl === undefined) {
+        user.avatarUrl = message.avatarUrl;
+      }
       user.lastActiveAt = Date.now();
       this.changed(room);
       return undefined;
@@ -42,6 +47,26 @@ export class PresenceFeature implements Feature {
   ];
 
   constructor(private readonly ctx: FeatureContext) {}
+
+  /**
+   * Client metadata, size-capped (every member receives every user's metadata in each list), with
+   * the keys `auth` supplied laid on top: a client cannot overwrite what the server vouched for.
+   */
+  private metadataFor(
+    session: ClientSession,
+    metadata: Record<string, unknown>,
+  ): Record<string, unknown> {
+    const max = this.ctx.config.limits.maxPresenceMetadataBytes;
+    const size = Buffer.byteLength(JSON.stringify(metadata));
+    if (size > max) {
+      throw new ProtocolError(
+        ErrorCode.MetadataTooLarge,
+        `presence:update: metadata is ${size} bytes; the limit is ${max}`,
+      );
+    }
+    const fromAuth = session.identity.metadata;
+    return fromAuth ? { ...metadata, ...fromAuth } : metadata;
+  }
 
   onJoin(room: Room, connection: RoomConnection): void {
     connection.session.send(room.presenceFrame());
@@ -78,7 +103,9 @@ export class PresenceFeature implements Feature {
 
   private schedule(room: Room): void {
     this.dirty.add(room);
-    this.flushScheduled ??= setImmediate(() => this.flush());
+    this.flushScheduled ??= setImmediate(() =>
+      guarded(this.ctx.logger, 'presence flush', () => this.flush()),
+    );
   }
 
   /** Joiners whose snapshot already is the list about to be broadcast. */

@@ -6,6 +6,8 @@ import { TokenBucket } from './token-bucket.js';
 
 /** How long a closing client has to answer the close frame before its socket is destroyed. */
 const CLOSE_HANDSHAKE_MS = 5_000;
+/** Send options for a pre-encoded Buffer that must go out as a text frame. */
+const TEXT_FRAME = { binary: false } as const;
 
 /** Who a connection belongs to, as established at upgrade time. */
 export interface Identity {
@@ -81,20 +83,33 @@ export class ClientSession {
     return this.closing;
   }
 
-  /** Reliable send: never skipped; a client too slow to drain it is closed with 4009. */
-  send(data: string): void {
+  /**
+   * Reliable send: never skipped; a client too slow to drain it is closed with 4009. A Buffer is
+   * sent as a text frame without copying, so a broadcast encodes its bytes once for everyone.
+   */
+  send(data: string | Buffer): void {
     if (this.closing) return;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.close(CloseCode.SlowConsumer, 'slow consumer: send buffer limit exceeded');
       return;
     }
-    this.ws.send(data);
+    this.ws.send(data, TEXT_FRAME);
   }
 
-  /** Lossy send (cursors, presence): skipped while the send buffer is past the soft limit. */
-  sendLossy(data: string): boolean {
-    if (this.closing || this.ws.bufferedAmount > this.limits.lossyBufferedBytes) return false;
-    this.ws.send(data);
+  /**
+   * Lossy send (cursors, presence): skipped if it would take a non-empty send buffer past the soft
+   * limit. An idle connection always gets the frame, however large, so a big presence list still
+   * reaches members who keep up.
+   */
+  sendLossy(frame: Buffer): boolean {
+    const buffered = this.ws.bufferedAmount;
+    if (
+      this.closing ||
+      (buffered > 0 && buffered + frame.length > this.limits.lossyBufferedBytes)
+    ) {
+      return false;
+    }
+    this.ws.send(frame, TEXT_FRAME);
     return true;
   }
 
@@ -111,7 +126,9 @@ export class ClientSession {
     const cutoff = setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_MS);
     cutoff.unref();
     this.ws.once('close', () => clearTimeout(cutoff));
-    this.end();
+    // Leave the rooms right after the current operation: a close triggered inside a join or a
+    // broadcast must not run the leave path (and onLeave) in the middle of it.
+    queueMicrotask(() => this.end());
   }
 
   /** Runs the end-of-connection path once, whether the server or the socket ended it. */

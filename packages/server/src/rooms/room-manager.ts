@@ -1,4 +1,6 @@
 import type { Bus } from '../bus/bus.js';
+import { guarded } from '../observability/guard.js';
+import type { Logger } from '../observability/logger.js';
 import { Room } from './room.js';
 
 export type RoomUnloadListener = (room: Room) => void;
@@ -14,6 +16,7 @@ export class RoomManager {
 
   constructor(
     private readonly bus: Bus,
+    private readonly logger: Logger,
     private readonly maxStateKeys = 1000,
   ) {
     bus.attach((message) => {
@@ -56,7 +59,7 @@ export class RoomManager {
     const timer = setTimeout(() => {
       this.cleanupTimers.delete(roomId);
       const room = this.rooms.get(roomId);
-      if (room && room.size === 0) this.remove(roomId);
+      if (room && room.size === 0) guarded(this.logger, 'room cleanup', () => this.remove(roomId));
     }, timeoutMs);
     timer.unref();
     this.cleanupTimers.set(roomId, timer);

@@ -53,19 +53,20 @@ export class Room {
   }
 
   /** Sends `data` to one member. Returns false if no such connection is in the room. */
-  send(connectionId: string, data: string): boolean {
+  send(connectionId: string, data: string | Buffer): boolean {
     const connection = this.connections.get(connectionId);
     if (!connection) return false;
     connection.session.send(data);
     return true;
   }
 
-  /** Local fan-out: the same bytes to every member; called by the bus handler. */
+  /** Local fan-out: encoded to bytes once, the same Buffer to every member; called by the bus. */
   deliver(data: string, exclude: readonly string[] | undefined, lossy: boolean): void {
+    const frame = Buffer.from(data);
     for (const connection of this.connections.values()) {
       if (exclude?.includes(connection.id)) continue;
-      if (lossy) connection.session.sendLossy(data);
-      else connection.session.send(data);
+      if (lossy) connection.session.sendLossy(frame);
+      else connection.session.send(frame);
     }
   }
 
