@@ -36,6 +36,7 @@ export interface DecodeOptions {
 }
 
 type BuiltInType = keyof typeof clientMessageSchemas;
+const RESERVED_PREFIX = 'room:';
 const compiled = new Map<string, TypeCheck<TSchema>>(
   Object.entries(clientMessageSchemas).map(([type, schema]) => [
     type,
@@ -141,7 +142,13 @@ export function decodeClientMessage(text: string, options: DecodeOptions = {}): 
   if (STORAGE_TYPES.has(type)) return { ok: true, kind: 'storage', message: parsed as AppMessage };
 
   const check = compiled.get(type);
-  if (!check) return { ok: true, kind: 'app', message: parsed as AppMessage };
+  if (!check) {
+    // `room:*` is the server's room protocol (joins, spaces events): clients cannot relay such names.
+    if (type.startsWith(RESERVED_PREFIX)) {
+      return fail(ErrorCode.ReservedType, `type "${type}" is reserved for the room protocol`);
+    }
+    return { ok: true, kind: 'app', message: parsed as AppMessage };
+  }
   if (!check.Check(parsed))
     return fail(ErrorCode.InvalidMessage, describeSchemaError(type, parsed));
   return { ok: true, kind: 'builtin', message: parsed as unknown as BuiltInClientMessage };

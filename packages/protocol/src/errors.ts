@@ -25,6 +25,8 @@ export const ErrorCode = {
   RoomFull: 'room_full',
   /** `auth.authorizeRoom` refused this user for the room. */
   Forbidden: 'forbidden',
+  /** Joining would create a room while the server holds `limits.maxRooms` rooms. */
+  RoomLimit: 'room_limit',
   /** The connection is already in `limits.maxRoomsPerConnection` rooms. */
   TooManyRooms: 'too_many_rooms',
   /** A client sent a type only the server may send (e.g. `presence`, `state:init`, `ack`). */
@@ -61,6 +63,8 @@ export const UpgradeErrorCode = {
   NotFound: 'not_found',
   /** 503: the room is at `roomConfig.maxConnections`. */
   RoomFull: 'room_full',
+  /** 503: the room does not exist and the server holds `limits.maxRooms` rooms. */
+  RoomLimit: 'room_limit',
   /** 503: the server is stopping. */
   ShuttingDown: 'shutting_down',
   /** 500: the server failed during the upgrade. */
@@ -83,7 +87,7 @@ export const CloseCode = {
   RateLimited: 4008,
   /** The client does not read fast enough: its send buffer passed `limits.maxBufferedBytes`. */
   SlowConsumer: 4009,
-  /** The path room filled up between the upgrade and the join (a lost race); retry later. */
-  RoomFull: 4003,
+  /** The path room could not be joined after the upgrade (a lost capacity race); an `error` says why. */
+  JoinFailed: 4003,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -291,20 +291,22 @@ describe('decodeClientMessage: accepted messages', () => {
     expect(result.message.type).toBe(type);
   });
 
-  it.each([
-    'chat',
-    'room:joined',
-    'room:message',
-    'presence:updated',
-    'cursor',
-    'x',
-    '__proto__',
-    'toString',
-  ])('classifies unknown type %s as app', (type) => {
-    const result = ok(`{"type":"${type}","text":"hi","room":"r1"}`);
-    expect(result.kind).toBe('app');
-    expect(result.message).toEqual({ type, text: 'hi', room: 'r1' });
-  });
+  it.each(['chat', 'presence:updated', 'cursor', 'x', '__proto__', 'toString'])(
+    'classifies unknown type %s as app',
+    (type) => {
+      const result = ok(`{"type":"${type}","text":"hi","room":"r1"}`);
+      expect(result.kind).toBe('app');
+      expect(result.message).toEqual({ type, text: 'hi', room: 'r1' });
+    },
+  );
+
+  it.each(['room:joined', 'room:message', 'room:user:joined'])(
+    'refuses unknown room:* type %s as reserved_type (the room protocol owns that namespace)',
+    (type) => {
+      const result = decodeClientMessage(`{"type":"${type}","text":"hi","ref":3}`);
+      expect(result).toMatchObject({ ok: false, code: ErrorCode.ReservedType, ref: 3 });
+    },
+  );
 
   it.each([
     '{"type":"heartbeat"}',

@@ -72,6 +72,10 @@ export interface LimitsConfig {
   maxRoomsPerConnection?: number;
   /** Live-state keys per room. Default 1000. */
   maxStateKeys?: number;
+  /** Live-state size per room (encoded bytes of its entries); past it writes get `state_limit`. Default 1 MiB. */
+  maxStateBytes?: number;
+  /** Rooms the server holds at once (empty rooms in their grace period count); past it a join that would create one gets `room_limit` (503 on upgrade). Default 100000. */
+  maxRooms?: number;
   /** Size of one user's presence `metadata` (JSON bytes); larger gets `metadata_too_large`. Default 4096. */
   maxPresenceMetadataBytes?: number;
   /** Send buffer past which a connection stops getting cursor and presence traffic. Default 512 KiB. */
@@ -134,6 +138,34 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+/** A count: a positive whole number (Infinity allowed as "unlimited" only through the default). */
+function count(name: string, value: number | undefined, fallback: number): number {
+  const result = positive(name, value, fallback);
+  if (value !== undefined && !Number.isInteger(value)) {
+    throw new TypeError(`RoomServer: ${name} must be a whole number, got ${String(value)}`);
+  }
+  return result;
+}
+
+/** Normalizes origins the way browsers send them (`scheme://host[:port]`, lower case). */
+function normalizeOrigins(origins: string[] | undefined): ReadonlySet<string> | null {
+  if (origins === undefined) return null;
+  return new Set(
+    origins.map((origin) => {
+      if (origin === '*') return origin;
+      try {
+        const parsed = new URL(origin);
+        if (parsed.origin === 'null') throw new Error('opaque origin');
+        return parsed.origin;
+      } catch {
+        throw new TypeError(
+          `RoomServer: allowedOrigins entry "${origin}" is not an origin like https://app.example.com`,
+        );
+      }
+    }),
+  );
+}
+
 function normalizePath(path: string | undefined): string {
   const raw = path ?? '/rooms';
   if (!raw.startsWith('/'))
@@ -177,17 +209,17 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
       config.roomConfig?.cleanupTimeoutMs === 0
         ? 0
         : positive('roomConfig.cleanupTimeoutMs', config.roomConfig?.cleanupTimeoutMs, 30_000),
-    maxConnectionsPerRoom: positive(
+    maxConnectionsPerRoom: count(
       'roomConfig.maxConnections',
       config.roomConfig?.maxConnections,
       Number.POSITIVE_INFINITY,
     ),
-    allowedOrigins: config.allowedOrigins ? new Set(config.allowedOrigins) : null,
+    allowedOrigins: normalizeOrigins(config.allowedOrigins),
     heartbeat,
     rateLimit: {
       messagesPerSecond: positive('rateLimit.messagesPerSecond', rl.messagesPerSecond, 200),
-      burst: positive('rateLimit.burst', rl.burst, 400),
-      maxViolations: positive('rateLimit.maxViolations', rl.maxViolations, 200),
+      burst: count('rateLimit.burst', rl.burst, 400),
+      maxViolations: count('rateLimit.maxViolations', rl.maxViolations, 200),
     },
     limits: {
       maxMessageBytes,
@@ -195,13 +227,15 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
         maxMessageBytes,
         positive('limits.maxPayloadBytes', limits.maxPayloadBytes, 1024 * 1024),
       ),
-      maxDepth: positive('limits.maxDepth', limits.maxDepth, DEFAULT_MAX_DEPTH),
-      maxRoomsPerConnection: positive(
+      maxDepth: count('limits.maxDepth', limits.maxDepth, DEFAULT_MAX_DEPTH),
+      maxRoomsPerConnection: count(
         'limits.maxRoomsPerConnection',
         limits.maxRoomsPerConnection,
         100,
       ),
-      maxStateKeys: positive('limits.maxStateKeys', limits.maxStateKeys, 1000),
+      maxStateKeys: count('limits.maxStateKeys', limits.maxStateKeys, 1000),
+      maxStateBytes: positive('limits.maxStateBytes', limits.maxStateBytes, 1024 * 1024),
+      maxRooms: count('limits.maxRooms', limits.maxRooms, 100_000),
       maxPresenceMetadataBytes: positive(
         'limits.maxPresenceMetadataBytes',
         limits.maxPresenceMetadataBytes,

@@ -15,12 +15,16 @@ import type {
 } from './features/feature.js';
 import { ProtocolError } from './features/feature.js';
 import type { Relay } from './features/relay.js';
+import { guarded } from './observability/guard.js';
 import type { ClientSession } from './rooms/connection.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** Violations are counted over this window before the connection is closed. */
 const VIOLATION_WINDOW_MS = 10_000;
-/** Frames held while an async handler (e.g. an authorized `room:join`) runs. */
+/** Frames held while an async handler (e.g. an authorized `room:join`) runs: count and bytes. */
 const MAX_BACKLOG = 1000;
+const MAX_BACKLOG_BYTES = 1024 * 1024;
 
 /**
  * The inbound edge: rate limit, size, decode and validate, resolve the room, run the handler,
@@ -51,18 +55,23 @@ export class Dispatcher {
     const now = Date.now();
     session.lastSeen = now;
     if (!this.admit(session, now)) return;
+    // A frame refused for its kind or size is held as an empty marker, so its error still goes
+    // out in order without the held bytes counting against the server.
+    const refused = isBinary || data.length > this.ctx.config.limits.maxMessageBytes;
     if (session.backlog !== null) {
-      if (session.backlog.length >= MAX_BACKLOG) {
+      const held = refused ? EMPTY : data;
+      session.backlogBytes += held.length;
+      if (session.backlog.length >= MAX_BACKLOG || session.backlogBytes > MAX_BACKLOG_BYTES) {
         session.close(CloseCode.RateLimited, 'too many messages while a request was pending');
       } else {
-        session.backlog.push({ data, isBinary });
+        session.backlog.push({ data: held, isBinary, size: data.length });
       }
       return;
     }
-    this.process(session, data, isBinary);
+    this.process(session, data, isBinary, data.length);
   }
 
-  private process(session: ClientSession, data: Buffer, isBinary: boolean): void {
+  private process(session: ClientSession, data: Buffer, isBinary: boolean, size: number): void {
     const { limits } = this.ctx.config;
     if (isBinary) {
       this.fail(
@@ -72,11 +81,11 @@ export class Dispatcher {
       );
       return;
     }
-    if (data.length > limits.maxMessageBytes) {
+    if (size > limits.maxMessageBytes) {
       this.fail(
         session,
         ErrorCode.MessageTooLarge,
-        `message is ${data.length} bytes; the limit is ${limits.maxMessageBytes}`,
+        `message is ${size} bytes; the limit is ${limits.maxMessageBytes}`,
       );
       return;
     }
@@ -114,11 +123,14 @@ export class Dispatcher {
       return;
     }
     session.backlog = [];
-    outcome.then(
-      (reply) => this.answer(session, reply, message),
-      (error: unknown) => this.failWith(session, error, message),
-    );
-    outcome.finally(() => this.drain(session)).catch(() => {});
+    session.backlogBytes = 0;
+    outcome
+      .then(
+        (reply) => this.answer(session, reply, message),
+        (error: unknown) => this.failWith(session, error, message),
+      )
+      .catch((error: unknown) => this.ctx.logger.error({ err: error }, 'reply failed'))
+      .finally(() => guarded(this.ctx.logger, 'backlog drain', () => this.drain(session)));
   }
 
   /** Handles the frames held during an async handler, until another one goes async. */
@@ -131,7 +143,7 @@ export class Dispatcher {
         return;
       }
       const next = held.shift()!;
-      this.process(session, next.data, next.isBinary);
+      this.process(session, next.data, next.isBinary, next.size);
     }
   }
 

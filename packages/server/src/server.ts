@@ -44,8 +44,8 @@ export class RoomServer {
   private readonly dispatcher: Dispatcher;
   private readonly wss: WebSocketServer;
   private readonly http: Server;
-  /** Upgrades authorized for a room but not yet joined, so concurrent upgrades cannot overfill it. */
-  private readonly reserved = new Map<string, number>();
+  /** Upgrades still being checked (auth is async); `stop()` refuses them at once. */
+  private readonly upgrading = new Set<Duplex>();
   private stopping: Promise<void> | null = null;
   private listening = false;
 
@@ -53,7 +53,10 @@ export class RoomServer {
     this.config = resolveConfig(config);
     this.logger = config.logger ?? createLogger();
     this.bus = config.bus ?? new LocalBus();
-    this.rooms = new RoomManager(this.bus, this.logger, this.config.limits.maxStateKeys);
+    this.rooms = new RoomManager(this.bus, this.logger, {
+      maxKeys: this.config.limits.maxStateKeys,
+      maxBytes: this.config.limits.maxStateBytes,
+    });
     const ctx: FeatureContext = {
       config: this.config,
       rooms: this.rooms,
@@ -170,6 +173,9 @@ export class RoomServer {
       ? new Promise<void>((resolve) => this.http.close(() => resolve()))
       : Promise.resolve();
     this.http.closeIdleConnections();
+    for (const socket of this.upgrading) {
+      rejectUpgrade(socket, 503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
+    }
     let graceTimer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(closed),
@@ -189,6 +195,16 @@ export class RoomServer {
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', (error) => this.logger.debug({ err: error }, 'upgrade socket error'));
+    this.upgrading.add(socket);
+    try {
+      await this.checkAndUpgrade(req, socket, head);
+    } finally {
+      this.upgrading.delete(socket);
+    }
+  }
+
+  /** The upgrade checks in order: path, origin, identity, room authorization, capacity. */
+  private async checkAndUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const refuse = (status: number, code: UpgradeErrorCode, reason: string) =>
       rejectUpgrade(socket, status, code, reason);
     if (this.stopping) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
@@ -202,7 +218,7 @@ export class RoomServer {
       );
     }
     const identity = this.config.auth
-      ? await identityFromAuth(this.config.auth, req, this.config.limits.authTimeoutMs)
+      ? await identityFromAuth(this.config.auth, req, this.config.limits.authTimeoutMs, this.logger)
       : identityFromQuery(target.query);
     if (!identity.ok) {
       const code =
@@ -219,16 +235,18 @@ export class RoomServer {
     if (socket.destroyed) return;
     if (this.stopping) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
     if (roomId !== null) {
-      const occupied = (this.rooms.get(roomId)?.size ?? 0) + (this.reserved.get(roomId) ?? 0);
-      if (occupied >= this.config.maxConnectionsPerRoom) {
+      if (this.rooms.occupancy(roomId) >= this.config.maxConnectionsPerRoom) {
         return refuse(503, UpgradeErrorCode.RoomFull, `room "${roomId}" is full`);
       }
-      this.reserved.set(roomId, (this.reserved.get(roomId) ?? 0) + 1);
+      if (!this.rooms.get(roomId) && this.rooms.roomCount >= this.config.limits.maxRooms) {
+        return refuse(503, UpgradeErrorCode.RoomLimit, 'the server has no room for another room');
+      }
+      this.rooms.reserve(roomId);
     }
     // The seat goes back when the socket is accepted, or when ws refuses the handshake itself.
     let seated = roomId !== null;
     const releaseSeat = () => {
-      if (seated && roomId !== null) this.release(roomId);
+      if (seated && roomId !== null) this.rooms.release(roomId);
       seated = false;
     };
     socket.once('close', releaseSeat);
@@ -236,12 +254,6 @@ export class RoomServer {
       releaseSeat();
       this.accept(ws, identity.identity, roomId);
     });
-  }
-
-  private release(roomId: string): void {
-    const count = (this.reserved.get(roomId) ?? 1) - 1;
-    if (count <= 0) this.reserved.delete(roomId);
-    else this.reserved.set(roomId, count);
   }
 
   private accept(ws: WebSocket, identity: Identity, roomId: string | null): void {
@@ -290,12 +302,14 @@ export class RoomServer {
       try {
         this.membership.join(session, roomId);
       } catch (error) {
-        // Capacity was reserved at upgrade, so this is a lost race with a `room:join`: say why and close.
-        const message = error instanceof ProtocolError ? error.message : 'could not join the room';
-        session.send(
-          encodeServerMessage({ type: 'error', code: ErrorCode.RoomFull, message, room: roomId }),
-        );
-        session.close(CloseCode.RoomFull, 'room full');
+        // Capacity and room count were checked at upgrade, so this is a lost race (or a bug): say
+        // why and close, since a path connection without its room has no purpose.
+        const known = error instanceof ProtocolError;
+        if (!known) this.logger.error({ err: error, roomId }, 'path room join failed');
+        const code = known ? error.code : ErrorCode.InternalError;
+        const message = known ? error.message : 'could not join the room';
+        session.send(encodeServerMessage({ type: 'error', code, message, room: roomId }));
+        session.close(CloseCode.JoinFailed, 'could not join the room');
       }
     }
   }

@@ -19,9 +19,18 @@ describe('HybridLogicalClock', () => {
   it('orders local events after an observed remote timestamp', () => {
     const clock = new HybridLogicalClock(() => 1000);
     clock.observe(5000);
-    expect(clock.now()).toBe(5001);
+    const after = clock.now();
+    expect(after).toBeGreaterThan(5000);
     clock.observe(Number.NaN);
-    expect(clock.now()).toBe(5002);
+    expect(clock.now()).toBeGreaterThan(after);
+  });
+
+  it('stays within a millisecond of the wall clock under a burst of writes', () => {
+    const clock = new HybridLogicalClock(() => 1000);
+    const stamps = Array.from({ length: 1000 }, () => clock.now());
+    for (let k = 1; k < stamps.length; k++) expect(stamps[k]!).toBeGreaterThan(stamps[k - 1]!);
+    expect(stamps.at(-1)!).toBeLessThan(1001);
+    expect(Math.floor(stamps.at(-1)!)).toBe(1000);
   });
 });
 
@@ -38,8 +47,8 @@ describe('LiveStateStore', () => {
           { minLength: 1, maxLength: 20 },
         ),
         (writes) => {
-          const forward = new LiveStateStore(10);
-          const backward = new LiveStateStore(10);
+          const forward = new LiveStateStore({ maxKeys: 10, maxBytes: 1e6 });
+          const backward = new LiveStateStore({ maxKeys: 10, maxBytes: 1e6 });
           for (const w of writes) forward.set('k', w);
           for (const w of [...writes].reverse()) backward.set('k', w);
           const f = forward.get('k')!;
@@ -50,8 +59,18 @@ describe('LiveStateStore', () => {
     );
   });
 
+  it('keeps a byte budget across replaced keys', () => {
+    const store = new LiveStateStore({ maxKeys: 10, maxBytes: 100 });
+    store.set('a', { value: 1, timestamp: 1, userId: 'u' }, 60);
+    expect(store.wouldExceedBytes('b', 50)).toBe(true);
+    expect(store.wouldExceedBytes('a', 90)).toBe(false);
+    store.set('a', { value: 2, timestamp: 2, userId: 'u' }, 10);
+    expect(store.byteSize).toBe(10);
+    expect(store.wouldExceedBytes('b', 90)).toBe(false);
+  });
+
   it('reports when a new key would exceed maxKeys', () => {
-    const store = new LiveStateStore(1);
+    const store = new LiveStateStore({ maxKeys: 1, maxBytes: 1e6 });
     store.set('a', { value: 1, timestamp: 1, userId: 'u' });
     expect(store.isFull('a')).toBe(false);
     expect(store.isFull('b')).toBe(true);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AuthHandler, AuthResult } from '../config.js';
+import type { Logger } from '../observability/logger.js';
 import type { Identity } from '../rooms/connection.js';
 import { colorForUser } from '../rooms/presence-user.js';
 import { TIMED_OUT, withDeadline } from './deadline.js';
@@ -48,6 +49,7 @@ export async function identityFromAuth(
   auth: AuthHandler,
   req: IncomingMessage,
   timeoutMs: number,
+  logger: Logger,
 ): Promise<IdentityResult> {
   try {
     const result = await withDeadline(Promise.resolve(auth.authenticate(req)), timeoutMs);
@@ -62,7 +64,8 @@ export async function identityFromAuth(
       };
     }
     return { ok: true, identity: toIdentity(result) };
-  } catch {
+  } catch (error) {
+    logger.warn({ err: error }, 'auth.authenticate threw; refusing the upgrade');
     return { ok: false, status: 401, reason: 'authentication failed' };
   }
 }

@@ -47,9 +47,15 @@ export class LiveStateFeature implements Feature {
         }
       }
       const entry = { value, timestamp: this.ctx.clock.now(), userId: session.identity.userId };
-      if (room.liveState.set(key, entry)) {
-        room.broadcast(encodeServerMessage({ type: 'state:update', room: room.id, key, ...entry }));
+      const frame = encodeServerMessage({ type: 'state:update', room: room.id, key, ...entry });
+      // The broadcast frame's size stands for the entry's: measured without a second encode.
+      if (room.liveState.wouldExceedBytes(key, frame.length)) {
+        throw new ProtocolError(
+          ErrorCode.StateLimit,
+          `room state is limited to ${room.liveState.limits.maxBytes} bytes`,
+        );
       }
+      if (room.liveState.set(key, entry, frame.length)) room.broadcast(frame);
       return undefined;
     }),
   ];

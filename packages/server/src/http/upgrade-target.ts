@@ -45,5 +45,5 @@ export function isOriginAllowed(
   allowed: ReadonlySet<string> | null,
 ): boolean {
   if (allowed === null || origin === undefined) return true;
-  return allowed.has('*') || allowed.has(origin);
+  return allowed.has('*') || allowed.has(origin.toLowerCase());
 }

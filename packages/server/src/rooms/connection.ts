@@ -60,7 +60,9 @@ export class ClientSession {
   /** True between a dropped message and the next accepted one: one error per episode. */
   inViolation = false;
   /** Frames held while an async handler runs (null when none is running). */
-  backlog: Array<{ data: Buffer; isBinary: boolean }> | null = null;
+  backlog: Array<{ data: Buffer; isBinary: boolean; size: number }> | null = null;
+  /** Bytes held in `backlog`. */
+  backlogBytes = 0;
   private closing = false;
   private ended = false;
 

@@ -68,14 +68,29 @@ export class Membership {
         `a connection may be in at most ${limits.maxRoomsPerConnection} rooms`,
       );
     }
-    if ((this.ctx.rooms.get(roomId)?.size ?? 0) >= maxConnectionsPerRoom) {
+    if (this.ctx.rooms.occupancy(roomId) >= maxConnectionsPerRoom) {
       throw new ProtocolError(ErrorCode.RoomFull, `room "${roomId}" is full`);
+    }
+    if (!this.ctx.rooms.get(roomId) && this.ctx.rooms.roomCount >= limits.maxRooms) {
+      throw new ProtocolError(
+        ErrorCode.RoomLimit,
+        `the server is at its limit of ${limits.maxRooms} rooms`,
+      );
     }
     const room = this.ctx.rooms.getOrCreate(roomId);
     const connection = new RoomConnection(session, room, Date.now());
     room.add(connection);
     session.memberships.set(roomId, connection);
-    for (const feature of this.features) feature.onJoin?.(room, connection);
+    try {
+      for (const feature of this.features) feature.onJoin?.(room, connection);
+    } catch (error) {
+      // Half a join is no join: take it back (unannounced) so an error means nothing was applied.
+      this.leave(session, roomId, false);
+      throw error;
+    }
+    // The session may have been closed meanwhile (e.g. too slow to take its snapshot): then there
+    // is no membership to announce, and onLeave must not be followed by onJoin.
+    if (session.isClosing || session.memberships.get(roomId) !== connection) return connection;
     if (hooks.onJoin) {
       const onJoin = hooks.onJoin;
       const user = { ...connection.user };
@@ -84,15 +99,15 @@ export class Membership {
     return connection;
   }
 
-  /** Returns false if the session was not in the room. */
-  leave(session: ClientSession, roomId: string): boolean {
+  /** Returns false if the session was not in the room. `announce: false` skips `onLeave`. */
+  leave(session: ClientSession, roomId: string, announce = true): boolean {
     const connection = session.memberships.get(roomId);
     if (!connection) return false;
     session.memberships.delete(roomId);
     const { room } = connection;
     room.remove(connection.id);
     const { hooks, cleanupTimeoutMs } = this.ctx.config;
-    if (hooks.onLeave) {
+    if (hooks.onLeave && announce) {
       const onLeave = hooks.onLeave;
       const user = { ...connection.user };
       runHook(this.ctx.logger, 'onLeave', () => onLeave(roomId, user));

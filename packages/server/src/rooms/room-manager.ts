@@ -1,4 +1,5 @@
 import type { Bus } from '../bus/bus.js';
+import type { StateLimits } from '../features/live-state-store.js';
 import { guarded } from '../observability/guard.js';
 import type { Logger } from '../observability/logger.js';
 import { Room } from './room.js';
@@ -13,11 +14,13 @@ export class RoomManager {
   private readonly rooms = new Map<string, Room>();
   private readonly cleanupTimers = new Map<string, NodeJS.Timeout>();
   private readonly unloadListeners: RoomUnloadListener[] = [];
+  /** Seats promised to upgrades in flight, so concurrent joins cannot overfill a room. */
+  private readonly reserved = new Map<string, number>();
 
   constructor(
     private readonly bus: Bus,
     private readonly logger: Logger,
-    private readonly maxStateKeys = 1000,
+    private readonly stateLimits: StateLimits = { maxKeys: 1000, maxBytes: 1024 * 1024 },
   ) {
     bus.attach((message) => {
       this.rooms.get(message.room)?.deliver(message.data, message.exclude, message.lossy);
@@ -34,7 +37,7 @@ export class RoomManager {
     this.cancelCleanup(roomId);
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = new Room(roomId, this.bus, this.maxStateKeys);
+      room = new Room(roomId, this.bus, this.stateLimits);
       this.rooms.set(roomId, room);
     }
     return room;
@@ -63,6 +66,21 @@ export class RoomManager {
     }, timeoutMs);
     timer.unref();
     this.cleanupTimers.set(roomId, timer);
+  }
+
+  /** Members plus seats reserved by upgrades in flight. */
+  occupancy(roomId: string): number {
+    return (this.rooms.get(roomId)?.size ?? 0) + (this.reserved.get(roomId) ?? 0);
+  }
+
+  reserve(roomId: string): void {
+    this.reserved.set(roomId, (this.reserved.get(roomId) ?? 0) + 1);
+  }
+
+  release(roomId: string): void {
+    const count = (this.reserved.get(roomId) ?? 1) - 1;
+    if (count <= 0) this.reserved.delete(roomId);
+    else this.reserved.set(roomId, count);
   }
 
   hasPendingCleanup(roomId: string): boolean {

@@ -1,6 +1,6 @@
 import { encodeServerMessage, type PresenceUser } from '@roomkit/protocol';
 import type { Bus } from '../bus/bus.js';
-import { LiveStateStore } from '../features/live-state-store.js';
+import { LiveStateStore, type StateLimits } from '../features/live-state-store.js';
 import type { Connection, RoomConnection } from './connection.js';
 import { aggregatePresence } from './presence-user.js';
 
@@ -21,9 +21,9 @@ export class Room {
   constructor(
     readonly id: string,
     private readonly bus: Bus,
-    maxStateKeys: number,
+    stateLimits: StateLimits,
   ) {
-    this.liveState = new LiveStateStore(maxStateKeys);
+    this.liveState = new LiveStateStore(stateLimits);
   }
 
   get size(): number {
