@@ -308,6 +308,24 @@ describe('parseCli', () => {
       want: 9,
     },
     {
+      flag: 'max-state-bytes',
+      raw: '5000',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxStateBytes,
+      want: 5000,
+    },
+    {
+      flag: 'max-rooms',
+      raw: '12',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxRooms,
+      want: 12,
+    },
+    {
+      flag: 'max-metadata-bytes',
+      raw: '256',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxPresenceMetadataBytes,
+      want: 256,
+    },
+    {
       flag: 'rate-limit',
       raw: '50',
       read: (s: ReturnType<typeof parseCli>) => s.config.rateLimit?.messagesPerSecond,
