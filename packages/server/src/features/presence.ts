@@ -20,6 +20,9 @@ export class PresenceFeature implements Feature {
   readonly handlers = [
     onRoomMessage('presence:update', (message, session, { room, connection }) => {
       const user = connection.user;
+      // Checked before anything is applied: a refused update changes nothing.
+      const metadata =
+        message.metadata === undefined ? undefined : this.metadataFor(session, message.metadata);
       if (message.onlineStatus !== undefined && message.onlineStatus !== session.chosenStatus) {
         // Status belongs to the connection (a tab is away in every room it is in); the other
         // fields below belong to this room only.
@@ -35,8 +38,7 @@ export class PresenceFeature implements Feature {
       }
       if (message.isIdle !== undefined) user.isIdle = message.isIdle;
       if (message.location !== undefined) user.location = message.location;
-      if (message.metadata !== undefined)
-        user.metadata = this.metadataFor(session, message.metadata);
+      if (metadata !== undefined) user.metadata = metadata;
       if (message.avatarUrl !== undefined && session.identity.avatarUrl === undefined) {
         user.avatarUrl = message.avatarUrl;
       }

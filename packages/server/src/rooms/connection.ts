@@ -145,6 +145,8 @@ export class ClientSession {
 /** A session's record in one room; what `Room.connections` holds. */
 export class RoomConnection implements Connection {
   readonly user: PresenceUser;
+  /** Set once `onJoin` was told about this membership; only then does its end fire `onLeave`. */
+  announced = false;
 
   constructor(
     readonly session: ClientSession,

@@ -85,12 +85,13 @@ export class Membership {
       for (const feature of this.features) feature.onJoin?.(room, connection);
     } catch (error) {
       // Half a join is no join: take it back (unannounced) so an error means nothing was applied.
-      this.leave(session, roomId, false);
+      this.leave(session, roomId);
       throw error;
     }
     // The session may have been closed meanwhile (e.g. too slow to take its snapshot): then there
     // is no membership to announce, and onLeave must not be followed by onJoin.
     if (session.isClosing || session.memberships.get(roomId) !== connection) return connection;
+    connection.announced = true;
     if (hooks.onJoin) {
       const onJoin = hooks.onJoin;
       const user = { ...connection.user };
@@ -99,15 +100,15 @@ export class Membership {
     return connection;
   }
 
-  /** Returns false if the session was not in the room. `announce: false` skips `onLeave`. */
-  leave(session: ClientSession, roomId: string, announce = true): boolean {
+  /** Returns false if the session was not in the room. `onLeave` fires only after an `onJoin`. */
+  leave(session: ClientSession, roomId: string): boolean {
     const connection = session.memberships.get(roomId);
     if (!connection) return false;
     session.memberships.delete(roomId);
     const { room } = connection;
     room.remove(connection.id);
     const { hooks, cleanupTimeoutMs } = this.ctx.config;
-    if (hooks.onLeave && announce) {
+    if (hooks.onLeave && connection.announced) {
       const onLeave = hooks.onLeave;
       const user = { ...connection.user };
       runHook(this.ctx.logger, 'onLeave', () => onLeave(roomId, user));
