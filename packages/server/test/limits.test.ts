@@ -22,6 +22,7 @@ describe('presence metadata', () => {
     expect(ok.type).toBe('ack');
     const big = await alice.request({
       type: 'presence:update',
+      isIdle: true,
       metadata: { blob: 'x'.repeat(100) },
     });
     expect(big).toMatchObject({ type: 'error', code: ErrorCode.MetadataTooLarge });
@@ -29,6 +30,7 @@ describe('presence metadata', () => {
     await alice.request({ type: 'presence:update', location: '/after' });
     const users = await nextPresence(bob, (u) => findUser(u, 'alice')?.location === '/after');
     expect(findUser(users, 'alice')?.metadata).toEqual({ tool: 'pen' });
+    expect(findUser(users, 'alice')?.isIdle).toBe(false);
   });
 
   it('lays the metadata and avatar from auth over what the client sends', async () => {
