@@ -1,0 +1,135 @@
+import type * as hdr from 'hdr-histogram-js';
+import { type Member, received } from './clients.js';
+import {
+  CpuMeter,
+  delay,
+  ownCpuSeconds,
+  ownCpuSplit,
+  percentiles,
+  processCpuSeconds,
+} from './measure.js';
+import { ADAPTERS, type Channel, type SystemName } from './systems.js';
+
+export interface StepResult {
+  /** Messages per second the publishers were asked to send. */
+  offeredPerSec: number;
+  sent: number;
+  expected: number;
+  delivered: number;
+  /** Deliveries per second, over the time from first send to last delivery. */
+  msgsPerSec: number;
+  loss: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  samples: number;
+  serverCpu: number;
+  generatorCpu: number;
+  /** True when the generator, not the server, was the bottleneck: the step is not valid. */
+  generatorSaturated: boolean;
+}
+
+const TICK_MS = 5;
+/** A generator over this share of its core may be what limits the run. */
+export const GENERATOR_LIMIT = 0.9;
+
+/**
+ * One load step: every publisher sends `ratePerPublisher` messages/s for `durationMs`, each
+ * carrying its send time; then waits until every expected delivery arrived or delivery stalls.
+ */
+export async function runStep(options: {
+  system: SystemName;
+  serverPid: number;
+  members: readonly Member[];
+  publishers: readonly Member[];
+  ratePerPublisher: number;
+  durationMs: number;
+  /** Deliveries each message should cause (members of its room minus the sender). */
+  fanout: (publisher: Member) => number;
+  histogram: hdr.Histogram;
+  channel: Channel;
+  body?: (publisher: Member, seq: number, now: number) => string;
+  stallMs?: number;
+  /** Decode every payload at the sampled receivers (cursors need each one), not a budgeted share. */
+  decodeAll?: boolean;
+}): Promise<StepResult> {
+  const { members, publishers, ratePerPublisher, durationMs, histogram } = options;
+  const adapter = ADAPTERS[options.system];
+  const pad = 'x'.repeat(60);
+  const body =
+    options.body ??
+    ((_p: Member, _seq: number, now: number) => `"t":${now.toFixed(3)},"p":"${pad}"`);
+  histogram.reset();
+  // Decode at most ~20k payloads/s in all: enough for stable percentiles, cheap for the generator.
+  const sampled = members.filter((m) => m.client.isSampled);
+  let perSecond = 0;
+  for (const publisher of publishers) perSecond += ratePerPublisher * options.fanout(publisher);
+  const every = options.decodeAll
+    ? 1
+    : Math.max(1, Math.ceil(((perSecond / members.length) * sampled.length) / 20_000));
+  for (const member of sampled) member.client.sampleEvery = every;
+  const before = received(members);
+  const serverCpu = new CpuMeter(() => processCpuSeconds(options.serverPid));
+  const ownCpu = new CpuMeter(ownCpuSeconds);
+  serverCpu.start();
+  ownCpu.start();
+  const start = performance.now();
+  const split0 = ownCpuSplit();
+  const sentBy = new Array<number>(publishers.length).fill(0);
+  let sent = 0;
+  let expected = 0;
+  while (performance.now() - start < durationMs) {
+    const elapsed = performance.now() - start;
+    const ticks = (ratePerPublisher * elapsed) / 1000;
+    for (let i = 0; i < publishers.length; i++) {
+      const publisher = publishers[i]!;
+      // Publishers are spread evenly over each period instead of all firing in the same tick.
+      const due = Math.floor(ticks + i / publishers.length);
+      while (sentBy[i]! < due) {
+        const now = performance.now();
+        publisher.client.send(adapter.frame(options.channel, body(publisher, sentBy[i]!, now)));
+        sentBy[i]!++;
+        sent++;
+        expected += options.fanout(publisher);
+      }
+    }
+    await delay(TICK_MS);
+  }
+  // Drain: until all expected deliveries arrived, or nothing new arrived for `stallMs`.
+  let last = received(members) - before;
+  let lastChange = performance.now();
+  const stallMs = options.stallMs ?? 1500;
+  while (last < expected && performance.now() - lastChange < stallMs) {
+    await delay(10);
+    const now = received(members) - before;
+    if (now !== last) {
+      last = now;
+      lastChange = performance.now();
+    }
+  }
+  const end = Math.max(lastChange, start + durationMs);
+  const seconds = (end - start) / 1000;
+  const generatorCpu = ownCpu.stop();
+  const split1 = ownCpuSplit();
+  if (process.env.BENCH_DEBUG) {
+    process.stderr.write(
+      `generator user ${(split1.user - split0.user).toFixed(2)}s system ${(split1.system - split0.system).toFixed(2)}s over ${seconds.toFixed(2)}s\n`,
+    );
+  }
+  return {
+    offeredPerSec: ratePerPublisher * publishers.length,
+    sent,
+    expected,
+    delivered: last,
+    msgsPerSec: Math.round(last / seconds),
+    loss: Math.max(0, expected - last),
+    ...percentiles(histogram),
+    serverCpu: round(serverCpu.stop()),
+    generatorCpu: round(generatorCpu),
+    generatorSaturated: generatorCpu > GENERATOR_LIMIT,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,363 @@
+import { type Member, openMembers } from './clients.js';
+import { runStep, type StepResult } from './load.js';
+import {
+  CpuMeter,
+  delay,
+  fetchStats,
+  latencyHistogram,
+  ownCpuSeconds,
+  percentiles,
+} from './measure.js';
+import { ReadBatcher } from './read-batcher.js';
+import { type SystemName, sendTimeOf } from './systems.js';
+
+export const SCENARIOS = ['fanout', 'rooms', 'cursors', 'idle', 'joins'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface Summary {
+  msgsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  loss: number;
+  bytesPerConn: number | null;
+}
+
+export interface ScenarioResult {
+  summary: Summary;
+  /** False when the generator saturated before the server: figures are not reported. */
+  valid: boolean;
+  note: string;
+  details: unknown;
+}
+
+export interface ScenarioInput {
+  system: SystemName;
+  port: number;
+  statsPort: number;
+  serverPid: number;
+  quick: boolean;
+}
+
+/** p99 past this means the server is saturated. */
+const SATURATION_P99_MS = 100;
+
+function sampler(histogram: ReturnType<typeof latencyHistogram>) {
+  return (payload: Buffer) => {
+    const sentAt = sendTimeOf(payload);
+    if (Number.isFinite(sentAt))
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
+  };
+}
+
+function passes(step: StepResult): boolean {
+  return step.loss === 0 && step.p99Ms <= SATURATION_P99_MS && !step.generatorSaturated;
+}
+
+function summaryOf(step: StepResult | undefined, bytesPerConn: number | null = null): Summary {
+  return {
+    msgsPerSec: step?.msgsPerSec ?? 0,
+    p50Ms: step?.p50Ms ?? 0,
+    p99Ms: step?.p99Ms ?? 0,
+    p999Ms: step?.p999Ms ?? 0,
+    loss: step?.loss ?? 0,
+    bytesPerConn,
+  };
+}
+
+function close(members: readonly Member[], batcher?: ReadBatcher): void {
+  batcher?.close();
+  for (const member of members) member.client.destroy();
+}
+
+/** Counting-only receivers read in bursts (see ReadBatcher); sampled ones keep flowing. */
+function batch(members: readonly Member[]): ReadBatcher {
+  const batcher = new ReadBatcher();
+  for (const member of members) batcher.add(member.client);
+  return batcher;
+}
+
+/** Raises the rate step by step until p99 passes 100 ms, anything is lost, or the generator saturates. */
+async function rampUp(
+  input: ScenarioInput,
+  members: Member[],
+  publishers: Member[],
+  rates: number[],
+  durationMs: number,
+  fanout: (m: Member) => number,
+  histogram: ReturnType<typeof latencyHistogram>,
+): Promise<{
+  steps: StepResult[];
+  saturation: StepResult | undefined;
+  valid: boolean;
+  note: string;
+}> {
+  const steps: StepResult[] = [];
+  let saturation: StepResult | undefined;
+  let note = 'did not saturate within the rate steps';
+  for (const rate of rates) {
+    const step = await runStep({
+      system: input.system,
+      serverPid: input.serverPid,
+      members,
+      publishers,
+      ratePerPublisher: rate,
+      durationMs,
+      fanout,
+      histogram,
+      channel: 'data',
+    });
+    steps.push(step);
+    if (step.generatorSaturated) {
+      note = `generator saturated at ${step.offeredPerSec}/s offered; the server was not the limit`;
+      return { steps, saturation, valid: saturation !== undefined, note };
+    }
+    if (!passes(step)) {
+      note = `saturated at ${step.offeredPerSec}/s offered (p99 ${step.p99Ms} ms, loss ${step.loss})`;
+      break;
+    }
+    saturation = step;
+    await delay(300);
+  }
+  return { steps, saturation, valid: true, note };
+}
+
+async function fanout(input: ScenarioInput): Promise<ScenarioResult> {
+  const histogram = latencyHistogram();
+  const size = 1000;
+  const { members, errors } = await openMembers({
+    system: input.system,
+    port: input.port,
+    count: size,
+    room: () => 'fan',
+    channel: 'data',
+    sample: (i) => (i % 50 === 1 ? sampler(histogram) : undefined),
+  });
+  if (errors > 0) throw new Error(`fanout: ${errors} connections failed`);
+  const batcher = batch(members);
+  await delay(500);
+  const rates = input.quick
+    ? [10, 40, 80, 160]
+    : [10, 20, 40, 60, 80, 120, 160, 240, 320, 480, 640];
+  const ramp = await rampUp(
+    input,
+    members,
+    [members[0]!],
+    rates,
+    input.quick ? 1000 : 2500,
+    () => size - 1,
+    histogram,
+  );
+  if (process.env.BENCH_DEBUG) process.stderr.write(`${JSON.stringify(ramp.steps)}\n`);
+  close(members, batcher);
+  return {
+    summary: summaryOf(ramp.saturation),
+    valid: ramp.valid,
+    note: ramp.note,
+    details: { members: size, steps: ramp.steps },
+  };
+}
+
+async function rooms(input: ScenarioInput): Promise<ScenarioResult> {
+  const histogram = latencyHistogram();
+  const roomCount = 100;
+  const perRoom = 10;
+  const { members, errors } = await openMembers({
+    system: input.system,
+    port: input.port,
+    count: roomCount * perRoom,
+    room: (i) => `room-${i % roomCount}`,
+    channel: 'data',
+    sample: (i) => (i < roomCount ? sampler(histogram) : undefined),
+  });
+  if (errors > 0) throw new Error(`rooms: ${errors} connections failed`);
+  const batcher = batch(members);
+  await delay(500);
+  const rates = input.quick ? [2, 10, 20] : [1, 2, 5, 10, 20, 40, 60];
+  const ramp = await rampUp(
+    input,
+    members,
+    members,
+    rates,
+    input.quick ? 1000 : 2500,
+    () => perRoom - 1,
+    histogram,
+  );
+  if (process.env.BENCH_DEBUG) process.stderr.write(`${JSON.stringify(ramp.steps)}\n`);
+  close(members, batcher);
+  return {
+    summary: summaryOf(ramp.saturation),
+    valid: ramp.valid,
+    note: `${ramp.note}; rates are per member`,
+    details: { rooms: roomCount, perRoom, steps: ramp.steps },
+  };
+}
+
+/** 100 members moving at 30 Hz; sampled receivers track each mover's latest position. */
+async function cursors(input: ScenarioInput): Promise<ScenarioResult> {
+  const histogram = latencyHistogram();
+  const size = 100;
+  const sampled = new Map<number, Map<number, number>>();
+  const lastSent = new Map<number, number>();
+  const { members, errors } = await openMembers({
+    system: input.system,
+    port: input.port,
+    count: size,
+    room: () => 'cursors',
+    channel: 'cursor',
+    sample: (i) => {
+      if (i % 10 !== 0) return undefined;
+      const latest = new Map<number, number>();
+      sampled.set(i, latest);
+      const record = sampler(histogram);
+      return (payload) => {
+        record(payload);
+        const text = payload.toString('latin1');
+        const x = Number.parseInt(text.slice(text.indexOf('"x":') + 4), 10);
+        const y = Number.parseInt(text.slice(text.indexOf('"y":') + 4), 10);
+        if (x > (latest.get(y) ?? -1)) latest.set(y, x);
+      };
+    },
+  });
+  if (errors > 0) throw new Error(`cursors: ${errors} connections failed`);
+  const batcher = batch(members);
+  await delay(500);
+  const hz = 30;
+  const durationMs = input.quick ? 2000 : 5000;
+  const step = await runStep({
+    system: input.system,
+    serverPid: input.serverPid,
+    members,
+    publishers: members,
+    ratePerPublisher: hz,
+    durationMs,
+    fanout: () => size - 1,
+    histogram,
+    channel: 'cursor',
+    decodeAll: true,
+    body: (mover, seq, now) => {
+      lastSent.set(mover.index, seq);
+      return `"x":${seq},"y":${mover.index},"t":${now.toFixed(3)}`;
+    },
+    stallMs: 800,
+  });
+  // Coalescing may drop intermediate positions, never a user's latest one.
+  let missingFinal = 0;
+  for (const [receiver, latest] of sampled) {
+    for (const [mover, finalSeq] of lastSent) {
+      if (mover !== receiver && latest.get(mover) !== finalSeq) missingFinal++;
+    }
+  }
+  close(members, batcher);
+  const summary = summaryOf(step);
+  summary.loss = missingFinal;
+  return {
+    summary,
+    valid: !step.generatorSaturated,
+    note: `loss = (sampled receiver, mover) pairs whose final position never arrived; ${step.delivered} of ${step.expected} positions delivered (coalescing may skip intermediate ones)`,
+    details: { members: size, hz, step, missingFinal },
+  };
+}
+
+/** Idle connections in rooms of 10: server memory per connection after a GC. */
+async function idle(input: ScenarioInput): Promise<ScenarioResult> {
+  const levels = input.quick ? [1000, 5000] : [1000, 5000, 10_000];
+  const baseline = await fetchStats(input.statsPort, true);
+  const all: Member[] = [];
+  const points: Array<{
+    connections: number;
+    rssBytes: number;
+    bytesPerConn: number;
+    errors: number;
+  }> = [];
+  for (const level of levels) {
+    const { members, errors } = await openMembers({
+      system: input.system,
+      port: input.port,
+      count: level - all.length,
+      firstIndex: all.length,
+      room: (i) => `idle-${Math.floor(i / 10)}`,
+      channel: 'data',
+      concurrency: 200,
+    });
+    all.push(...members);
+    await delay(1000);
+    const stats = await fetchStats(input.statsPort, true);
+    points.push({
+      connections: all.length,
+      rssBytes: stats.rssBytes,
+      bytesPerConn: Math.round((stats.rssBytes - baseline.rssBytes) / all.length),
+      errors,
+    });
+  }
+  close(all);
+  const last = points.at(-1)!;
+  return {
+    summary: {
+      msgsPerSec: 0,
+      p50Ms: 0,
+      p99Ms: 0,
+      p999Ms: 0,
+      loss: points.reduce((n, p) => n + p.errors, 0),
+      bytesPerConn: last.bytesPerConn,
+    },
+    valid: true,
+    note: `server RSS growth per connection at ${last.connections} idle connections, after a GC`,
+    details: { baselineRss: baseline.rssBytes, points },
+  };
+}
+
+/** Connect+join storms of growing concurrency, until connections fail. */
+async function joins(input: ScenarioInput): Promise<ScenarioResult> {
+  const count = input.quick ? 1000 : 3000;
+  const levels = input.quick ? [50, 200] : [50, 200, 800];
+  const points: Array<{
+    concurrency: number;
+    joinsPerSec: number;
+    errors: number;
+    generatorCpu: number;
+  }> = [];
+  let best = 0;
+  let offset = 0;
+  for (const concurrency of levels) {
+    const cpu = new CpuMeter(ownCpuSeconds);
+    cpu.start();
+    const start = performance.now();
+    const { members, errors } = await openMembers({
+      system: input.system,
+      port: input.port,
+      count,
+      firstIndex: offset,
+      room: (i) => `join-${offset}-${Math.floor(i / 50)}`,
+      channel: 'data',
+      concurrency,
+    });
+    offset += count;
+    const joinsPerSec = Math.round(members.length / ((performance.now() - start) / 1000));
+    points.push({
+      concurrency,
+      joinsPerSec,
+      errors,
+      generatorCpu: Math.round(cpu.stop() * 100) / 100,
+    });
+    close(members);
+    await delay(1000);
+    if (errors > 0) break;
+    best = Math.max(best, joinsPerSec);
+  }
+  const errors = points.reduce((n, p) => n + p.errors, 0);
+  return {
+    summary: { msgsPerSec: best, p50Ms: 0, p99Ms: 0, p999Ms: 0, loss: errors, bytesPerConn: null },
+    valid: true,
+    note: `best connect+join rate (joins/s) without errors, ${count} joins per storm in rooms of 50`,
+    details: { points },
+  };
+}
+
+export const RUNNERS: Record<ScenarioName, (input: ScenarioInput) => Promise<ScenarioResult>> = {
+  fanout,
+  rooms,
+  cursors,
+  idle,
+  joins,
+};
