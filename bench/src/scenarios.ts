@@ -1,13 +1,6 @@
 import { type Member, openMembers } from './clients.js';
 import { runStep, type StepResult } from './load.js';
-import {
-  CpuMeter,
-  delay,
-  fetchStats,
-  latencyHistogram,
-  ownCpuSeconds,
-  percentiles,
-} from './measure.js';
+import { CpuMeter, delay, fetchStats, latencyHistogram, ownCpuSeconds } from './measure.js';
 import { ReadBatcher } from './read-batcher.js';
 import { type SystemName, sendTimeOf } from './systems.js';
 

@@ -7,8 +7,8 @@ const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate:
 
 wss.on('connection', (ws, req) => {
   const name = roomOf(req.url);
-  let room = rooms.get(name);
-  if (!room) rooms.set(name, (room = new Set()));
+  const room = rooms.get(name) ?? new Set<WebSocket>();
+  rooms.set(name, room);
   room.add(ws);
   ws.on('message', (data, isBinary) => {
     for (const peer of room) {

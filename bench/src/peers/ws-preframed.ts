@@ -31,8 +31,8 @@ function socketOf(ws: WebSocket): Socket {
 
 wss.on('connection', (ws, req) => {
   const name = roomOf(req.url);
-  let room = rooms.get(name);
-  if (!room) rooms.set(name, (room = new Set()));
+  const room = rooms.get(name) ?? new Set<WebSocket>();
+  rooms.set(name, room);
   room.add(ws);
   ws.on('message', (data: Buffer, isBinary) => {
     const frame = serverFrame(data, isBinary ? 2 : 1);
