@@ -147,3 +147,24 @@ describe('TokenBucket', () => {
     expect(bucket.take(100_000)).toBe(true);
   });
 });
+
+describe('textFrame', () => {
+  it('writes the RFC 6455 header for 7-, 16- and 64-bit payload lengths', async () => {
+    const { textFrame } = await import('../src/rooms/frame.js');
+    for (const length of [0, 125, 126, 65_535, 65_536, 70_000]) {
+      const payload = Buffer.alloc(length, 0x61);
+      const frame = textFrame(payload);
+      expect(frame[0]).toBe(0x81);
+      const code = frame[1]! & 0x7f;
+      const [header, decoded] =
+        code < 126
+          ? [2, code]
+          : code === 126
+            ? [4, frame.readUInt16BE(2)]
+            : [10, Number(frame.readBigUInt64BE(2))];
+      expect(decoded).toBe(length);
+      expect(frame.length).toBe(header + length);
+      expect(frame.subarray(header).equals(payload)).toBe(true);
+    }
+  });
+});

@@ -5,16 +5,23 @@
  */
 
 /** Messages between nodes: a discriminated union, so a new kind is a compile error until handled. */
-export type BusMessage = {
-  kind: 'broadcast';
-  room: string;
-  /** The encoded frame: encoded once by the publisher, sent as-is to every recipient. */
-  data: string;
-  /** Connection ids that must not receive it (usually the sender). */
-  exclude?: readonly string[];
-  /** Lossy traffic (cursors, presence) is skipped for connections whose send buffer is full. */
-  lossy: boolean;
-};
+export type BusMessage =
+  | {
+      kind: 'broadcast';
+      room: string;
+      /** The encoded message: encoded once by the publisher, the same bytes to every recipient. */
+      data: string;
+      /** Connection ids that must not receive it (usually the sender). */
+      exclude?: readonly string[];
+      /** Lossy traffic (cursors, presence) is skipped for connections whose send buffer is full. */
+      lossy: boolean;
+    }
+  | {
+      /** Several lossy messages (a cursor flush), each for everyone but its own sender. */
+      kind: 'batch';
+      room: string;
+      items: readonly { data: string; exclude: string }[];
+    };
 
 export type BusHandler = (message: BusMessage) => void;
 

@@ -85,11 +85,12 @@ export class CursorsFeature implements Feature {
   private flush(): void {
     this.timer = null;
     for (const [room, cursors] of this.pending) {
-      for (const { cursor, senderId } of cursors.values()) {
-        room.broadcastLossy(encodeServerMessage({ type: 'cursor:update', room: room.id, cursor }), [
-          senderId,
-        ]);
-      }
+      room.broadcastBatch(
+        Array.from(cursors.values(), ({ cursor, senderId }) => ({
+          data: encodeServerMessage({ type: 'cursor:update', room: room.id, cursor }),
+          exclude: senderId,
+        })),
+      );
     }
     this.pending.clear();
   }

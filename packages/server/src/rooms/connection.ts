@@ -1,8 +1,11 @@
 import type { OnlineStatus, PresenceUser } from '@roomkit/protocol';
 import { CloseCode } from '@roomkit/protocol';
 import type WebSocket from 'ws';
+import { socketOf } from './frame.js';
 import type { Room } from './room.js';
 import { TokenBucket } from './token-bucket.js';
+
+const OPEN = 1;
 
 /** How long a closing client has to answer the close frame before its socket is destroyed. */
 const CLOSE_HANDSHAKE_MS = 5_000;
@@ -99,19 +102,30 @@ export class ClientSession {
   }
 
   /**
-   * Lossy send (cursors, presence): skipped if it would take a non-empty send buffer past the soft
-   * limit. An idle connection always gets the frame, however large, so a big presence list still
-   * reaches members who keep up.
+   * Writes a complete pre-built WebSocket frame (or two runs of frames, back to back): the
+   * broadcast path. Reliable unless `lossy`; lossy traffic (cursors, presence) is skipped if it
+   * would take a non-empty send buffer past the soft limit. An idle connection always gets it,
+   * however large, so a big presence list still reaches members who keep up.
    */
-  sendLossy(frame: Buffer): boolean {
+  writeFrames(frames: Buffer, lossy: boolean, more?: Buffer): boolean {
+    if (this.closing || this.ws.readyState !== OPEN) return false;
     const buffered = this.ws.bufferedAmount;
-    if (
-      this.closing ||
-      (buffered > 0 && buffered + frame.length > this.limits.lossyBufferedBytes)
-    ) {
+    if (lossy) {
+      const size = frames.length + (more?.length ?? 0);
+      if (buffered > 0 && buffered + size > this.limits.lossyBufferedBytes) return false;
+    } else if (buffered > this.limits.maxBufferedBytes) {
+      this.close(CloseCode.SlowConsumer, 'slow consumer: send buffer limit exceeded');
       return false;
     }
-    this.ws.send(frame, TEXT_FRAME);
+    const socket = socketOf(this.ws);
+    if (more === undefined) {
+      socket.write(frames);
+    } else {
+      socket.cork();
+      socket.write(frames);
+      socket.write(more);
+      socket.uncork();
+    }
     return true;
   }
 

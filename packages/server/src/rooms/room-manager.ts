@@ -23,7 +23,10 @@ export class RoomManager {
     private readonly stateLimits: StateLimits = { maxKeys: 1000, maxBytes: 1024 * 1024 },
   ) {
     bus.attach((message) => {
-      this.rooms.get(message.room)?.deliver(message.data, message.exclude, message.lossy);
+      const room = this.rooms.get(message.room);
+      if (!room) return;
+      if (message.kind === 'broadcast') room.deliver(message.data, message.exclude, message.lossy);
+      else room.deliverBatch(message.items);
     });
   }
 

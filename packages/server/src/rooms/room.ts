@@ -2,6 +2,7 @@ import { encodeServerMessage, type PresenceUser } from '@roomkit/protocol';
 import type { Bus } from '../bus/bus.js';
 import { LiveStateStore, type StateLimits } from '../features/live-state-store.js';
 import type { Connection, RoomConnection } from './connection.js';
+import { textFrame } from './frame.js';
 import { aggregatePresence } from './presence-user.js';
 
 /** The room's CRDT document. Storage arrives with the Yjs storage engine; until then there is none. */
@@ -52,6 +53,11 @@ export class Room {
     this.bus.publish({ kind: 'broadcast', room: this.id, data, exclude: excludeIds, lossy: true });
   }
 
+  /** Lossy messages each for everyone but its sender, delivered as one batch (cursor flushes). */
+  broadcastBatch(items: readonly { data: string; exclude: string }[]): void {
+    if (items.length > 0) this.bus.publish({ kind: 'batch', room: this.id, items });
+  }
+
   /** Sends `data` to one member. Returns false if no such connection is in the room. */
   send(connectionId: string, data: string | Buffer): boolean {
     const connection = this.connections.get(connectionId);
@@ -60,13 +66,39 @@ export class Room {
     return true;
   }
 
-  /** Local fan-out: encoded to bytes once, the same Buffer to every member; called by the bus. */
+  /**
+   * Local fan-out, called by the bus: the WebSocket frame is built once and the same bytes are
+   * written to every member's socket. No per-member allocation or encoding.
+   */
   deliver(data: string, exclude: readonly string[] | undefined, lossy: boolean): void {
-    const frame = Buffer.from(data);
+    const frame = textFrame(Buffer.from(data));
     for (const connection of this.connections.values()) {
-      if (exclude?.includes(connection.id)) continue;
-      if (lossy) connection.session.sendLossy(frame);
-      else connection.session.send(frame);
+      if (exclude !== undefined && exclude.includes(connection.id)) continue;
+      connection.session.writeFrames(frame, lossy);
+    }
+  }
+
+  /**
+   * Local delivery of a batch of lossy messages (a cursor flush), each to everyone but its own
+   * sender: all frames go into one buffer, and each member gets it in one write (minus its own
+   * frame) instead of one write per message. On the wire they are still separate messages.
+   */
+  deliverBatch(items: readonly { data: string; exclude: string }[]): void {
+    const frames = items.map((item) => textFrame(Buffer.from(item.data)));
+    const all = Buffer.concat(frames);
+    const ownRange = new Map<string, [number, number]>();
+    let offset = 0;
+    for (let i = 0; i < items.length; i++) {
+      const end = offset + frames[i]!.length;
+      ownRange.set(items[i]!.exclude, [offset, end]);
+      offset = end;
+    }
+    for (const connection of this.connections.values()) {
+      const own = ownRange.get(connection.id);
+      if (own === undefined) connection.session.writeFrames(all, true);
+      else if (own[0] > 0 || own[1] < all.length) {
+        connection.session.writeFrames(all.subarray(0, own[0]), true, all.subarray(own[1]));
+      }
     }
   }
 

@@ -1,0 +1,34 @@
+import type { Socket } from 'node:net';
+import type WebSocket from 'ws';
+
+/**
+ * A complete unmasked WebSocket text frame (RFC 6455 §5.2): FIN + opcode 1, the payload length
+ * in 7, 16 or 64 bits, then the payload. Built once per broadcast; the same bytes then go to
+ * every member's socket, which is what makes a fan-out cost one encode instead of one per member.
+ */
+export function textFrame(payload: Buffer): Buffer {
+  const length = payload.length;
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, header);
+  return frame;
+}
+
+/**
+ * The TCP socket under a `ws` connection. Writing pre-built frames to it is safe because this
+ * server runs ws without permessage-deflate and never sends Blobs, so ws's own sender writes
+ * straight to the socket too (it queues nothing) and frames stay in program order. Socket.IO's
+ * engine.io relies on the same property for its pre-encoded frames.
+ */
+export function socketOf(ws: WebSocket): Socket {
+  return (ws as unknown as { _socket: Socket })._socket;
+}
