@@ -137,7 +137,9 @@ for (const scenario of scenarios) {
   );
 }
 
-writeReport({ benchRoot, machine, results: all, quick, date });
+// Only a full run (every scenario, every system, not --quick) replaces latest.json and BENCHMARKS.md.
+const partial = quick || listArg('--only') !== null || listArg('--systems') !== null;
+writeReport({ benchRoot, machine, results: all, quick: partial, date });
 process.stderr.write(
-  `bench: done${quick ? ' (quick run: latest.json and BENCHMARKS.md untouched)' : ''}\n`,
+  `bench: done${partial ? ' (partial run: latest.json and BENCHMARKS.md untouched)' : ''}\n`,
 );

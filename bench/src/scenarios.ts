@@ -85,6 +85,18 @@ async function rampUp(
   valid: boolean;
   note: string;
 }> {
+  // Warm-up at the lowest rate (JIT, socket buffers), not reported.
+  await runStep({
+    system: input.system,
+    serverPid: input.serverPid,
+    members,
+    publishers,
+    ratePerPublisher: rates[0]!,
+    durationMs: 1000,
+    fanout,
+    histogram,
+    channel: 'data',
+  });
   const steps: StepResult[] = [];
   let saturation: StepResult | undefined;
   let note = 'did not saturate within the rate steps';

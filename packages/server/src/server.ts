@@ -21,7 +21,7 @@ import { rejectUpgrade } from './http/reject.js';
 import { createRequestHandler } from './http/requests.js';
 import { isOriginAllowed, parseUpgradeTarget } from './http/upgrade-target.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { ClientSession, type Identity } from './rooms/connection.js';
+import { ClientSession, type Identity, type SessionLimits } from './rooms/connection.js';
 import { Membership } from './rooms/membership.js';
 import { RoomManager } from './rooms/room-manager.js';
 
@@ -47,12 +47,21 @@ export class RoomServer {
   /** Upgrades still being checked (auth is async); `stop()` refuses them at once. */
   private readonly upgrading = new Set<Duplex>();
   private stopping: Promise<void> | null = null;
+  /** One limits object shared by every session (not one per connection). */
+  private readonly sessionLimits: SessionLimits;
   private listening = false;
 
   constructor(config: ServerConfig = {}) {
     this.config = resolveConfig(config);
     this.logger = config.logger ?? createLogger();
     this.bus = config.bus ?? new LocalBus();
+    const { limits, rateLimit } = this.config;
+    this.sessionLimits = {
+      lossyBufferedBytes: limits.lossyBufferedBytes,
+      maxBufferedBytes: limits.maxBufferedBytes,
+      messagesPerSecond: rateLimit.messagesPerSecond,
+      burst: rateLimit.burst,
+    };
     this.rooms = new RoomManager(this.bus, this.logger, {
       maxKeys: this.config.limits.maxStateKeys,
       maxBytes: this.config.limits.maxStateBytes,
@@ -252,23 +261,19 @@ export class RoomServer {
     socket.once('close', releaseSeat);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       releaseSeat();
+      socket.off('close', releaseSeat);
       this.accept(ws, identity.identity, roomId);
     });
   }
 
   private accept(ws: WebSocket, identity: Identity, roomId: string | null): void {
-    const { limits, rateLimit, heartbeat } = this.config;
+    const { limits, heartbeat } = this.config;
     const session = new ClientSession(
       randomUUID(),
       ws,
       identity,
       roomId,
-      {
-        lossyBufferedBytes: limits.lossyBufferedBytes,
-        maxBufferedBytes: limits.maxBufferedBytes,
-        messagesPerSecond: rateLimit.messagesPerSecond,
-        burst: rateLimit.burst,
-      },
+      this.sessionLimits,
       Date.now(),
       (ended) => {
         this.sessions.delete(ended);

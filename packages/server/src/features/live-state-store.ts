@@ -11,9 +11,20 @@ export interface StateLimits {
  * It also keeps the encoded size of each entry, so a room's state has a byte budget.
  */
 export class LiveStateStore {
-  private readonly entries = new Map<string, StateEntry>();
-  private readonly sizes = new Map<string, number>();
+  // Most rooms never write state: the maps are created on the first write.
+  private entriesMap: Map<string, StateEntry> | null = null;
+  private sizesMap: Map<string, number> | null = null;
   private bytes = 0;
+
+  private get entries(): Map<string, StateEntry> {
+    this.entriesMap ??= new Map();
+    return this.entriesMap;
+  }
+
+  private get sizes(): Map<string, number> {
+    this.sizesMap ??= new Map();
+    return this.sizesMap;
+  }
 
   constructor(readonly limits: StateLimits) {}
 
@@ -22,7 +33,7 @@ export class LiveStateStore {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.entriesMap?.size ?? 0;
   }
 
   /** Encoded bytes of all entries. */
@@ -31,11 +42,11 @@ export class LiveStateStore {
   }
 
   get(key: string): StateEntry | undefined {
-    return this.entries.get(key);
+    return this.entriesMap?.get(key);
   }
 
   has(key: string): boolean {
-    return this.entries.has(key);
+    return this.entriesMap?.has(key) ?? false;
   }
 
   /** True if a new key would exceed `maxKeys`. */
@@ -60,7 +71,7 @@ export class LiveStateStore {
 
   /** A plain snapshot for `state:init`. */
   snapshot(): Record<string, StateEntry> {
-    return Object.fromEntries(this.entries);
+    return this.entriesMap ? Object.fromEntries(this.entriesMap) : {};
   }
 
   keys(): IterableIterator<string> {

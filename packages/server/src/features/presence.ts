@@ -126,6 +126,8 @@ export class PresenceFeature implements Feature {
       if (room.size > 0 && this.ctx.rooms.get(room.id) === room) {
         room.broadcastLossy(room.presenceFrame(), this.upToDate(room));
       }
+      // Idle rooms hold no encoded list: it is rebuilt on the next change or join.
+      room.releasePresenceCache();
     }
     this.dirty.clear();
     this.snapshotted.clear();

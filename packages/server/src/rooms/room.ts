@@ -123,6 +123,12 @@ export class Room {
     return ++this.presenceVersion;
   }
 
+  /** Drops the cached list and frame (memory), without changing the version. */
+  releasePresenceCache(): void {
+    this.usersCache = null;
+    this.presenceFrameCache = null;
+  }
+
   get currentPresenceVersion(): number {
     return this.presenceVersion;
   }
