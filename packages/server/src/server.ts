@@ -25,6 +25,32 @@ import { ClientSession, type Identity, type SessionLimits } from './rooms/connec
 import { Membership } from './rooms/membership.js';
 import { RoomManager } from './rooms/room-manager.js';
 
+const SESSION = Symbol('roomkit.session');
+type SessionSocket = WebSocket & { [SESSION]?: ClientSession };
+
+function createSocketListeners(
+  onFrame: (session: ClientSession, data: Buffer, isBinary: boolean) => void,
+  onError: (session: ClientSession, error: Error) => void,
+) {
+  return {
+    message(this: SessionSocket, data: Buffer, isBinary: boolean): void {
+      const session = this[SESSION];
+      if (session) onFrame(session, data, isBinary);
+    },
+    pong(this: SessionSocket): void {
+      const session = this[SESSION];
+      if (session) session.lastSeen = Date.now();
+    },
+    error(this: SessionSocket, error: Error): void {
+      const session = this[SESSION];
+      if (session) onError(session, error);
+    },
+    close(this: SessionSocket): void {
+      this[SESSION]?.end();
+    },
+  };
+}
+
 /** How long `stop()` waits for clients to answer the close frame before cutting them off. */
 const STOP_GRACE_MS = 5_000;
 
@@ -49,6 +75,20 @@ export class RoomServer {
   private stopping: Promise<void> | null = null;
   /** One limits object shared by every session (not one per connection). */
   private readonly sessionLimits: SessionLimits;
+  /** Ends a session: out of the server's set, out of every room. Shared by all sessions. */
+  private readonly endSession = (ended: ClientSession): void => {
+    this.sessions.delete(ended);
+    this.membership.leaveAll(ended);
+  };
+  /**
+   * Socket event listeners, created once per server rather than once per connection (idle
+   * connections are mostly this kind of bookkeeping). `this` is the socket; its session hangs
+   * off it.
+   */
+  private readonly socketListeners = createSocketListeners(
+    (session, data, isBinary) => this.dispatcher.handleFrame(session, data, isBinary),
+    (session, error) => this.logger.debug({ err: error, connectionId: session.id }, 'socket error'),
+  );
   private listening = false;
 
   constructor(config: ServerConfig = {}) {
@@ -275,22 +315,14 @@ export class RoomServer {
       roomId,
       this.sessionLimits,
       Date.now(),
-      (ended) => {
-        this.sessions.delete(ended);
-        this.membership.leaveAll(ended);
-      },
+      this.endSession,
     );
     this.sessions.add(session);
-    ws.on('message', (data: Buffer, isBinary: boolean) =>
-      this.dispatcher.handleFrame(session, data, isBinary),
-    );
-    ws.on('pong', () => {
-      session.lastSeen = Date.now();
-    });
-    ws.on('error', (error) =>
-      this.logger.debug({ err: error, connectionId: session.id }, 'socket error'),
-    );
-    ws.on('close', () => session.end());
+    (ws as SessionSocket)[SESSION] = session;
+    ws.on('message', this.socketListeners.message);
+    ws.on('pong', this.socketListeners.pong);
+    ws.on('error', this.socketListeners.error);
+    ws.on('close', this.socketListeners.close);
     session.send(
       encodeServerMessage({
         type: 'welcome',
