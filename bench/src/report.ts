@@ -77,6 +77,69 @@ function summaries(results: Results): {
   return { scenarios, invalid };
 }
 
+interface Step {
+  offeredPerSec: number;
+  p99Ms: number;
+}
+
+function stepsOf(result: ScenarioResult | { error: string } | undefined): Step[] {
+  return isResult(result) ? ((result.details as { steps?: Step[] }).steps ?? []) : [];
+}
+
+/** The issue's targets, evaluated on this run's figures. */
+function targets(results: Results): string {
+  const fan = results.fanout ?? {};
+  const get = (scenario: string, system: string): Summary | undefined => {
+    const r = results[scenario]?.[system];
+    return isResult(r) && r.valid ? r.summary : undefined;
+  };
+  const mark = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'met' : 'missed');
+  const rk = get('fanout', 'roomkit');
+  const sio = get('fanout', 'socketio');
+  const pre = get('fanout', 'ws-preframed');
+  const lines: string[] = [
+    '## Targets',
+    '',
+    '| target | this run | status |',
+    '| --- | --- | --- |',
+  ];
+  if (rk && sio && pre) {
+    lines.push(
+      `| fan-out saturation ≥ 3× Socket.IO | ${rk.msgsPerSec} vs ${sio.msgsPerSec} (${ratio(rk.msgsPerSec, sio.msgsPerSec)}) | ${mark(rk.msgsPerSec >= 3 * sio.msgsPerSec)} |`,
+      `| fan-out saturation ≥ 0.9× pre-framed ws | ${rk.msgsPerSec} vs ${pre.msgsPerSec} (${ratio(rk.msgsPerSec, pre.msgsPerSec)}) | ${mark(rk.msgsPerSec >= 0.9 * pre.msgsPerSec)} |`,
+    );
+    // p99 at half of Socket.IO's saturation rate: the highest step at or below that rate.
+    const sioSat =
+      stepsOf(fan.socketio)
+        .filter((s) => s.p99Ms <= 100)
+        .at(-1)?.offeredPerSec ?? 0;
+    const half = sioSat / 2;
+    const at = (system: string) =>
+      stepsOf(fan[system])
+        .filter((s) => s.offeredPerSec <= half)
+        .at(-1);
+    const [a, b, c] = [at('roomkit'), at('socketio'), at('ws-plain')];
+    if (a && b && c) {
+      lines.push(
+        `| p99 at half Socket.IO's saturation rate (${a.offeredPerSec}/s) ≤ Socket.IO and ≤ 1.2× bare ws | Roomkit ${a.p99Ms} ms, Socket.IO ${b.p99Ms} ms, ws ${c.p99Ms} ms | ${mark(a.p99Ms <= b.p99Ms && a.p99Ms <= 1.2 * c.p99Ms)} |`,
+      );
+    }
+  }
+  const cur = get('cursors', 'roomkit');
+  if (cur)
+    lines.push(
+      `| cursors p99 < 50 ms, no user's cursor dropped | p99 ${cur.p99Ms} ms, final positions missed ${cur.loss} | ${mark(cur.p99Ms < 50 && cur.loss === 0)} |`,
+    );
+  const [mr, mw, ms] = [get('idle', 'roomkit'), get('idle', 'ws-plain'), get('idle', 'socketio')];
+  if (mr?.bytesPerConn && mw?.bytesPerConn && ms?.bytesPerConn) {
+    lines.push(
+      `| idle memory ≤ 1.3× bare ws | ${mr.bytesPerConn} vs ${mw.bytesPerConn} B (${ratio(mr.bytesPerConn, mw.bytesPerConn)}) | ${mark(mr.bytesPerConn <= 1.3 * mw.bytesPerConn)} |`,
+      `| idle memory ≤ 0.5× Socket.IO | ${mr.bytesPerConn} vs ${ms.bytesPerConn} B (${ratio(mr.bytesPerConn, ms.bytesPerConn)}) | ${mark(mr.bytesPerConn <= 0.5 * ms.bytesPerConn)} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 export function writeReport(options: {
   benchRoot: string;
   machine: Record<string, unknown>;
@@ -115,6 +178,7 @@ export function writeReport(options: {
     '',
     ...Object.entries(machine).map(([key, value]) => `- ${key}: ${String(value)}`),
     '',
+    targets(results),
     '## Results',
     '',
     ...Object.entries(results).map(([scenario, bySystem]) => table(scenario, bySystem)),
