@@ -143,7 +143,7 @@ async function fanout(input: ScenarioInput): Promise<ScenarioResult> {
   await delay(500);
   const rates = input.quick
     ? [10, 40, 80, 160]
-    : [10, 20, 40, 60, 80, 120, 160, 240, 320, 480, 640];
+    : [10, 20, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960, 1280, 1920];
   const ramp = await rampUp(
     input,
     members,
