@@ -9,48 +9,42 @@ import { TokenBucket } from './token-bucket.js';
 const OPEN = 1;
 
 /**
- * Write coalescing. The first broadcast frame a socket gets in an event-loop turn is written at
- * once (idle, that is all there is, and it leaves as fast as a plain write). A second one in the
- * same turn corks the socket until the turn ends, so everything else fanned out to it meanwhile
- * leaves in one syscall. Under load this is what lifts the fan-out ceiling: one syscall per
- * recipient per message is the cost that bounds a plain relay. Anything else written meanwhile
- * (acks, ws's own frames) joins the same queue, in order.
+ * Write coalescing: a socket written to by a broadcast stays corked until the end of the current
+ * event-loop turn, so every message fanned out to it in that turn leaves in one syscall. Idle, a
+ * turn carries one message and nothing waits; under load, many messages share a write, which is
+ * what lifts the fan-out ceiling (one syscall per recipient per message is the cost that bounds a
+ * plain relay). Anything else written meanwhile (acks, ws's own frames) joins the same queue in
+ * order.
  */
-/** Sockets written to this turn, with the bytes corked on each since its first write. */
-const touched = new Map<Socket, number>();
-const corked: Socket[] = [];
-let turnEndScheduled = false;
+/** Sockets corked during this turn, with the bytes broadcasts queued on each meanwhile. */
+const corked = new Map<Socket, number>();
+let uncorkScheduled = false;
 
-function writeCoalesced(socket: Socket, data: Buffer): void {
-  const queued = touched.get(socket);
-  if (queued === undefined) {
-    touched.set(socket, 0);
-    if (!turnEndScheduled) {
-      turnEndScheduled = true;
-      setImmediate(endTurn);
-    }
-  } else {
-    if (queued === 0) {
-      socket.cork();
-      corked.push(socket);
-    }
-    touched.set(socket, queued + data.length);
+function corkForThisTurn(socket: Socket, bytes: number): void {
+  const queued = corked.get(socket);
+  if (queued !== undefined) {
+    corked.set(socket, queued + bytes);
+    return;
   }
-  socket.write(data);
+  socket.cork();
+  corked.set(socket, bytes);
+  if (!uncorkScheduled) {
+    uncorkScheduled = true;
+    setImmediate(uncorkAll);
+  }
 }
 
-/** Bytes corked on the socket in this turn: not a sign of a slow reader, just not sent yet. */
+/** Bytes queued on the socket in this turn: not a sign of a slow reader, just not sent yet. */
 function queuedThisTurn(socket: Socket): number {
-  return touched.get(socket) ?? 0;
+  return corked.get(socket) ?? 0;
 }
 
-function endTurn(): void {
-  turnEndScheduled = false;
-  for (const socket of corked) {
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  for (const socket of corked.keys()) {
     if (!socket.destroyed) socket.uncork();
   }
-  corked.length = 0;
-  touched.clear();
+  corked.clear();
 }
 
 /** How long a closing client has to answer the close frame before its socket is destroyed. */
@@ -164,15 +158,9 @@ export class ClientSession {
       this.close(CloseCode.SlowConsumer, 'slow consumer: send buffer limit exceeded');
       return false;
     }
-    if (more === undefined) {
-      writeCoalesced(socket, frames);
-    } else {
-      // Two runs of one batch: held together so they leave in a single write.
-      socket.cork();
-      writeCoalesced(socket, frames);
-      writeCoalesced(socket, more);
-      socket.uncork();
-    }
+    corkForThisTurn(socket, size);
+    socket.write(frames);
+    if (more !== undefined) socket.write(more);
     return true;
   }
 
