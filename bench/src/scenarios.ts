@@ -92,7 +92,7 @@ async function rampUp(
     members,
     publishers,
     ratePerPublisher: rates[0]!,
-    durationMs: 1000,
+    durationMs: input.quick ? 300 : 1000,
     fanout,
     histogram,
     channel: 'data',
@@ -142,7 +142,7 @@ async function fanout(input: ScenarioInput): Promise<ScenarioResult> {
   const batcher = batch(members);
   await delay(500);
   const rates = input.quick
-    ? [10, 40, 80, 160]
+    ? [10, 80, 320]
     : [10, 20, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960, 1280, 1920];
   const ramp = await rampUp(
     input,
@@ -178,7 +178,7 @@ async function rooms(input: ScenarioInput): Promise<ScenarioResult> {
   if (errors > 0) throw new Error(`rooms: ${errors} connections failed`);
   const batcher = batch(members);
   await delay(500);
-  const rates = input.quick ? [2, 10, 20] : [1, 2, 5, 10, 20, 40, 60];
+  const rates = input.quick ? [2, 10] : [1, 2, 5, 10, 20, 40, 60];
   const ramp = await rampUp(
     input,
     members,
@@ -228,7 +228,7 @@ async function cursors(input: ScenarioInput): Promise<ScenarioResult> {
   const batcher = batch(members);
   await delay(500);
   const hz = 30;
-  const durationMs = input.quick ? 2000 : 5000;
+  const durationMs = input.quick ? 1500 : 5000;
   const step = await runStep({
     system: input.system,
     serverPid: input.serverPid,
@@ -266,7 +266,7 @@ async function cursors(input: ScenarioInput): Promise<ScenarioResult> {
 
 /** Idle connections in rooms of 10: server memory per connection after a GC. */
 async function idle(input: ScenarioInput): Promise<ScenarioResult> {
-  const levels = input.quick ? [1000, 5000] : [1000, 5000, 10_000];
+  const levels = input.quick ? [2000] : [1000, 5000, 10_000];
   const baseline = await fetchStats(input.statsPort, true);
   const all: Member[] = [];
   const points: Array<{
@@ -286,7 +286,7 @@ async function idle(input: ScenarioInput): Promise<ScenarioResult> {
       concurrency: 200,
     });
     all.push(...members);
-    await delay(1000);
+    await delay(input.quick ? 500 : 1000);
     const stats = await fetchStats(input.statsPort, true);
     points.push({
       connections: all.length,
@@ -314,8 +314,8 @@ async function idle(input: ScenarioInput): Promise<ScenarioResult> {
 
 /** Connect+join storms of growing concurrency, until connections fail. */
 async function joins(input: ScenarioInput): Promise<ScenarioResult> {
-  const count = input.quick ? 1000 : 3000;
-  const levels = input.quick ? [50, 200] : [50, 200, 800];
+  const count = input.quick ? 500 : 3000;
+  const levels = input.quick ? [100] : [50, 200, 800];
   const points: Array<{
     concurrency: number;
     joinsPerSec: number;
@@ -346,7 +346,7 @@ async function joins(input: ScenarioInput): Promise<ScenarioResult> {
       generatorCpu: Math.round(cpu.stop() * 100) / 100,
     });
     close(members);
-    await delay(1000);
+    await delay(input.quick ? 200 : 1000);
     if (errors > 0) break;
     best = Math.max(best, joinsPerSec);
   }

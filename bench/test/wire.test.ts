@@ -16,7 +16,11 @@ afterEach(async () => {
 });
 
 async function roomkit(): Promise<RoomServer> {
-  const server = new RoomServer({ path: '/r', logger: silent, rateLimit: { messagesPerSecond: 1e6, burst: 1e6 } });
+  const server = new RoomServer({
+    path: '/r',
+    logger: silent,
+    rateLimit: { messagesPerSecond: 1e6, burst: 1e6 },
+  });
   servers.push(server);
   await server.start(0);
   return server;
@@ -29,7 +33,11 @@ describe('clientFrame', () => {
     const got: string[] = [];
     observer.on('message', (data) => got.push(data.toString()));
     await new Promise((resolve) => observer.once('open', resolve));
-    const sender = new WireClient({ port: server.port, path: '/r/w?userId=snd', marker: Buffer.from('{"type":"b"') });
+    const sender = new WireClient({
+      port: server.port,
+      path: '/r/w?userId=snd',
+      marker: Buffer.from('{"type":"b"'),
+    });
     await sender.open();
     await ADAPTERS.roomkit.join(sender, 'w');
     for (const size of [10, 200, 70_000]) {
@@ -40,7 +48,11 @@ describe('clientFrame', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     // 70 000 bytes is over the server's 64 KiB message limit: refused, the other two relayed.
-    expect(got.filter((m) => m.startsWith('{"type":"b"')).map((m) => (JSON.parse(m) as { pad: string }).pad.length)).toEqual([10, 200]);
+    expect(
+      got
+        .filter((m) => m.startsWith('{"type":"b"'))
+        .map((m) => (JSON.parse(m) as { pad: string }).pad.length),
+    ).toEqual([10, 200]);
     observer.close();
     sender.destroy();
   });
@@ -63,7 +75,9 @@ describe('WireClient counting', () => {
     const publisher = members[0]!;
     const total = 300;
     for (let i = 0; i < total; i++) {
-      publisher.client.send(ADAPTERS.roomkit.frame('data', `"t":${i}.5,"p":"${'y'.repeat(i % 3 === 0 ? 2000 : 50)}"`));
+      publisher.client.send(
+        ADAPTERS.roomkit.frame('data', `"t":${i}.5,"p":"${'y'.repeat(i % 3 === 0 ? 2000 : 50)}"`),
+      );
     }
     const deadline = Date.now() + 5000;
     while (received(members) < total * 4 && Date.now() < deadline) {
