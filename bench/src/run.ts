@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -104,6 +104,22 @@ const machine = {
 const date = new Date().toISOString().slice(0, 10);
 mkdirSync(resultsDir, { recursive: true });
 const all: Record<string, Record<string, ScenarioResult | { error: string }>> = {};
+
+// `--report`: rebuild latest.json and BENCHMARKS.md from today's saved full-run scenario files
+// (after re-running one scenario with `--only`), without measuring anything.
+if (args.includes('--report')) {
+  for (const scenario of SCENARIOS) {
+    const file = join(resultsDir, `${date}-${scenario}.json`);
+    if (existsSync(file)) {
+      all[scenario] = (
+        JSON.parse(readFileSync(file, 'utf8')) as { results: (typeof all)[string] }
+      ).results;
+    }
+  }
+  writeReport({ benchRoot, machine, results: all, quick: false, date });
+  process.stderr.write('bench: report rebuilt from saved results\n');
+  process.exit(0);
+}
 
 for (const scenario of scenarios) {
   all[scenario] = {};
