@@ -38,6 +38,7 @@ export function latencyPlot(
     (t) => Math.log10(t) >= y0 && Math.log10(t) <= y1,
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<title>Fan-out p99 latency against offered load</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="${pad.left}" y="18" font-size="14">Fan-out (1 room × 1000): p99 latency vs offered messages/s</text>
 <line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#333"/>

@@ -73,7 +73,7 @@ export class Room {
   deliver(data: string, exclude: readonly string[] | undefined, lossy: boolean): void {
     const frame = textFrame(Buffer.from(data));
     for (const connection of this.connections.values()) {
-      if (exclude !== undefined && exclude.includes(connection.id)) continue;
+      if (exclude?.includes(connection.id)) continue;
       connection.session.writeFrames(frame, lossy);
     }
   }
