@@ -165,6 +165,10 @@ describe('textFrame', () => {
       expect(decoded).toBe(length);
       expect(frame.length).toBe(header + length);
       expect(frame.subarray(header).equals(payload)).toBe(true);
+      expect(textFrame(payload.toString()).equals(frame)).toBe(true);
     }
+    const unicode = textFrame('héllo ✓');
+    expect(unicode[1]).toBe(Buffer.byteLength('héllo ✓'));
+    expect(unicode.subarray(2).toString()).toBe('héllo ✓');
   });
 });

@@ -6,8 +6,8 @@ import type WebSocket from 'ws';
  * in 7, 16 or 64 bits, then the payload. Built once per broadcast; the same bytes then go to
  * every member's socket, which is what makes a fan-out cost one encode instead of one per member.
  */
-export function textFrame(payload: Buffer): Buffer {
-  const length = payload.length;
+export function textFrame(payload: string | Buffer): Buffer {
+  const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
   const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(header + length);
   frame[0] = 0x81;
@@ -19,7 +19,9 @@ export function textFrame(payload: Buffer): Buffer {
     frame[1] = 127;
     frame.writeBigUInt64BE(BigInt(length), 2);
   }
-  payload.copy(frame, header);
+  // A string is encoded straight into the frame: one copy per broadcast, not two.
+  if (typeof payload === 'string') frame.write(payload, header, 'utf8');
+  else payload.copy(frame, header);
   return frame;
 }
 

@@ -71,7 +71,7 @@ export class Room {
    * written to every member's socket. No per-member allocation or encoding.
    */
   deliver(data: string, exclude: readonly string[] | undefined, lossy: boolean): void {
-    const frame = textFrame(Buffer.from(data));
+    const frame = textFrame(data);
     for (const connection of this.connections.values()) {
       if (exclude?.includes(connection.id)) continue;
       connection.session.writeFrames(frame, lossy);
@@ -84,7 +84,7 @@ export class Room {
    * frame) instead of one write per message. On the wire they are still separate messages.
    */
   deliverBatch(items: readonly { data: string; exclude: string }[]): void {
-    const frames = items.map((item) => textFrame(Buffer.from(item.data)));
+    const frames = items.map((item) => textFrame(item.data));
     const all = Buffer.concat(frames);
     const ownRange = new Map<string, [number, number]>();
     let offset = 0;
