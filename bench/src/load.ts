@@ -3,6 +3,7 @@ import { type Member, received } from './clients.js';
 import {
   CpuMeter,
   delay,
+  fetchStats,
   ownCpuSeconds,
   ownCpuSplit,
   percentiles,
@@ -24,6 +25,9 @@ export interface StepResult {
   p999Ms: number;
   samples: number;
   serverCpu: number;
+  /** Server's event-loop delay p99 during the step, and its RSS at the end. */
+  serverLoopLagP99Ms: number;
+  serverRssBytes: number;
   generatorCpu: number;
   /** True when the generator, not the server, was the bottleneck: the step is not valid. */
   generatorSaturated: boolean;
@@ -40,6 +44,7 @@ export const GENERATOR_LIMIT = 0.9;
 export async function runStep(options: {
   system: SystemName;
   serverPid: number;
+  statsPort: number;
   members: readonly Member[];
   publishers: readonly Member[];
   ratePerPublisher: number;
@@ -71,6 +76,7 @@ export async function runStep(options: {
   const before = received(members);
   const serverCpu = new CpuMeter(() => processCpuSeconds(options.serverPid));
   const ownCpu = new CpuMeter(ownCpuSeconds);
+  await fetchStats(options.statsPort); // resets the server's loop-delay histogram
   serverCpu.start();
   ownCpu.start();
   const start = performance.now();
@@ -110,6 +116,7 @@ export async function runStep(options: {
   const end = Math.max(lastChange, start + durationMs);
   const seconds = (end - start) / 1000;
   const generatorCpu = ownCpu.stop();
+  const server = await fetchStats(options.statsPort);
   const split1 = ownCpuSplit();
   if (process.env.BENCH_DEBUG) {
     process.stderr.write(
@@ -125,6 +132,8 @@ export async function runStep(options: {
     loss: Math.max(0, expected - last),
     ...percentiles(histogram),
     serverCpu: round(serverCpu.stop()),
+    serverLoopLagP99Ms: round(server.loopLagP99Ms),
+    serverRssBytes: server.rssBytes,
     generatorCpu: round(generatorCpu),
     generatorSaturated: generatorCpu > GENERATOR_LIMIT,
   };

@@ -89,6 +89,7 @@ async function rampUp(
   await runStep({
     system: input.system,
     serverPid: input.serverPid,
+    statsPort: input.statsPort,
     members,
     publishers,
     ratePerPublisher: rates[0]!,
@@ -105,6 +106,7 @@ async function rampUp(
       runStep({
         system: input.system,
         serverPid: input.serverPid,
+        statsPort: input.statsPort,
         members,
         publishers,
         ratePerPublisher: rate,
@@ -236,6 +238,7 @@ async function cursors(input: ScenarioInput): Promise<ScenarioResult> {
   const step = await runStep({
     system: input.system,
     serverPid: input.serverPid,
+    statsPort: input.statsPort,
     members,
     publishers: members,
     ratePerPublisher: hz,
