@@ -24,13 +24,22 @@ function ratio(a: number, b: number): string {
   return b > 0 ? `${(a / b).toFixed(2)}×` : '—';
 }
 
+/** Server CPU, event-loop lag and RSS during the reported step, when the scenario has steps. */
+function serverCell(result: ScenarioResult): string {
+  const details = result.details as { steps?: StepResult[]; step?: StepResult };
+  const step =
+    details.step ?? details.steps?.find((s) => s.msgsPerSec === result.summary.msgsPerSec);
+  if (!step || step.serverLoopLagP99Ms === undefined) return '—';
+  return `${Math.round(step.serverCpu * 100)} % / ${step.serverLoopLagP99Ms} ms / ${Math.round(step.serverRssBytes / 2 ** 20)} MiB`;
+}
+
 function table(
   scenario: string,
   results: Record<string, ScenarioResult | { error: string }>,
 ): string {
   const roomkit = results.roomkit;
   const rows = Object.entries(results).map(([system, result]) => {
-    if (!isResult(result)) return `| ${system} | failed: ${result.error} | | | | | | |`;
+    if (!isResult(result)) return `| ${system} | failed: ${result.error} | | | | | | | |`;
     const s = result.summary;
     const base = isResult(roomkit) ? roomkit.summary : undefined;
     const versus =
@@ -42,7 +51,7 @@ function table(
           ? ratio(base.msgsPerSec, s.msgsPerSec)
           : '—';
     const flag = result.valid ? '' : ' (invalid: generator saturated)';
-    return `| ${system}${flag} | ${s.msgsPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.p999Ms} | ${s.loss} | ${s.bytesPerConn ?? '—'} | ${system === 'roomkit' ? '—' : versus} |`;
+    return `| ${system}${flag} | ${s.msgsPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.p999Ms} | ${s.loss} | ${s.bytesPerConn ?? '—'} | ${serverCell(result)} | ${system === 'roomkit' ? '—' : versus} |`;
   });
   const notes = Object.entries(results)
     .filter(([, r]) => isResult(r))
@@ -52,8 +61,8 @@ function table(
     '',
     LABEL[scenario] ?? '',
     '',
-    `| system | msgs/s | p50 ms | p99 ms | p99.9 ms | loss | bytes/conn | Roomkit ÷ this (${scenario === 'idle' ? 'memory' : 'throughput'}) |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| system | msgs/s | p50 ms | p99 ms | p99.9 ms | loss | bytes/conn | server CPU / loop lag p99 / RSS | Roomkit ÷ this (${scenario === 'idle' ? 'memory' : 'throughput'}) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
     ...notes,
