@@ -35,7 +35,6 @@ export interface DecodeOptions {
   maxDepth?: number;
 }
 
-type BuiltInType = keyof typeof clientMessageSchemas;
 const RESERVED_PREFIX = 'room:';
 const compiled = new Map<string, TypeCheck<TSchema>>(
   Object.entries(clientMessageSchemas).map(([type, schema]) => [
@@ -152,10 +151,6 @@ export function decodeClientMessage(text: string, options: DecodeOptions = {}): 
   if (!check.Check(parsed))
     return fail(ErrorCode.InvalidMessage, describeSchemaError(type, parsed));
   return { ok: true, kind: 'builtin', message: parsed as unknown as BuiltInClientMessage };
-}
-
-export function isBuiltInClientType(type: string): type is BuiltInType {
-  return compiled.has(type);
 }
 
 /** Encodes a server message once; the same string is then sent to every recipient. */

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CliError, OPTIONS, parseCli } from '../src/cli-options.js';
-import { TestClient, upgradeStatus } from './helpers.js';
+import { openUrl, upgradeStatus } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/roomkit.js', import.meta.url));
@@ -114,17 +114,6 @@ async function serve(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Pro
   return { child, port, logs, exited };
 }
 
-async function open(url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
-  const ws = new WebSocket(url, options);
-  const client = new TestClient(ws);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  await client.next('welcome');
-  return client;
-}
-
 describe('roomkit serve', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'logs its port as JSON, and on %s closes clients with 1001 and exits 0',
@@ -136,8 +125,8 @@ describe('roomkit serve', () => {
       expect(String(listening.msg)).toContain(`ws://127.0.0.1:${server.port}/rooms/`);
 
       const base = `ws://127.0.0.1:${server.port}/rooms`;
-      const alice = await open(`${base}/cli-room?userId=alice`);
-      const bob = await open(`${base}/other-room?userId=bob`);
+      const alice = await openUrl(`${base}/cli-room?userId=alice`);
+      const bob = await openUrl(`${base}/other-room?userId=bob`);
       await alice.next('state:init');
 
       server.child.kill(signal);
@@ -160,7 +149,7 @@ describe('roomkit serve', () => {
       ROOMKIT_ALLOWED_ORIGINS: 'https://a.example.com, https://b.example.com',
     });
     const base = `ws://127.0.0.1:${server.port}`;
-    await open(`${base}/ws/full?userId=alice`);
+    await openUrl(`${base}/ws/full?userId=alice`);
     expect((await upgradeStatus(`${base}/ws/full?userId=bob`)).status).toBe(503);
     expect((await upgradeStatus(`${base}/rooms/full`)).status).toBe(404);
     expect((await upgradeStatus(`${base}/ws/o1`, { origin: 'https://evil.example' })).status).toBe(

@@ -152,7 +152,15 @@ export async function connect(
   query = '',
   options: WebSocket.ClientOptions = {},
 ): Promise<TestClient> {
-  const ws = new WebSocket(wsUrl(server, path, query), options);
+  return openUrl(wsUrl(server, path, query), options);
+}
+
+/** Opens a client on any URL (e.g. a server in another process) and waits for `welcome`. */
+export async function openUrl(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+): Promise<TestClient> {
+  const ws = new WebSocket(url, options);
   const client = new TestClient(ws);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());

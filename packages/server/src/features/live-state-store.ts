@@ -69,13 +69,13 @@ export class LiveStateStore {
     return true;
   }
 
+  keys(): IterableIterator<string> {
+    return (this.entriesMap ?? new Map<string, StateEntry>()).keys();
+  }
+
   /** A plain snapshot for `state:init`. */
   snapshot(): Record<string, StateEntry> {
     return this.entriesMap ? Object.fromEntries(this.entriesMap) : {};
-  }
-
-  keys(): IterableIterator<string> {
-    return this.entries.keys();
   }
 }
 

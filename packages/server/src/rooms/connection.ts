@@ -129,15 +129,11 @@ export class ClientSession {
   }
 
   /**
-   * Reliable send: never skipped; a client too slow to drain it is closed with 4009. A Buffer is
-   * sent as a text frame without copying, so a broadcast encodes its bytes once for everyone.
+   * Reliable send of one message to this connection (replies, snapshots); never skipped. A client
+   * too slow to drain its buffer is closed with 4009. A Buffer goes out as a text frame, uncopied.
    */
   send(data: string | Buffer): void {
-    if (this.closing) return;
-    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
-      this.close(CloseCode.SlowConsumer, 'slow consumer: send buffer limit exceeded');
-      return;
-    }
+    if (this.closing || this.closedForFallingBehind(socketOf(this.ws))) return;
     this.ws.send(data, TEXT_FRAME);
   }
 
@@ -151,16 +147,27 @@ export class ClientSession {
     if (this.closing || this.ws.readyState !== OPEN) return false;
     const socket = socketOf(this.ws);
     const size = frames.length + (more?.length ?? 0);
-    const buffered = this.ws.bufferedAmount - queuedThisTurn(socket);
     if (lossy) {
+      const buffered = this.unsent(socket);
       if (buffered > 0 && buffered + size > this.limits.lossyBufferedBytes) return false;
-    } else if (buffered > this.limits.maxBufferedBytes) {
-      this.close(CloseCode.SlowConsumer, 'slow consumer: send buffer limit exceeded');
+    } else if (this.closedForFallingBehind(socket)) {
       return false;
     }
     corkForThisTurn(socket, size);
     socket.write(frames);
     if (more !== undefined) socket.write(more);
+    return true;
+  }
+
+  /** Bytes still waiting for the client, not counting what this turn just queued (not sent yet). */
+  private unsent(socket: Socket): number {
+    return this.ws.bufferedAmount - queuedThisTurn(socket);
+  }
+
+  /** The hard limit: past `maxBufferedBytes` unsent, the client is closed with 4009. */
+  private closedForFallingBehind(socket: Socket): boolean {
+    if (this.unsent(socket) <= this.limits.maxBufferedBytes) return false;
+    this.close(CloseCode.SlowConsumer, 'slow consumer: send buffer limit exceeded');
     return true;
   }
 

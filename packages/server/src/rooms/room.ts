@@ -1,7 +1,7 @@
 import { encodeServerMessage, type PresenceUser } from '@roomkit/protocol';
 import type { Bus } from '../bus/bus.js';
 import { LiveStateStore, type StateLimits } from '../features/live-state-store.js';
-import type { Connection, RoomConnection } from './connection.js';
+import type { RoomConnection } from './connection.js';
 import { textFrame } from './frame.js';
 import { aggregatePresence } from './presence-user.js';
 
@@ -141,10 +141,5 @@ export class Room {
       users: this.getUsers(),
     });
     return this.presenceFrameCache;
-  }
-
-  /** Spec-shaped view of a connection (for hooks and introspection). */
-  getConnection(connectionId: string): Connection | undefined {
-    return this.connections.get(connectionId);
   }
 }
