@@ -7,17 +7,11 @@ import {
   MESSAGE_TYPE_PATTERN,
   ROOM_ID_PATTERN,
 } from './limits.js';
-import {
-  type AppMessage,
-  type BuiltInClientMessage,
-  SERVER_ONLY_TYPES,
-  STORAGE_TYPES,
-} from './messages.js';
+import { type AppMessage, type BuiltInClientMessage, SERVER_ONLY_TYPES } from './messages.js';
 import { clientMessageSchemas, type Ref } from './schemas.js';
 
 export type DecodedMessage =
   | { kind: 'builtin'; message: BuiltInClientMessage }
-  | { kind: 'storage'; message: AppMessage }
   | { kind: 'app'; message: AppMessage };
 
 export interface DecodeError {
@@ -138,7 +132,6 @@ export function decodeClientMessage(text: string, options: DecodeOptions = {}): 
   if (SERVER_ONLY_TYPES.has(type)) {
     return fail(ErrorCode.ReservedType, `type "${type}" is sent only by the server`);
   }
-  if (STORAGE_TYPES.has(type)) return { ok: true, kind: 'storage', message: parsed as AppMessage };
 
   const check = compiled.get(type);
   if (!check) {

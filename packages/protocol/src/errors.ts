@@ -7,7 +7,7 @@ export const ErrorCode = {
   InvalidJson: 'invalid_json',
   /** The frame parsed, but is not a valid message: not an object, no `type`, or a field with the wrong type. */
   InvalidMessage: 'invalid_message',
-  /** A binary frame arrived where only text frames are accepted. */
+  /** A binary frame arrived on a server running with storage disabled (`storage: false`). */
   BinaryNotSupported: 'binary_not_supported',
   /** The frame is larger than `limits.maxMessageBytes`. */
   MessageTooLarge: 'message_too_large',
@@ -31,7 +31,7 @@ export const ErrorCode = {
   TooManyRooms: 'too_many_rooms',
   /** A client sent a type only the server may send (e.g. `presence`, `state:init`, `ack`). */
   ReservedType: 'reserved_type',
-  /** A built-in type this server does not handle yet. */
+  /** A built-in type this server does not handle (e.g. `storage:*` with storage disabled). */
   Unsupported: 'unsupported',
   /** The connection is sending faster than its rate limit; the message was dropped. */
   RateLimited: 'rate_limited',
@@ -39,6 +39,16 @@ export const ErrorCode = {
   StateLimit: 'state_limit',
   /** Presence `metadata` is larger than `limits.maxPresenceMetadataBytes`. */
   MetadataTooLarge: 'metadata_too_large',
+  /** A Yjs update or state vector (or a binary frame's header) is malformed or truncated; nothing was applied. */
+  InvalidUpdate: 'invalid_update',
+  /** A Yjs update is larger than `storage.maxUpdateBytes`. */
+  UpdateTooLarge: 'update_too_large',
+  /** Applying the update would take the room's document past `storage.maxDocumentBytes`. */
+  DocumentTooLarge: 'document_too_large',
+  /** This connection may read the room's document but not change it. */
+  ReadOnly: 'read_only',
+  /** The room's document could not be loaded from the store; nothing was applied. Retry later. */
+  StorageUnavailable: 'storage_unavailable',
   /** The server failed while handling the message; nothing was applied. */
   InternalError: 'internal_error',
 } as const;
@@ -83,6 +93,8 @@ export const CloseCode = {
   GoingAway: 1001,
   /** A frame exceeded the hard cap `limits.maxPayloadBytes`; the socket cannot continue. */
   MessageTooBig: 1009,
+  /** The server could not serve the connection (a y-websocket peer whose room document failed to load). */
+  InternalError: 1011,
   /** Repeated rate-limit violations: the client kept sending after `rate_limited` errors. */
   RateLimited: 4008,
   /** The client does not read fast enough: its send buffer passed `limits.maxBufferedBytes`. */

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './limits.js';
 export * from './messages.js';
 export * from './schemas.js';
+export * from './storage-frame.js';

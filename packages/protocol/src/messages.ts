@@ -8,6 +8,8 @@ import type {
   RoomLeaveMessage,
   RoomListMessage,
   StateUpdateMessage,
+  StorageInitMessage,
+  StorageOpsMessage,
 } from './schemas.js';
 
 export type OnlineStatus = 'online' | 'away' | 'offline';
@@ -62,7 +64,9 @@ export type BuiltInClientMessage =
   | StateUpdateMessage
   | RoomJoinMessage
   | RoomLeaveMessage
-  | RoomListMessage;
+  | RoomListMessage
+  | StorageInitMessage
+  | StorageOpsMessage;
 
 export type BuiltInClientType = BuiltInClientMessage['type'];
 
@@ -130,6 +134,29 @@ export interface RoomLeftServerMessage {
   reason: string;
 }
 
+/** Answer to a client's `storage:init`: what it lacked, and the server's state vector. */
+export interface StorageInitServerMessage {
+  type: 'storage:init';
+  room: string;
+  /** Yjs update (base64) with everything the client's state vector did not cover. */
+  update: string;
+  /** The server's state vector (base64): send back what it lacks as `storage:ops`. */
+  stateVector: string;
+  ref?: Ref;
+}
+
+/** Another member's change to the room's document, stamped by the server. */
+export interface StorageOpsServerMessage {
+  type: 'storage:ops';
+  room: string;
+  /** Yjs update (base64). */
+  update: string;
+  /** The sender's `userId`. */
+  from: string;
+  /** The server's hybrid logical clock when it applied the change. */
+  clock: number;
+}
+
 export interface AckServerMessage {
   type: 'ack';
   ref: Ref;
@@ -161,6 +188,8 @@ export type ServerMessage =
   | StateUpdateServerMessage
   | RoomListServerMessage
   | RoomLeftServerMessage
+  | StorageInitServerMessage
+  | StorageOpsServerMessage
   | AckServerMessage
   | ErrorServerMessage;
 
@@ -174,5 +203,5 @@ export const SERVER_ONLY_TYPES: ReadonlySet<string> = new Set([
   'room:left',
 ]);
 
-/** Built-in types reserved for CRDT storage. */
+/** Built-in types of CRDT (Yjs) storage. */
 export const STORAGE_TYPES: ReadonlySet<string> = new Set(['storage:init', 'storage:ops']);

@@ -90,6 +90,28 @@ export const RoomListSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Base64 of a Yjs payload; its decoded size is checked against the server's update limit. */
+const Base64 = Type.String({ maxLength: 16 * 1024 * 1024 });
+
+/** Asks for the room's document: what the client lacks, and the server's state vector. */
+export const StorageInitSchema = Type.Object(
+  {
+    type: Type.Literal('storage:init'),
+    ...envelope,
+    /** The client's Yjs state vector (base64); omitted or empty: the client has nothing. */
+    stateVector: Type.Optional(Base64),
+    /** A Yjs update the client brings (what the server may lack), applied before answering. */
+    update: Type.Optional(Base64),
+  },
+  { additionalProperties: false },
+);
+
+/** One Yjs update (base64) to apply to the room's document. */
+export const StorageOpsSchema = Type.Object(
+  { type: Type.Literal('storage:ops'), ...envelope, update: Base64 },
+  { additionalProperties: false },
+);
+
 /** Built-in client→server message schemas, by type. */
 export const clientMessageSchemas = {
   heartbeat: HeartbeatSchema,
@@ -99,6 +121,8 @@ export const clientMessageSchemas = {
   'room:join': RoomJoinSchema,
   'room:leave': RoomLeaveSchema,
   'room:list': RoomListSchema,
+  'storage:init': StorageInitSchema,
+  'storage:ops': StorageOpsSchema,
 } as const satisfies Record<string, TSchema>;
 
 export type HeartbeatMessage = Static<typeof HeartbeatSchema>;
@@ -108,4 +132,6 @@ export type StateUpdateMessage = Static<typeof StateUpdateSchema>;
 export type RoomJoinMessage = Static<typeof RoomJoinSchema>;
 export type RoomLeaveMessage = Static<typeof RoomLeaveSchema>;
 export type RoomListMessage = Static<typeof RoomListSchema>;
+export type StorageInitMessage = Static<typeof StorageInitSchema>;
+export type StorageOpsMessage = Static<typeof StorageOpsSchema>;
 export type Ref = Static<typeof Ref>;

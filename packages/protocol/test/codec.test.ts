@@ -285,10 +285,16 @@ describe('decodeClientMessage: reserved_type', () => {
 });
 
 describe('decodeClientMessage: accepted messages', () => {
-  it.each(['storage:init', 'storage:ops'])('classifies %s as storage', (type) => {
+  it.each(['storage:init', 'storage:ops'])('classifies %s as built in', (type) => {
     const result = ok(`{"type":"${type}","ref":"s","update":"AAE="}`);
-    expect(result.kind).toBe('storage');
+    expect(result.kind).toBe('builtin');
     expect(result.message.type).toBe(type);
+  });
+
+  it('refuses storage:ops without an update, naming the field', () => {
+    const error = fail('{"type":"storage:ops","ref":"s"}');
+    expect(error.code).toBe(ErrorCode.InvalidMessage);
+    expect(error.message).toContain('update');
   });
 
   it.each(['chat', 'presence:updated', 'cursor', 'x', '__proto__', 'toString'])(
@@ -384,7 +390,7 @@ describe('decodeClientMessage: properties', () => {
     }
     if (result.ok) {
       expect(typeof result.message.type).toBe('string');
-      expect(['builtin', 'storage', 'app']).toContain(result.kind);
+      expect(['builtin', 'app']).toContain(result.kind);
       // An accepted message never carries a structure the edge promises to refuse.
       expect(scanStructure(result.message, DEFAULT_MAX_DEPTH)).toBeNull();
     } else {

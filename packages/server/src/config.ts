@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_BYTES, type PresenceUser } from '@roomkit/protocol';
 import type { Bus } from './bus/bus.js';
 import type { Logger } from './observability/logger.js';
+import type { Store } from './store/store.js';
 
 /** What an `AuthHandler` returns for an accepted connection. */
 export interface AuthResult {
@@ -9,16 +10,22 @@ export interface AuthResult {
   displayName: string;
   avatarUrl?: string;
   metadata?: Record<string, unknown>;
+  /** The user may read every room's document but not change it (`read_only` on updates). */
+  readOnly?: boolean;
 }
+
+/** `authorizeRoom`'s answer: allowed, refused, or allowed to read the room's document only. */
+export type RoomAccess = boolean | 'read-only';
 
 export interface AuthHandler {
   /** Return the user for this upgrade request, or `null` (or throw) to reject it with 401. */
   authenticate(req: IncomingMessage): Promise<AuthResult | null> | AuthResult | null;
   /**
    * Optional per-room check, run for the path room at upgrade (false → 403) and for every
-   * `room:join` (false → `forbidden`). Without it, an authenticated user may join any room.
+   * `room:join` (false → `forbidden`). `'read-only'` admits the user but refuses its document
+   * updates in that room. Without it, an authenticated user may join any room.
    */
-  authorizeRoom?(roomId: string, user: AuthResult): boolean | Promise<boolean>;
+  authorizeRoom?(roomId: string, user: AuthResult): RoomAccess | Promise<RoomAccess>;
 }
 
 export interface RoomConfig {
@@ -86,6 +93,28 @@ export interface LimitsConfig {
   authTimeoutMs?: number;
 }
 
+export interface StorageConfig {
+  /**
+   * Largest Yjs update a client may send (decoded bytes); larger gets `update_too_large`.
+   * Default 1023 KiB (a binary frame of it and its header fits the default 1 MiB frame cap).
+   */
+  maxUpdateBytes?: number;
+  /** Largest a room's document may grow (stored bytes); past it updates get `document_too_large`. Default 32 MiB. */
+  maxDocumentBytes?: number;
+  /** Store writes wait this long for more updates to batch with. Default 20. */
+  flushDebounceMs?: number;
+  /** ...but an update never waits longer than this for its write. Default 200. */
+  flushMaxWaitMs?: number;
+  /** Updates appended after a room's snapshot before it is compacted into a new one. Default 500. */
+  compactAfterUpdates?: number;
+  /** First retry delay after a failed store write (doubles per failure). Default 100. */
+  retryInitialDelayMs?: number;
+  /** Longest retry delay. Default 10000. */
+  retryMaxDelayMs?: number;
+  /** How long `stop()` keeps retrying a failing store before giving up (logged). Default 10000. */
+  stopTimeoutMs?: number;
+}
+
 export interface ServerConfig {
   port?: number;
   /** Bind address used by `start()`. Default: all interfaces (Node's default). */
@@ -110,7 +139,19 @@ export interface ServerConfig {
   logger?: Logger;
   /** The room message bus. Default: the in-process `LocalBus`; a cluster bus plugs in here. */
   bus?: Bus;
+  /**
+   * The built-in durable store (`openStore`): room documents are loaded from it and every update
+   * is written to it before it is acknowledged. Omit it to keep documents in memory only. The
+   * caller owns it: `stop()` flushes to it but does not close it.
+   */
+  store?: Store;
+  /** CRDT (Yjs) storage options, or `false` to turn storage off. */
+  storage?: StorageConfig | false;
+  /** Path of the y-websocket endpoint (`{yjsPath}/{roomId}`), or `false` to turn it off. Default `/yjs`. */
+  yjsPath?: string | false;
 }
+
+export type ResolvedStorage = Required<StorageConfig>;
 
 export interface ResolvedConfig {
   port: number;
@@ -124,6 +165,10 @@ export interface ResolvedConfig {
   rateLimit: Required<RateLimitConfig>;
   limits: Required<LimitsConfig>;
   cursorFlushMs: number;
+  /** Null when storage is off. */
+  storage: ResolvedStorage | null;
+  store: Store | null;
+  yjsPath: string | null;
   hooks: Pick<
     ServerConfig,
     'onMessage' | 'onJoin' | 'onLeave' | 'onStorageChange' | 'initialStorage'
@@ -166,10 +211,10 @@ function normalizeOrigins(origins: string[] | undefined): ReadonlySet<string> | 
   );
 }
 
-function normalizePath(path: string | undefined): string {
-  const raw = path ?? '/rooms';
+function normalizePath(path: string | undefined, name = 'path', fallback = '/rooms'): string {
+  const raw = path ?? fallback;
   if (!raw.startsWith('/'))
-    throw new TypeError(`RoomServer: path must start with "/", got "${raw}"`);
+    throw new TypeError(`RoomServer: ${name} must start with "/", got "${raw}"`);
   const trimmed = raw.replace(/\/+$/, '');
   return trimmed === '' ? '/' : trimmed;
 }
@@ -249,6 +294,12 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
       authTimeoutMs: positive('limits.authTimeoutMs', limits.authTimeoutMs, 10_000),
     },
     cursorFlushMs: positive('cursorFlushMs', config.cursorFlushMs, 25),
+    storage: config.storage === false ? null : resolveStorage(config.storage ?? {}),
+    store: config.storage === false ? null : (config.store ?? null),
+    yjsPath:
+      config.yjsPath === false || config.storage === false
+        ? null
+        : normalizePath(config.yjsPath, 'yjsPath', '/yjs'),
     hooks: {
       onMessage: config.onMessage,
       onJoin: config.onJoin,
@@ -257,5 +308,44 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
       initialStorage: config.initialStorage,
     },
   };
+  if (resolved.yjsPath !== null && resolved.yjsPath === resolved.path) {
+    throw new TypeError(`RoomServer: yjsPath and path must differ (both are "${resolved.path}")`);
+  }
+  if (resolved.storage && limits.maxPayloadBytes === undefined) {
+    // A binary frame carries an update plus a small header: unless told otherwise, let the
+    // WebSocket layer admit the largest update allowed.
+    resolved.limits.maxPayloadBytes = Math.max(
+      resolved.limits.maxPayloadBytes,
+      resolved.storage.maxUpdateBytes + STORAGE_FRAME_HEADROOM,
+    );
+  }
   return resolved;
+}
+
+/** Room id, kind and ref of a binary storage frame fit well within this. */
+export const STORAGE_FRAME_HEADROOM = 1024;
+
+function resolveStorage(storage: StorageConfig): ResolvedStorage {
+  const maxUpdateBytes = positive(
+    'storage.maxUpdateBytes',
+    storage.maxUpdateBytes,
+    1024 * 1024 - STORAGE_FRAME_HEADROOM,
+  );
+  return {
+    maxUpdateBytes,
+    maxDocumentBytes: Math.max(
+      maxUpdateBytes,
+      positive('storage.maxDocumentBytes', storage.maxDocumentBytes, 32 * 1024 * 1024),
+    ),
+    flushDebounceMs: nonNegative('storage.flushDebounceMs', storage.flushDebounceMs, 20),
+    flushMaxWaitMs: positive('storage.flushMaxWaitMs', storage.flushMaxWaitMs, 200),
+    compactAfterUpdates: count('storage.compactAfterUpdates', storage.compactAfterUpdates, 500),
+    retryInitialDelayMs: positive('storage.retryInitialDelayMs', storage.retryInitialDelayMs, 100),
+    retryMaxDelayMs: positive('storage.retryMaxDelayMs', storage.retryMaxDelayMs, 10_000),
+    stopTimeoutMs: positive('storage.stopTimeoutMs', storage.stopTimeoutMs, 10_000),
+  };
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  return value === 0 ? 0 : positive(name, value, fallback);
 }

@@ -1,20 +1,25 @@
 import {
   CloseCode,
   decodeClientMessage,
+  decodeStorageFrame,
   type Envelope,
   ErrorCode,
   encodeServerMessage,
+  isValidRoomId,
   type Ref,
 } from '@roomkit/protocol';
+import { STORAGE_FRAME_HEADROOM } from './config.js';
 import type {
   Feature,
   FeatureContext,
+  HandlerOutcome,
   HandlerReply,
   MessageHandler,
   RoomTarget,
 } from './features/feature.js';
-import { ProtocolError } from './features/feature.js';
+import { LaterReply, ProtocolError } from './features/feature.js';
 import type { Relay } from './features/relay.js';
+import type { StorageFeature } from './features/storage.js';
 import { guarded } from './observability/guard.js';
 import type { ClientSession } from './rooms/connection.js';
 
@@ -22,6 +27,8 @@ const EMPTY = Buffer.alloc(0);
 
 /** Violations are counted over this window before the connection is closed. */
 const VIOLATION_WINDOW_MS = 10_000;
+/** Names of binary storage frames by kind, for replies and logs. */
+const FRAME_NAMES = ['storage:sync-step-1', 'storage:sync-step-2', 'storage:update'] as const;
 /** Frames held while an async handler (e.g. an authorized `room:join`) runs: count and bytes. */
 const MAX_BACKLOG = 1000;
 const MAX_BACKLOG_BYTES = 1024 * 1024;
@@ -35,11 +42,17 @@ const MAX_BACKLOG_BYTES = 1024 * 1024;
 export class Dispatcher {
   private readonly handlers = new Map<string, MessageHandler>();
 
+  /** Largest binary frame handled (an update plus its header); larger gets `update_too_large`. */
+  private readonly maxBinaryBytes: number;
+
   constructor(
     private readonly ctx: FeatureContext,
     features: readonly Feature[],
     private readonly relay: Relay,
+    /** Null when storage is off: binary frames are then refused. */
+    private readonly storage: StorageFeature | null,
   ) {
+    this.maxBinaryBytes = (ctx.config.storage?.maxUpdateBytes ?? 0) + STORAGE_FRAME_HEADROOM;
     for (const feature of features) {
       for (const handler of feature.handlers ?? []) {
         if (this.handlers.has(handler.type)) {
@@ -57,7 +70,9 @@ export class Dispatcher {
     if (!this.admit(session, now)) return;
     // A frame refused for its kind or size is held as an empty marker, so its error still goes
     // out in order without the held bytes counting against the server.
-    const refused = isBinary || data.length > this.ctx.config.limits.maxMessageBytes;
+    const refused = isBinary
+      ? this.storage === null || data.length > this.maxBinaryBytes
+      : data.length > this.ctx.config.limits.maxMessageBytes;
     if (session.backlog !== null) {
       const held = refused ? EMPTY : data;
       session.backlogBytes += held.length;
@@ -74,11 +89,7 @@ export class Dispatcher {
   private process(session: ClientSession, data: Buffer, isBinary: boolean, size: number): void {
     const { limits } = this.ctx.config;
     if (isBinary) {
-      this.fail(
-        session,
-        ErrorCode.BinaryNotSupported,
-        'binary frames are not accepted here; send JSON text',
-      );
+      this.processBinary(session, data, size);
       return;
     }
     if (size > limits.maxMessageBytes) {
@@ -96,26 +107,80 @@ export class Dispatcher {
     }
     // Envelope view: `room` and `ref` as the codec validated them, whatever the type.
     const message: Envelope = decoded.message;
-    let outcome: HandlerReply | Promise<HandlerReply>;
-    try {
-      if (decoded.kind === 'storage') {
-        throw new ProtocolError(
-          ErrorCode.Unsupported,
-          `"${message.type}" is not supported by this server yet`,
-        );
-      }
+    this.run(session, message, () => {
       if (decoded.kind === 'app') {
         this.relay.relay(decoded.message, session, this.target(session, message.room));
-        outcome = undefined;
-      } else {
-        const handler = this.handlers.get(decoded.message.type)!;
-        outcome =
-          handler.scope === 'room'
-            ? handler.handle(decoded.message, session, this.target(session, message.room))
-            : handler.handle(decoded.message, session);
+        return undefined;
       }
+      const handler = this.handlers.get(decoded.message.type);
+      if (!handler) {
+        throw new ProtocolError(
+          ErrorCode.Unsupported,
+          `"${message.type}" is not handled by this server (storage is turned off)`,
+        );
+      }
+      return handler.scope === 'room'
+        ? handler.handle(decoded.message, session, this.target(session, message.room))
+        : handler.handle(decoded.message, session);
+    });
+  }
+
+  /** A binary frame: a Yjs storage frame (docs/protocol.md, "Storage"). */
+  private processBinary(session: ClientSession, data: Buffer, size: number): void {
+    const storage = this.storage;
+    if (storage === null) {
+      this.fail(
+        session,
+        ErrorCode.BinaryNotSupported,
+        'binary frames are not accepted: storage is turned off on this server',
+      );
+      return;
+    }
+    if (size > this.maxBinaryBytes) {
+      this.fail(
+        session,
+        ErrorCode.UpdateTooLarge,
+        `binary frame is ${size} bytes; the limit is ${this.maxBinaryBytes} (storage.maxUpdateBytes plus header)`,
+      );
+      return;
+    }
+    const decoded = decodeStorageFrame(data);
+    if (!decoded.ok) {
+      this.fail(session, ErrorCode.InvalidUpdate, decoded.message);
+      return;
+    }
+    const { frame } = decoded;
+    if (frame.room !== '' && !isValidRoomId(frame.room)) {
+      this.fail(session, ErrorCode.InvalidRoomId, "the binary frame's room is not a valid room id");
+      return;
+    }
+    const envelope: Envelope = { type: FRAME_NAMES[frame.kind] };
+    if (frame.room !== '') envelope.room = frame.room;
+    if (frame.tag !== 0) envelope.ref = frame.tag;
+    this.run(session, envelope, () =>
+      storage.handleFrame(frame, this.target(session, envelope.room)),
+    );
+  }
+
+  /**
+   * Runs a handler and answers: at once; after a promise (holding the connection's later frames
+   * meanwhile, so they are handled in order); or after a `LaterReply` (without holding them).
+   */
+  private run(session: ClientSession, message: Envelope, handle: () => HandlerOutcome): void {
+    let outcome: HandlerOutcome;
+    try {
+      outcome = handle();
     } catch (error) {
       this.failWith(session, error, message);
+      return;
+    }
+    if (outcome instanceof LaterReply) {
+      outcome.reply
+        .then(
+          (reply) => this.answer(session, reply, message),
+          (error: unknown) => this.failWith(session, error, message),
+        )
+        .catch((error: unknown) => this.ctx.logger.error({ err: error }, 'reply failed'));
       return;
     }
     if (!(outcome instanceof Promise)) {
@@ -191,7 +256,7 @@ export class Dispatcher {
   }
 
   /** Token-bucket rate limit. One error per episode of drops; too many drops close the socket. */
-  private admit(session: ClientSession, now: number): boolean {
+  admit(session: ClientSession, now: number): boolean {
     if (session.bucket.take(now)) {
       session.inViolation = false;
       return true;

@@ -13,9 +13,11 @@ export type {
   OnMessageHandler,
   OnStorageChangeHandler,
   RateLimitConfig,
+  RoomAccess,
   RoomConfig,
   SerializedCrdt,
   ServerConfig,
+  StorageConfig,
   StorageOp,
 } from './config.js';
 export { LiveStateStore } from './features/live-state-store.js';
@@ -24,6 +26,11 @@ export type { Logger, LogLevel } from './observability/logger.js';
 export { createLogger } from './observability/logger.js';
 export type { ClientSession, Connection, Identity, RoomConnection } from './rooms/connection.js';
 export { colorForUser, USER_COLORS } from './rooms/presence-user.js';
-export type { Room, StorageDocument } from './rooms/room.js';
+export type { Room } from './rooms/room.js';
 export type { RoomManager } from './rooms/room-manager.js';
 export { RoomServer } from './server.js';
+export type { StorageDocument } from './storage/room-document.js';
+export type { MigrationOutcome } from './store/migrations.js';
+export { isPostgresUrl, type OpenStoreOptions, openStore } from './store/open-store.js';
+export type { Database } from './store/schema.js';
+export type { DocumentWrite, Store, StoredDocument, StoreKind } from './store/store.js';

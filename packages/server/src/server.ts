@@ -16,20 +16,24 @@ import { LiveStateFeature } from './features/live-state.js';
 import { PresenceFeature } from './features/presence.js';
 import { Relay } from './features/relay.js';
 import { RoomsFeature } from './features/rooms.js';
+import { StorageFeature } from './features/storage.js';
 import { HybridLogicalClock } from './hlc.js';
 import { rejectUpgrade } from './http/reject.js';
 import { createRequestHandler } from './http/requests.js';
 import { isOriginAllowed, parseUpgradeTarget } from './http/upgrade-target.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { ClientSession, type Identity, type SessionLimits } from './rooms/connection.js';
+import { ClientSession, type Identity, type SessionLimits, type Wire } from './rooms/connection.js';
 import { Membership } from './rooms/membership.js';
 import { RoomManager } from './rooms/room-manager.js';
+import { YWebsocketFeature } from './yjs/y-websocket-feature.js';
 
 const SESSION = Symbol('roomkit.session');
 type SessionSocket = WebSocket & { [SESSION]?: ClientSession };
 
+type FrameHandler = (session: ClientSession, data: Buffer, isBinary: boolean) => void;
+
 function createSocketListeners(
-  onFrame: (session: ClientSession, data: Buffer, isBinary: boolean) => void,
+  onFrame: FrameHandler,
   onError: (session: ClientSession, error: Error) => void,
 ) {
   return {
@@ -68,6 +72,8 @@ export class RoomServer {
   private readonly heartbeat: HeartbeatFeature;
   private readonly membership: Membership;
   private readonly dispatcher: Dispatcher;
+  private readonly storage: StorageFeature | null;
+  private readonly yjs: YWebsocketFeature | null;
   private readonly wss: WebSocketServer;
   private readonly http: Server;
   /** Upgrades still being checked (auth is async); `stop()` refuses them at once. */
@@ -86,7 +92,10 @@ export class RoomServer {
    * off it.
    */
   private readonly socketListeners = createSocketListeners(
-    (session, data, isBinary) => this.dispatcher.handleFrame(session, data, isBinary),
+    (session, data, isBinary) => {
+      if (session.wire === 'roomkit') this.dispatcher.handleFrame(session, data, isBinary);
+      else this.yjs?.handleFrame(session, data, isBinary);
+    },
     (session, error) => this.logger.debug({ err: error, connectionId: session.id }, 'socket error'),
   );
   private listening = false;
@@ -114,6 +123,13 @@ export class RoomServer {
     };
     const presence = new PresenceFeature(ctx);
     this.heartbeat = new HeartbeatFeature(ctx, presence, () => this.sessions);
+    this.storage = this.config.storage ? new StorageFeature(ctx, this.config.storage) : null;
+    this.yjs =
+      this.storage && this.config.yjsPath !== null
+        ? new YWebsocketFeature(ctx, this.storage, presence, (session, now) =>
+            this.dispatcher.admit(session, now),
+          )
+        : null;
     this.features = [
       presence,
       new LiveStateFeature(ctx),
@@ -121,8 +137,10 @@ export class RoomServer {
       this.heartbeat,
       new RoomsFeature(() => this.membership),
     ];
+    if (this.storage) this.features.push(this.storage);
+    if (this.yjs) this.features.push(this.yjs);
     this.membership = new Membership(ctx, this.features);
-    this.dispatcher = new Dispatcher(ctx, this.features, new Relay(ctx));
+    this.dispatcher = new Dispatcher(ctx, this.features, new Relay(ctx), this.storage);
     this.rooms.onUnload((room) => {
       // A room removed while members remain (RoomManager.remove): they leave it properly, so
       // none keeps talking into a later room of the same id.
@@ -237,6 +255,8 @@ export class RoomServer {
     for (const ws of this.wss.clients) ws.terminate();
     this.http.closeAllConnections();
     this.rooms.clear();
+    // Documents are flushed to the store (the store itself belongs to the caller).
+    await this.storage?.stop();
     await httpClosed;
     this.listening = false;
     await this.bus.close();
@@ -257,7 +277,7 @@ export class RoomServer {
     const refuse = (status: number, code: UpgradeErrorCode, reason: string) =>
       rejectUpgrade(socket, status, code, reason);
     if (this.stopping) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
-    const target = parseUpgradeTarget(req.url, this.config.path);
+    const target = parseUpgradeTarget(req.url, this.config.path, this.config.yjsPath);
     if (!target.ok) return refuse(target.status, target.code, target.reason);
     if (!isOriginAllowed(req.headers.origin, this.config.allowedOrigins)) {
       return refuse(
@@ -274,12 +294,14 @@ export class RoomServer {
         identity.status === 401 ? UpgradeErrorCode.Unauthorized : UpgradeErrorCode.BadRequest;
       return refuse(identity.status, code, identity.reason);
     }
-    const { roomId } = target;
+    const { roomId, wire } = target;
+    let readOnly = false;
     if (roomId !== null && this.config.auth?.authorizeRoom) {
-      const allowed = await this.membership.authorizeIdentity(identity.identity, roomId);
-      if (!allowed) {
+      const access = await this.membership.authorizeIdentity(identity.identity, roomId);
+      if (access === false) {
         return refuse(403, UpgradeErrorCode.Forbidden, `not allowed to join room "${roomId}"`);
       }
+      readOnly = access === 'read-only';
     }
     if (socket.destroyed) return;
     if (this.stopping) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
@@ -302,11 +324,17 @@ export class RoomServer {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       releaseSeat();
       socket.off('close', releaseSeat);
-      this.accept(ws, identity.identity, roomId);
+      this.accept(ws, identity.identity, roomId, wire, readOnly);
     });
   }
 
-  private accept(ws: WebSocket, identity: Identity, roomId: string | null): void {
+  private accept(
+    ws: WebSocket,
+    identity: Identity,
+    roomId: string | null,
+    wire: Wire,
+    readOnly: boolean,
+  ): void {
     const { limits, heartbeat } = this.config;
     const session = new ClientSession(
       randomUUID(),
@@ -316,6 +344,7 @@ export class RoomServer {
       this.sessionLimits,
       Date.now(),
       this.endSession,
+      wire,
     );
     this.sessions.add(session);
     (ws as SessionSocket)[SESSION] = session;
@@ -337,7 +366,7 @@ export class RoomServer {
     );
     if (roomId !== null) {
       try {
-        this.membership.join(session, roomId);
+        this.membership.join(session, roomId, readOnly);
       } catch (error) {
         // Capacity and room count were checked at upgrade, so this is a lost race (or a bug): say
         // why and close, since a path connection without its room has no purpose.

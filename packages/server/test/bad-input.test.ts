@@ -460,7 +460,7 @@ describe('bad input over a real socket', () => {
     expect(pair.server.getRoomManager().get(ROOM)!.liveState.size).toBe(0);
   });
 
-  it('binary frames get binary_not_supported', async () => {
+  it('binary frames that are not storage frames get invalid_update', async () => {
     const pair = await setup();
     for (const frame of [
       Buffer.from(JSON.stringify({ type: 'chat', ref: 'b1', text: 'hi' })),
@@ -468,6 +468,13 @@ describe('bad input over a real socket', () => {
       Buffer.alloc(0),
       Buffer.alloc(70_000, 1),
     ]) {
+      await expectRejected(pair, frame, ErrorCode.InvalidUpdate);
+    }
+  });
+
+  it('with storage off, binary frames get binary_not_supported', async () => {
+    const pair = await setup({ storage: false });
+    for (const frame of [Buffer.from([0, 0, 0, 0]), Buffer.alloc(70_000, 1)]) {
       await expectRejected(pair, frame, ErrorCode.BinaryNotSupported);
     }
   });
@@ -493,8 +500,8 @@ describe('bad input over a real socket', () => {
     }
   });
 
-  it('storage:init and storage:ops get unsupported', async () => {
-    const pair = await setup();
+  it('with storage off, storage:init and storage:ops get unsupported', async () => {
+    const pair = await setup({ storage: false });
     for (const type of ['storage:init', 'storage:ops']) {
       const error = await expectRejected(
         pair,
@@ -506,7 +513,7 @@ describe('bad input over a real socket', () => {
     }
     await expectRejected(
       pair,
-      { type: 'storage:ops', ref: 9, room: ROOM },
+      { type: 'storage:ops', ref: 9, room: ROOM, update: 'AAA=' },
       ErrorCode.Unsupported,
       9,
     );

@@ -28,6 +28,7 @@ describe('Bus seam', () => {
       if (m.kind === 'batch') {
         return m.items.map((item) => `${(JSON.parse(item.data) as { type: string }).type}:batch`);
       }
+      if (m.kind !== 'broadcast') return [m.kind];
       const parsed = JSON.parse(m.data) as { type: string };
       return [`${parsed.type}:${m.lossy ? 'lossy' : 'reliable'}`];
     });

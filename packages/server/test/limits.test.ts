@@ -143,7 +143,7 @@ describe('held frames during an authorized join', () => {
     ];
     expect(replies.map((m) => (m.type === 'ack' ? `ack:${String(m.ref)}` : m.code))).toEqual([
       'ack:j',
-      ErrorCode.BinaryNotSupported,
+      ErrorCode.InvalidUpdate,
       ErrorCode.MessageTooLarge,
       'ack:h',
     ]);

@@ -20,6 +20,7 @@ function toIdentity(result: AuthResult): Identity {
   };
   if (typeof result.avatarUrl === 'string') identity.avatarUrl = result.avatarUrl;
   if (result.metadata && typeof result.metadata === 'object') identity.metadata = result.metadata;
+  if (result.readOnly === true) identity.readOnly = true;
   return identity;
 }
 

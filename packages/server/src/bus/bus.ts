@@ -21,6 +21,26 @@ export type BusMessage =
       kind: 'batch';
       room: string;
       items: readonly { data: string; exclude: string }[];
+    }
+  | {
+      /** A change to the room's document, for every member subscribed to it (never dropped). */
+      kind: 'storage';
+      room: string;
+      /** The Yjs update (what changed). */
+      update: Uint8Array;
+      /** The server's hybrid logical clock when it was applied. */
+      clock: number;
+      /** The sender's user id. */
+      from: string;
+      /** The sender's connection id: it has the change already. */
+      exclude?: string;
+    }
+  | {
+      /** A y-websocket awareness update, for the room's y-websocket connections. */
+      kind: 'awareness';
+      room: string;
+      /** The complete y-websocket message (awareness type byte included). */
+      message: Uint8Array;
     };
 
 export type BusHandler = (message: BusMessage) => void;

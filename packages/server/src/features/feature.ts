@@ -22,8 +22,19 @@ export interface RoomTarget {
 
 /** What a handler may answer with; the dispatcher adds the request's `ref`. No reply: `ack` if `ref`. */
 export type HandlerReply = { type: string; [field: string]: unknown } | undefined;
-/** A handler answers at once, or (rarely: e.g. an authorized join) later. */
-export type HandlerOutcome = HandlerReply | Promise<HandlerReply>;
+/**
+ * An answer that comes later without holding up the connection's next messages: a document
+ * update is applied and broadcast at once, but acknowledged only once it is durable.
+ */
+export class LaterReply {
+  constructor(readonly reply: Promise<HandlerReply>) {}
+}
+
+/**
+ * A handler answers at once; or later, holding the connection's next messages until it does (a
+ * Promise: e.g. an authorized join, a document load); or later without holding them (`LaterReply`).
+ */
+export type HandlerOutcome = HandlerReply | Promise<HandlerReply> | LaterReply;
 
 type MessageOf<T extends BuiltInClientType> = Extract<BuiltInClientMessage, { type: T }>;
 

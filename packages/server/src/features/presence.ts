@@ -16,6 +16,7 @@ export class PresenceFeature implements Feature {
   /** Joiners this turn and the presence version their snapshot had: the flush skips them if current. */
   private readonly snapshotted = new Map<Room, Map<string, number>>();
   private flushScheduled: NodeJS.Immediate | null = null;
+  private readonly flushListeners: Array<(room: Room) => void> = [];
 
   readonly handlers = [
     onRoomMessage('presence:update', (message, session, { room, connection }) => {
@@ -49,6 +50,11 @@ export class PresenceFeature implements Feature {
   ];
 
   constructor(private readonly ctx: FeatureContext) {}
+
+  /** Runs after each room's presence broadcast (the y-websocket bridge mirrors it into awareness). */
+  onFlush(listener: (room: Room) => void): void {
+    this.flushListeners.push(listener);
+  }
 
   /**
    * Client metadata, size-capped (every member receives every user's metadata in each list), with
@@ -125,6 +131,7 @@ export class PresenceFeature implements Feature {
     for (const room of this.dirty) {
       if (room.size > 0 && this.ctx.rooms.get(room.id) === room) {
         room.broadcastLossy(room.presenceFrame(), this.upToDate(room));
+        for (const listener of this.flushListeners) listener(room);
       }
       // Idle rooms hold no encoded list: it is rebuilt on the next change or join.
       room.releasePresenceCache();

@@ -51,6 +51,7 @@ function uncorkAll(): void {
 const CLOSE_HANDSHAKE_MS = 5_000;
 /** Send options for a pre-encoded Buffer that must go out as a text frame. */
 const TEXT_FRAME = { binary: false } as const;
+const BINARY_FRAME = { binary: true } as const;
 
 /** Who a connection belongs to, as established at upgrade time. */
 export interface Identity {
@@ -59,7 +60,15 @@ export interface Identity {
   color: string;
   avatarUrl?: string;
   metadata?: Record<string, unknown>;
+  /** From `AuthResult.readOnly`: document updates are refused in every room. */
+  readOnly?: boolean;
 }
+
+/** Which protocol a socket speaks: Roomkit's (JSON + binary storage frames) or y-websocket's. */
+export type Wire = 'roomkit' | 'y-websocket';
+
+/** How a membership receives the room's document updates (null: it has not asked for them). */
+export type StorageSubscription = 'binary' | 'base64' | 'y-websocket' | null;
 
 /** The spec's `Connection`: one socket's membership in one room. */
 export interface Connection {
@@ -117,6 +126,7 @@ export class ClientSession {
     private readonly limits: SessionLimits,
     now: number,
     private readonly onEnd: (session: ClientSession) => void,
+    readonly wire: Wire = 'roomkit',
   ) {
     this.defaultRoom = defaultRoom;
     this.lastHeartbeat = now;
@@ -131,10 +141,18 @@ export class ClientSession {
   /**
    * Reliable send of one message to this connection (replies, snapshots); never skipped. A client
    * too slow to drain its buffer is closed with 4009. A Buffer goes out as a text frame, uncopied.
+   * JSON is for Roomkit sockets only: a y-websocket peer would take it for a broken binary frame.
    */
   send(data: string | Buffer): void {
+    if (this.wire !== 'roomkit') return;
     if (this.closing || this.closedForFallingBehind(socketOf(this.ws))) return;
     this.ws.send(data, TEXT_FRAME);
+  }
+
+  /** Reliable send of one binary frame (storage sync, y-websocket messages). */
+  sendBinary(data: Uint8Array): void {
+    if (this.closing || this.closedForFallingBehind(socketOf(this.ws))) return;
+    this.ws.send(data, BINARY_FRAME);
   }
 
   /**
@@ -203,11 +221,15 @@ export class RoomConnection implements Connection {
   readonly user: PresenceUser;
   /** Set once `onJoin` was told about this membership; only then does its end fire `onLeave`. */
   announced = false;
+  /** Set once the connection asked for the room's document (and in which encoding). */
+  storage: StorageSubscription = null;
 
   constructor(
     readonly session: ClientSession,
     readonly room: Room,
     now: number,
+    /** May read the room's document but not change it. */
+    readonly readOnly = false,
   ) {
     const { identity } = session;
     this.user = {

@@ -7,10 +7,19 @@ import type WebSocket from 'ws';
  * every member's socket, which is what makes a fan-out cost one encode instead of one per member.
  */
 export function textFrame(payload: string | Buffer): Buffer {
+  return frameOf(payload, 0x81);
+}
+
+/** The same for a binary frame (FIN + opcode 2): storage updates, y-websocket messages. */
+export function binaryFrame(payload: Uint8Array): Buffer {
+  return frameOf(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), 0x82);
+}
+
+function frameOf(payload: string | Buffer, first: number): Buffer {
   const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
   const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = 0x81;
+  frame[0] = first;
   if (header === 2) frame[1] = length;
   else if (header === 4) {
     frame[1] = 126;

@@ -1,5 +1,6 @@
 import { ErrorCode } from '@roomkit/protocol';
 import { TIMED_OUT, withDeadline } from '../auth/deadline.js';
+import type { RoomAccess } from '../config.js';
 import { type Feature, type FeatureContext, ProtocolError } from '../features/feature.js';
 import { runHook } from '../hooks.js';
 import { type ClientSession, type Identity, RoomConnection } from './connection.js';
@@ -24,24 +25,20 @@ export class Membership {
   ): RoomConnection | Promise<RoomConnection> {
     const authorize = this.ctx.config.auth?.authorizeRoom;
     if (!authorize || session.memberships.has(roomId)) return this.join(session, roomId);
-    return this.authorize(session, roomId).then((allowed) => {
-      if (!allowed) {
+    return this.authorizeIdentity(session.identity, roomId).then((access) => {
+      if (access === false) {
         throw new ProtocolError(ErrorCode.Forbidden, `not allowed to join room "${roomId}"`);
       }
       if (session.isClosing) throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
-      return this.join(session, roomId);
+      return this.join(session, roomId, access === 'read-only');
     });
   }
 
-  private authorize(session: ClientSession, roomId: string): Promise<boolean> {
-    return this.authorizeIdentity(session.identity, roomId);
-  }
-
   /**
-   * Asks `auth.authorizeRoom`, within `limits.authTimeoutMs`; a throw, a timeout or a non-true
-   * answer is a refusal (logged).
+   * Asks `auth.authorizeRoom`, within `limits.authTimeoutMs`; a throw, a timeout or an answer
+   * other than `true` or `'read-only'` is a refusal (logged).
    */
-  async authorizeIdentity(identity: Identity, roomId: string): Promise<boolean> {
+  async authorizeIdentity(identity: Identity, roomId: string): Promise<RoomAccess> {
     const auth = this.ctx.config.auth;
     if (!auth?.authorizeRoom) return true;
     try {
@@ -50,15 +47,18 @@ export class Membership {
         this.ctx.config.limits.authTimeoutMs,
       );
       if (answer === TIMED_OUT) this.ctx.logger.warn({ roomId }, 'authorizeRoom timed out');
-      return answer === true;
+      return answer === true || answer === 'read-only' ? answer : false;
     } catch (error) {
       this.ctx.logger.warn({ err: error, roomId }, 'authorizeRoom failed');
       return false;
     }
   }
 
-  /** Throws `ProtocolError` (`room_full`, `too_many_rooms`) when the join is refused. */
-  join(session: ClientSession, roomId: string): RoomConnection {
+  /**
+   * Throws `ProtocolError` (`room_full`, `too_many_rooms`) when the join is refused. `readOnly`
+   * (from `authorizeRoom`) adds to the identity's own read-only flag, never lifts it.
+   */
+  join(session: ClientSession, roomId: string, readOnly = false): RoomConnection {
     const existing = session.memberships.get(roomId);
     if (existing) return existing;
     const { limits, maxConnectionsPerRoom, hooks } = this.ctx.config;
@@ -78,7 +78,12 @@ export class Membership {
       );
     }
     const room = this.ctx.rooms.getOrCreate(roomId);
-    const connection = new RoomConnection(session, room, Date.now());
+    const connection = new RoomConnection(
+      session,
+      room,
+      Date.now(),
+      readOnly || session.identity.readOnly === true,
+    );
     room.add(connection);
     session.memberships.set(roomId, connection);
     try {

@@ -25,8 +25,20 @@ export class RoomManager {
     bus.attach((message) => {
       const room = this.rooms.get(message.room);
       if (!room) return;
-      if (message.kind === 'broadcast') room.deliver(message.data, message.exclude, message.lossy);
-      else room.deliverBatch(message.items);
+      switch (message.kind) {
+        case 'broadcast':
+          room.deliver(message.data, message.exclude, message.lossy);
+          break;
+        case 'batch':
+          room.deliverBatch(message.items);
+          break;
+        case 'storage':
+          room.deliverStorage(message.update, message.clock, message.from, message.exclude);
+          break;
+        case 'awareness':
+          room.deliverToYjsPeers(message.message);
+          break;
+      }
     });
   }
 

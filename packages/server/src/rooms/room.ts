@@ -1,20 +1,24 @@
-import { encodeServerMessage, type PresenceUser } from '@roomkit/protocol';
+import {
+  bytesToBase64,
+  encodeServerMessage,
+  encodeStorageFrame,
+  type PresenceUser,
+  StorageFrameKind,
+} from '@roomkit/protocol';
 import type { Bus } from '../bus/bus.js';
 import { LiveStateStore, type StateLimits } from '../features/live-state-store.js';
+import type { StorageDocument } from '../storage/room-document.js';
+import { encodeYjsUpdateMessage } from '../yjs/y-websocket-protocol.js';
 import type { RoomConnection } from './connection.js';
-import { textFrame } from './frame.js';
+import { binaryFrame, textFrame } from './frame.js';
 import { aggregatePresence } from './presence-user.js';
-
-/** The room's CRDT document. Storage arrives with the Yjs storage engine; until then there is none. */
-export interface StorageDocument {
-  serialize(): Uint8Array;
-}
 
 export class Room {
   readonly connections = new Map<string, RoomConnection>();
   readonly liveState: LiveStateStore;
   readonly createdAt = Date.now();
-  readonly storageInitialized: boolean = false;
+  /** The room's document once storage was first used (set by the storage feature). */
+  storageDocument: StorageDocument | null = null;
   private presenceVersion = 0;
   private usersCache: PresenceUser[] | null = null;
   private presenceFrameCache: string | null = null;
@@ -31,8 +35,13 @@ export class Room {
     return this.connections.size;
   }
 
+  /** Whether the room's CRDT document has been loaded. */
+  get storageInitialized(): boolean {
+    return this.storageDocument !== null;
+  }
+
   getStorageDocument(): StorageDocument | null {
-    return null;
+    return this.storageDocument;
   }
 
   /** Connected users, one entry per `userId` (several tabs fold into one, with a count). */
@@ -73,8 +82,65 @@ export class Room {
   deliver(data: string, exclude: readonly string[] | undefined, lossy: boolean): void {
     const frame = textFrame(data);
     for (const connection of this.connections.values()) {
-      if (exclude?.includes(connection.id)) continue;
+      if (exclude?.includes(connection.id) || connection.session.wire !== 'roomkit') continue;
       connection.session.writeFrames(frame, lossy);
+    }
+  }
+
+  /** Sends a document change to every subscribed member, through the bus (never dropped). */
+  broadcastStorage(update: Uint8Array, clock: number, from: string, exclude?: string): void {
+    this.bus.publish({ kind: 'storage', room: this.id, update, clock, from, exclude });
+  }
+
+  /** Sends a y-websocket awareness message to the room's y-websocket connections. */
+  broadcastAwareness(message: Uint8Array): void {
+    this.bus.publish({ kind: 'awareness', room: this.id, message });
+  }
+
+  /**
+   * Local delivery of a document change: each subscriber gets it in the encoding it asked for
+   * (a binary storage frame, base64 JSON, or a y-websocket message), each encoded once.
+   */
+  deliverStorage(update: Uint8Array, clock: number, from: string, exclude?: string): void {
+    let binary: Buffer | undefined;
+    let json: Buffer | undefined;
+    let yjs: Buffer | undefined;
+    for (const connection of this.connections.values()) {
+      if (connection.storage === null || connection.id === exclude) continue;
+      let frame: Buffer;
+      if (connection.storage === 'binary') {
+        frame = binary ??= binaryFrame(
+          encodeStorageFrame({
+            kind: StorageFrameKind.Update,
+            room: this.id,
+            tag: clock,
+            payload: update,
+          }),
+        );
+      } else if (connection.storage === 'base64') {
+        frame = json ??= textFrame(
+          encodeServerMessage({
+            type: 'storage:ops',
+            room: this.id,
+            update: bytesToBase64(update),
+            from,
+            clock,
+          }),
+        );
+      } else {
+        frame = yjs ??= binaryFrame(encodeYjsUpdateMessage(update));
+      }
+      connection.session.writeFrames(frame, false);
+    }
+  }
+
+  /** Local delivery of a y-websocket message to the room's y-websocket connections. */
+  deliverToYjsPeers(message: Uint8Array): void {
+    let frame: Buffer | undefined;
+    for (const connection of this.connections.values()) {
+      if (connection.session.wire !== 'y-websocket') continue;
+      frame ??= binaryFrame(message);
+      connection.session.writeFrames(frame, true);
     }
   }
 
@@ -94,6 +160,7 @@ export class Room {
       offset = end;
     }
     for (const connection of this.connections.values()) {
+      if (connection.session.wire !== 'roomkit') continue;
       const own = ownRange.get(connection.id);
       if (own === undefined) connection.session.writeFrames(all, true);
       else if (own[0] > 0 || own[1] < all.length) {

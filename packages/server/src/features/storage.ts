@@ -1,0 +1,211 @@
+import {
+  base64ToBytes,
+  bytesToBase64,
+  ErrorCode,
+  encodeStorageFrame,
+  type StorageFrame,
+  StorageFrameKind,
+} from '@roomkit/protocol';
+import type { ResolvedStorage } from '../config.js';
+import { runHook } from '../hooks.js';
+import type { Room } from '../rooms/room.js';
+import { DocumentRegistry } from '../storage/document-registry.js';
+import type { RoomDocument } from '../storage/room-document.js';
+import {
+  type Feature,
+  type FeatureContext,
+  type HandlerOutcome,
+  type HandlerReply,
+  LaterReply,
+  onRoomMessage,
+  ProtocolError,
+  type RoomTarget,
+} from './feature.js';
+
+/**
+ * CRDT storage: one Yjs document per room, loaded on first use. A client syncs with the
+ * y-protocols two-step exchange (its state vector in, what it lacks out, the server's vector
+ * back) as binary frames or base64 JSON, and from then on receives the others' updates in the
+ * encoding it chose. An update is validated, applied, broadcast at once, and acknowledged once
+ * it is durable in the store.
+ */
+export class StorageFeature implements Feature {
+  readonly name = 'storage';
+  readonly registry: DocumentRegistry;
+  private readonly limits: ResolvedStorage;
+
+  readonly handlers = [
+    onRoomMessage('storage:init', (message, _session, target) => {
+      const stateVector =
+        message.stateVector === undefined
+          ? new Uint8Array(0)
+          : this.fromBase64(message.stateVector, 'stateVector');
+      const update =
+        message.update === undefined ? null : this.fromBase64(message.update, 'update');
+      return this.withDocument(target, (doc) => {
+        const applied = update === null ? undefined : this.apply(target, doc, update);
+        const reply = {
+          type: 'storage:init',
+          room: target.room.id,
+          update: bytesToBase64(doc.diff(stateVector)),
+          stateVector: bytesToBase64(doc.stateVector()),
+        };
+        target.connection.storage = 'base64';
+        // Bringing an update makes the answer its acknowledgement: sent once it is durable.
+        return applied instanceof LaterReply
+          ? new LaterReply(applied.reply.then(() => reply))
+          : reply;
+      });
+    }),
+    onRoomMessage('storage:ops', (message, _session, target) => {
+      const update = this.fromBase64(message.update, 'update');
+      return this.withDocument(target, (doc) => this.apply(target, doc, update));
+    }),
+  ];
+
+  constructor(
+    private readonly ctx: FeatureContext,
+    limits: ResolvedStorage,
+  ) {
+    this.limits = limits;
+    this.registry = new DocumentRegistry({
+      store: ctx.config.store,
+      initialStorage: ctx.config.hooks.initialStorage,
+      maxDocumentBytes: limits.maxDocumentBytes,
+      writer: {
+        debounceMs: limits.flushDebounceMs,
+        maxWaitMs: limits.flushMaxWaitMs,
+        compactAfterUpdates: limits.compactAfterUpdates,
+        retryInitialDelayMs: limits.retryInitialDelayMs,
+        retryMaxDelayMs: limits.retryMaxDelayMs,
+      },
+      logger: ctx.logger,
+      isRoomLive: (roomId) => ctx.rooms.get(roomId) !== undefined,
+    });
+  }
+
+  /** A binary storage frame from a Roomkit connection (already decoded and room-resolved). */
+  handleFrame(frame: StorageFrame, target: RoomTarget): HandlerOutcome {
+    if (frame.kind === StorageFrameKind.SyncStep1) {
+      return this.withDocument(target, (doc) => {
+        const room = target.room.id;
+        const { session } = target.connection;
+        const diff = doc.diff(frame.payload);
+        target.connection.storage = 'binary';
+        session.sendBinary(
+          encodeStorageFrame({ kind: StorageFrameKind.SyncStep2, room, tag: 0, payload: diff }),
+        );
+        session.sendBinary(
+          encodeStorageFrame({
+            kind: StorageFrameKind.SyncStep1,
+            room,
+            tag: 0,
+            payload: doc.stateVector(),
+          }),
+        );
+        return undefined;
+      });
+    }
+    this.checkSize(frame.payload);
+    return this.withDocument(target, (doc) => this.apply(target, doc, frame.payload));
+  }
+
+  /**
+   * Runs `use` with the room's document: at once if it is loaded, else after loading it (the
+   * connection's later messages wait, so they stay in order).
+   */
+  withDocument(target: RoomTarget, use: (doc: RoomDocument) => HandlerOutcome): HandlerOutcome {
+    const loaded = this.document(target.room);
+    if (!(loaded instanceof Promise)) return use(loaded);
+    return loaded.then((doc) => {
+      const { connection } = target;
+      if (connection.session.memberships.get(target.room.id) !== connection) {
+        throw new ProtocolError(ErrorCode.NotInRoom, `left room "${target.room.id}" meanwhile`);
+      }
+      const outcome = use(doc);
+      // A later reply inside a held message: the load already held the queue; just wait for it.
+      return outcome instanceof LaterReply ? outcome.reply : outcome;
+    });
+  }
+
+  /** The room's document, loading it on first use; the room keeps a reference once loaded. */
+  document(room: Room): RoomDocument | Promise<RoomDocument> {
+    const loaded = this.registry.load(room.id);
+    if (!(loaded instanceof Promise)) {
+      room.storageDocument = loaded;
+      return loaded;
+    }
+    return loaded.then((doc) => {
+      if (this.ctx.rooms.get(room.id) === room) room.storageDocument = doc;
+      return doc;
+    });
+  }
+
+  /**
+   * Validates and applies a member's update, broadcasts what changed and fires
+   * `onStorageChange`. The answer waits until the update is durable when a store is configured.
+   */
+  apply(target: RoomTarget, doc: RoomDocument, update: Uint8Array): HandlerOutcome {
+    const { room, connection } = target;
+    if (connection.readOnly) {
+      throw new ProtocolError(
+        ErrorCode.ReadOnly,
+        `this connection may read but not change the document of room "${room.id}"`,
+      );
+    }
+    this.checkSize(update);
+    const applied = doc.apply(update, connection.id);
+    if (applied.changes !== null) {
+      const changes = applied.changes;
+      room.broadcastStorage(changes, this.ctx.clock.now(), connection.user.userId, connection.id);
+      const hook = this.ctx.config.hooks.onStorageChange;
+      if (hook) runHook(this.ctx.logger, 'onStorageChange', () => hook(room.id, [changes]));
+    }
+    const writer = this.registry.writer;
+    if (!applied.store || writer === null) return undefined;
+    return new LaterReply(
+      writer.append(room.id, update).then(
+        (): HandlerReply => undefined,
+        () => {
+          throw new ProtocolError(
+            ErrorCode.StorageUnavailable,
+            'the update was applied but the store did not save it before the server stopped',
+          );
+        },
+      ),
+    );
+  }
+
+  onJoin(room: Room): void {
+    room.storageDocument ??= this.registry.get(room.id) ?? null;
+  }
+
+  onRoomUnload(room: Room): void {
+    room.storageDocument = null;
+    this.registry.release(room.id).catch((error: unknown) => {
+      this.ctx.logger.error({ err: error, roomId: room.id }, 'releasing the room document failed');
+    });
+  }
+
+  /** Server stop: every document flushed (or the store given up on after `stopTimeoutMs`). */
+  stop(): Promise<void> {
+    return this.registry.close(this.limits.stopTimeoutMs);
+  }
+
+  private checkSize(update: Uint8Array): void {
+    if (update.length > this.limits.maxUpdateBytes) {
+      throw new ProtocolError(
+        ErrorCode.UpdateTooLarge,
+        `the update is ${update.length} bytes; the limit is ${this.limits.maxUpdateBytes}`,
+      );
+    }
+  }
+
+  private fromBase64(text: string, field: string): Uint8Array {
+    const bytes = base64ToBytes(text);
+    if (bytes === null) {
+      throw new ProtocolError(ErrorCode.InvalidUpdate, `field "${field}" is not valid base64`);
+    }
+    return bytes;
+  }
+}

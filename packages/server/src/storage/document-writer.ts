@@ -1,0 +1,222 @@
+import type { Logger } from '../observability/logger.js';
+import type { DocumentWrite, Store } from '../store/store.js';
+
+export interface WriterOptions {
+  /** Quiet time after the last update before a batch is written. */
+  debounceMs: number;
+  /** Longest an update waits for its batch, however busy the rooms are. */
+  maxWaitMs: number;
+  /** Appended updates after which a room is compacted into one snapshot. */
+  compactAfterUpdates: number;
+  /** First retry delay after a failed write; doubles per failure up to `retryMaxDelayMs`. */
+  retryInitialDelayMs: number;
+  retryMaxDelayMs: number;
+}
+
+interface PendingRoom {
+  updates: Uint8Array[];
+  compact: boolean;
+  /** Settled when this room's pending work is durable (or the writer gave up at stop). */
+  waiters: Array<{ resolve: () => void; reject: (error: Error) => void }>;
+}
+
+/** Thrown to waiters when `stop()` gave up on a store that kept failing. */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('the store did not accept the write before the server stopped', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * Batches document writes for every room into one transaction: debounced, with a maximum wait.
+ * An update's promise settles only once it is durable. A failed batch stays queued (ahead of
+ * anything newer) and is retried with exponential backoff, forever, until it lands or `stop()`
+ * gives up: a failing database delays acknowledgements but never loses an update. At most one
+ * write is in flight, so batches land in arrival order.
+ */
+export class DocumentWriter {
+  private pending = new Map<string, PendingRoom>();
+  private readonly tails = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private firstPendingAt = 0;
+  private inFlight: Promise<void> | null = null;
+  private failures = 0;
+  private retrying = false;
+  private lastError: unknown = null;
+
+  constructor(
+    private readonly store: Store,
+    /** The current full state of a room's document, for compaction (null if not loaded). */
+    private readonly snapshotOf: (roomId: string) => Uint8Array | null,
+    private readonly options: WriterOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Records how many updates the store holds after the room's snapshot (read at load). */
+  setTail(roomId: string, count: number): void {
+    this.tails.set(roomId, count);
+  }
+
+  forget(roomId: string): void {
+    if (!this.pending.has(roomId)) this.tails.delete(roomId);
+  }
+
+  /** Queues an update; resolves once it is durable. */
+  append(roomId: string, update: Uint8Array): Promise<void> {
+    const entry = this.entry(roomId);
+    entry.updates.push(update);
+    const done = this.wait(entry);
+    this.schedule(false);
+    return done;
+  }
+
+  /** Writes the room's snapshot (and everything queued for it) now; resolves once durable. */
+  compactNow(roomId: string): Promise<void> {
+    const entry = this.entry(roomId);
+    entry.compact = true;
+    const done = this.wait(entry);
+    this.schedule(true);
+    return done;
+  }
+
+  /** Resolves once everything queued for the room is durable (at once if nothing is). */
+  flushRoom(roomId: string): Promise<void> {
+    const entry = this.pending.get(roomId);
+    if (!entry)
+      return this.inFlight ? this.inFlight.then(() => this.flushRoom(roomId)) : Promise.resolve();
+    const done = this.wait(entry);
+    this.schedule(true);
+    return done;
+  }
+
+  /** True while any room has work that is not yet durable. */
+  get busy(): boolean {
+    return this.pending.size > 0 || this.inFlight !== null;
+  }
+
+  /** Whether the room has updates stored or queued after its snapshot. */
+  hasTail(roomId: string): boolean {
+    return (this.tails.get(roomId) ?? 0) > 0 || this.pending.has(roomId);
+  }
+
+  /** Rooms with updates that are not durable yet. */
+  hasPending(roomId: string): boolean {
+    return this.pending.has(roomId);
+  }
+
+  /**
+   * Flushes everything, retrying failures until `timeoutMs`; then rejects whatever is still
+   * waiting (and logs how much was not saved). Used by `stop()`.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.busy && Date.now() < deadline) {
+      if (!this.inFlight && !this.retrying) this.schedule(true);
+      await new Promise<void>((resolve) => setTimeout(resolve, 10).unref());
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.inFlight) await this.inFlight.catch(() => {});
+    if (this.pending.size === 0) return;
+    let lost = 0;
+    for (const entry of this.pending.values()) {
+      lost += entry.updates.length;
+      for (const waiter of entry.waiters) waiter.reject(new StoreUnavailableError(this.lastError));
+    }
+    this.logger.error(
+      { err: this.lastError, rooms: this.pending.size, updates: lost },
+      'store unavailable at stop: updates were not saved',
+    );
+    this.pending.clear();
+  }
+
+  private entry(roomId: string): PendingRoom {
+    let entry = this.pending.get(roomId);
+    if (!entry) {
+      entry = { updates: [], compact: false, waiters: [] };
+      if (this.pending.size === 0) this.firstPendingAt = Date.now();
+      this.pending.set(roomId, entry);
+    }
+    return entry;
+  }
+
+  private wait(entry: PendingRoom): Promise<void> {
+    return new Promise<void>((resolve, reject) => entry.waiters.push({ resolve, reject }));
+  }
+
+  /** Arms the batch timer: the debounce, capped by the oldest update's maximum wait. */
+  private schedule(now: boolean): void {
+    if (this.inFlight || this.retrying || this.pending.size === 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    const waited = Date.now() - this.firstPendingAt;
+    const delay = now
+      ? 0
+      : Math.max(0, Math.min(this.options.debounceMs, this.options.maxWaitMs - waited));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.inFlight = this.write().finally(() => {
+        this.inFlight = null;
+        this.schedule(false);
+      });
+    }, delay);
+  }
+
+  private async write(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    const writes: DocumentWrite[] = [];
+    for (const [roomId, entry] of batch) {
+      const tail = (this.tails.get(roomId) ?? 0) + entry.updates.length;
+      const snapshot =
+        entry.compact || tail >= this.options.compactAfterUpdates ? this.snapshotOf(roomId) : null;
+      writes.push(
+        snapshot === null
+          ? { roomId, updates: entry.updates }
+          : { roomId, updates: entry.updates, snapshot },
+      );
+    }
+    try {
+      await this.store.writeDocuments(writes);
+    } catch (error) {
+      this.requeue(batch, error);
+      return;
+    }
+    if (this.failures > 0) this.logger.warn({ failures: this.failures }, 'store writes recovered');
+    this.failures = 0;
+    for (const write of writes) {
+      const before = this.tails.get(write.roomId) ?? 0;
+      this.tails.set(write.roomId, write.snapshot ? 0 : before + write.updates.length);
+      for (const waiter of batch.get(write.roomId)!.waiters) waiter.resolve();
+    }
+  }
+
+  /** Puts a failed batch back ahead of what arrived meanwhile and retries after a backoff. */
+  private requeue(batch: Map<string, PendingRoom>, error: unknown): void {
+    this.lastError = error;
+    this.failures++;
+    for (const [roomId, newer] of this.pending) {
+      const older = batch.get(roomId);
+      if (!older) batch.set(roomId, newer);
+      else {
+        older.updates.push(...newer.updates);
+        older.compact ||= newer.compact;
+        older.waiters.push(...newer.waiters);
+      }
+    }
+    this.pending = batch;
+    const delay = Math.min(
+      this.options.retryInitialDelayMs * 2 ** (this.failures - 1),
+      this.options.retryMaxDelayMs,
+    );
+    this.logger.error(
+      { err: error, failures: this.failures, retryInMs: delay, rooms: batch.size },
+      'store write failed; will retry',
+    );
+    this.retrying = true;
+    setTimeout(() => {
+      this.retrying = false;
+      this.schedule(true);
+    }, delay).unref();
+  }
+}

@@ -1,0 +1,125 @@
+import { ErrorCode } from '@roomkit/protocol';
+import * as Y from 'yjs';
+import { ProtocolError } from '../features/feature.js';
+
+/** The spec's `StorageDocument`: a room's CRDT document. */
+export interface StorageDocument {
+  /** The room's Yjs document. Change it only through the server (it broadcasts and persists). */
+  readonly doc: Y.Doc;
+  /** The whole document as one Yjs update: what `initialStorage` accepts back. */
+  serialize(): Uint8Array;
+  stateVector(): Uint8Array;
+}
+
+/** The outcome of applying a client's update. */
+export interface Applied {
+  /** What actually changed (for the other members), or null if the update brought nothing new. */
+  changes: Uint8Array | null;
+  /** Whether the update must be stored: it changed something or is waiting for missing parts. */
+  store: boolean;
+}
+
+function invalid(what: string): ProtocolError {
+  return new ProtocolError(ErrorCode.InvalidUpdate, what);
+}
+
+/**
+ * One room's Yjs document. Every update is decoded in full before it touches the document, so a
+ * malformed or truncated one is refused and leaves it unchanged. `bytes` tracks the document's
+ * stored size (snapshot plus updates since), which the document size limit is checked against.
+ */
+export class RoomDocument implements StorageDocument {
+  readonly doc = new Y.Doc({ gc: true });
+  private bytes = 0;
+  private lastChanges: Uint8Array | null = null;
+
+  constructor(
+    readonly roomId: string,
+    private readonly maxDocumentBytes: number,
+  ) {
+    this.doc.on('update', (update: Uint8Array) => {
+      this.lastChanges = update;
+    });
+  }
+
+  serialize(): Uint8Array {
+    return Y.encodeStateAsUpdate(this.doc);
+  }
+
+  stateVector(): Uint8Array {
+    return Y.encodeStateVector(this.doc);
+  }
+
+  /** Size the limit is checked against: the last snapshot plus every update stored since. */
+  get storedBytes(): number {
+    return this.bytes;
+  }
+
+  /** Resets the size after a compaction, to the snapshot's. */
+  compacted(snapshotBytes: number): void {
+    this.bytes = snapshotBytes;
+  }
+
+  /** What a client with state vector `stateVector` lacks. Throws `invalid_update` for a bad vector. */
+  diff(stateVector: Uint8Array): Uint8Array {
+    if (stateVector.length > 0) {
+      try {
+        Y.decodeStateVector(stateVector);
+      } catch {
+        throw invalid('the state vector is malformed or truncated');
+      }
+    }
+    return Y.encodeStateAsUpdate(this.doc, stateVector.length > 0 ? stateVector : undefined);
+  }
+
+  /**
+   * Loads stored content (snapshot, stored updates, `initialStorage`'s result). A damaged stored
+   * update is skipped and reported, so one bad row cannot make a room unloadable.
+   */
+  hydrate(update: Uint8Array): boolean {
+    try {
+      Y.decodeUpdate(update);
+      Y.applyUpdate(this.doc, update, 'store');
+    } catch {
+      return false;
+    } finally {
+      this.lastChanges = null;
+    }
+    this.bytes += update.length;
+    return true;
+  }
+
+  /** Validates then applies a client's update. Throws `ProtocolError`; then nothing changed. */
+  apply(update: Uint8Array, origin: unknown): Applied {
+    if (this.bytes + update.length > this.maxDocumentBytes) {
+      throw new ProtocolError(
+        ErrorCode.DocumentTooLarge,
+        `the room's document would grow past ${this.maxDocumentBytes} bytes`,
+      );
+    }
+    try {
+      Y.decodeUpdate(update);
+    } catch {
+      throw invalid('the Yjs update is malformed or truncated');
+    }
+    this.lastChanges = null;
+    try {
+      Y.applyUpdate(this.doc, update, origin);
+    } catch {
+      // Decoding succeeded, so this is an update Yjs cannot integrate (e.g. inconsistent
+      // structs). Yjs applies in one transaction; report it and keep serving the room.
+      throw invalid('the Yjs update could not be applied');
+    }
+    const changes = this.lastChanges;
+    this.lastChanges = null;
+    // An update waiting for parts it depends on changes nothing yet, but must be kept.
+    const waiting = this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null;
+    const store = changes !== null || waiting;
+    if (store) this.bytes += update.length;
+    return { changes, store };
+  }
+
+  destroy(): void {
+    this.doc.destroy();
+  }
+}

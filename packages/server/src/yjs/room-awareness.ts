@@ -1,0 +1,127 @@
+import type { PresenceUser } from '@roomkit/protocol';
+import type { ClientSession } from '../rooms/connection.js';
+import type { Room } from '../rooms/room.js';
+import type { AwarenessEntry } from './y-websocket-protocol.js';
+
+/** A 32-bit client id for a Roomkit connection's awareness entry (FNV-1a of its id). */
+function clientIdFor(connectionId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < connectionId.length; i++) {
+    hash ^= connectionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** How a Roomkit member appears in y-websocket awareness (`user` is what editors display). */
+function awarenessStateOf(user: PresenceUser): unknown {
+  return {
+    user: { name: user.displayName, color: user.color, id: user.userId },
+    presence: {
+      onlineStatus: user.onlineStatus,
+      isIdle: user.isIdle,
+      location: user.location ?? null,
+      metadata: user.metadata ?? null,
+    },
+  };
+}
+
+interface Mirrored {
+  clientId: number;
+  clock: number;
+  json: string;
+}
+
+/**
+ * A room's awareness as its y-websocket peers see it: the peers' own states (kept so a newcomer
+ * gets them all at once) and one mirrored entry per Roomkit connection, built from its presence.
+ */
+export class RoomAwareness {
+  /** y-websocket connections in the room; the feature drops this object when it reaches 0. */
+  peerCount = 0;
+  /** States y-websocket peers announced, by client id, with the session that owns each. */
+  private readonly peers = new Map<number, AwarenessEntry & { session: ClientSession }>();
+  /** Roomkit members mirrored into awareness, by connection id. */
+  private readonly mirrored = new Map<string, Mirrored>();
+
+  /**
+   * Records a peer's entries (states of other sessions' clients are not its to change).
+   * Returns the entries that were accepted, in the order given.
+   */
+  applyFromPeer(session: ClientSession, entries: readonly AwarenessEntry[]): AwarenessEntry[] {
+    const accepted: AwarenessEntry[] = [];
+    for (const entry of entries) {
+      const known = this.peers.get(entry.clientId);
+      if (known && known.session !== session) continue;
+      if (known && entry.clock < known.clock) continue;
+      if (entry.state === null) this.peers.delete(entry.clientId);
+      else this.peers.set(entry.clientId, { ...entry, session });
+      accepted.push(entry);
+    }
+    return accepted;
+  }
+
+  /** The session's latest awareness state (its first client's), or undefined if it has none. */
+  stateOf(session: ClientSession): unknown {
+    for (const entry of this.peers.values()) if (entry.session === session) return entry.state;
+    return undefined;
+  }
+
+  /** Removes a departed peer's clients; returns their removal entries for the others. */
+  removePeer(session: ClientSession): AwarenessEntry[] {
+    const removed: AwarenessEntry[] = [];
+    for (const [clientId, entry] of this.peers) {
+      if (entry.session !== session) continue;
+      this.peers.delete(clientId);
+      removed.push({ clientId, clock: entry.clock + 1, state: null });
+    }
+    return removed;
+  }
+
+  /**
+   * Brings the mirrored entries up to date with the room's Roomkit members; returns the entries
+   * that changed (new, changed, or null for members who left). `renew` re-sends every entry with
+   * a new clock, as awareness clients drop states not renewed within 30 s.
+   */
+  syncMirror(room: Room, renew = false): AwarenessEntry[] {
+    const changed: AwarenessEntry[] = [];
+    const present = new Set<string>();
+    for (const connection of room.connections.values()) {
+      if (connection.session.wire !== 'roomkit') continue;
+      present.add(connection.id);
+      const state = awarenessStateOf(connection.user);
+      const json = JSON.stringify(state);
+      let mirror = this.mirrored.get(connection.id);
+      if (!mirror) {
+        mirror = { clientId: clientIdFor(connection.id), clock: 0, json: '' };
+        this.mirrored.set(connection.id, mirror);
+      }
+      if (mirror.json === json && !renew) continue;
+      mirror.clock++;
+      mirror.json = json;
+      changed.push({ clientId: mirror.clientId, clock: mirror.clock, state });
+    }
+    for (const [connectionId, mirror] of this.mirrored) {
+      if (present.has(connectionId)) continue;
+      this.mirrored.delete(connectionId);
+      changed.push({ clientId: mirror.clientId, clock: mirror.clock + 1, state: null });
+    }
+    return changed;
+  }
+
+  /** Every current state: what a y-websocket peer gets when it arrives. */
+  snapshot(): AwarenessEntry[] {
+    const entries: AwarenessEntry[] = [];
+    for (const [clientId, entry] of this.peers) {
+      entries.push({ clientId, clock: entry.clock, state: entry.state });
+    }
+    for (const mirror of this.mirrored.values()) {
+      entries.push({
+        clientId: mirror.clientId,
+        clock: mirror.clock,
+        state: JSON.parse(mirror.json),
+      });
+    }
+    return entries;
+  }
+}

@@ -1,0 +1,243 @@
+import { CloseCode } from '@roomkit/protocol';
+import type { Feature, FeatureContext, RoomTarget } from '../features/feature.js';
+import { LaterReply, ProtocolError } from '../features/feature.js';
+import type { PresenceFeature } from '../features/presence.js';
+import type { StorageFeature } from '../features/storage.js';
+import { guarded } from '../observability/guard.js';
+import type { ClientSession, RoomConnection } from '../rooms/connection.js';
+import type { Room } from '../rooms/room.js';
+import type { RoomDocument } from '../storage/room-document.js';
+import { RoomAwareness } from './room-awareness.js';
+import {
+  type AwarenessEntry,
+  decodeAwarenessUpdate,
+  decodeYjsMessage,
+  encodeAwarenessMessage,
+  encodeAwarenessUpdate,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  YSyncStep,
+} from './y-websocket-protocol.js';
+
+/** Awareness clients send their state every 15 s and drop others' after 30 s without renewal. */
+const MIRROR_RENEW_MS = 15_000;
+/** Client entries one awareness message may carry. */
+const MAX_AWARENESS_ENTRIES = 64;
+/** Frames a y-websocket peer may send while its room's document loads. */
+const MAX_HELD_FRAMES = 1000;
+
+/**
+ * y-websocket compatibility: a stock `y-websocket` provider connects at `{yjsPath}/{roomId}` and
+ * syncs with the room's document; it is a room member like any other (presence, capacity, auth).
+ * Its awareness state shows in its presence (`metadata.awareness`), and each Roomkit member shows
+ * in the peers' awareness (`{user: {name, color, id}, presence}`). The protocol has no error
+ * channel: a frame it cannot use is logged and dropped, like the reference server does.
+ */
+export class YWebsocketFeature implements Feature {
+  readonly name = 'y-websocket';
+  private readonly awareness = new Map<Room, RoomAwareness>();
+  private readonly renewTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ctx: FeatureContext,
+    private readonly storage: StorageFeature,
+    private readonly presence: PresenceFeature,
+    /** The dispatcher's rate limit (false: the frame is dropped). */
+    private readonly admit: (session: ClientSession, now: number) => boolean,
+  ) {
+    presence.onFlush((room) => this.mirrorPresence(room));
+    this.renewTimer = setInterval(
+      () => guarded(ctx.logger, 'awareness renewal', () => this.renewMirrors()),
+      MIRROR_RENEW_MS,
+    );
+    this.renewTimer.unref();
+  }
+
+  /** Every frame of a y-websocket socket comes here instead of the dispatcher. */
+  handleFrame(session: ClientSession, data: Buffer, isBinary: boolean): void {
+    if (session.isClosing) return;
+    const now = Date.now();
+    session.lastSeen = now;
+    if (!this.admit(session, now)) return;
+    if (session.backlog !== null) {
+      if (session.backlog.length >= MAX_HELD_FRAMES) {
+        session.close(CloseCode.RateLimited, 'too many messages while the document was loading');
+      } else {
+        session.backlog.push({ data, isBinary, size: data.length });
+      }
+      return;
+    }
+    guarded(this.ctx.logger, 'y-websocket frame', () => this.process(session, data, isBinary));
+  }
+
+  onJoin(room: Room, connection: RoomConnection): void {
+    const { session } = connection;
+    if (session.wire !== 'y-websocket') return;
+    connection.storage = 'y-websocket';
+    const awareness = this.awarenessOf(room);
+    awareness.peerCount++;
+    awareness.syncMirror(room);
+    const loaded = this.storage.document(room);
+    if (!(loaded instanceof Promise)) {
+      this.greet(connection, loaded);
+      return;
+    }
+    session.backlog = [];
+    loaded.then(
+      (doc) => {
+        if (session.memberships.get(room.id) !== connection) return;
+        this.greet(connection, doc);
+        const held = session.backlog ?? [];
+        session.backlog = null;
+        for (const frame of held) {
+          if (session.isClosing) break;
+          guarded(this.ctx.logger, 'y-websocket frame', () =>
+            this.process(session, frame.data, frame.isBinary),
+          );
+        }
+      },
+      (error: unknown) => {
+        this.ctx.logger.error({ err: error, roomId: room.id }, 'y-websocket: document load failed');
+        session.close(CloseCode.InternalError, 'the room document could not be loaded');
+      },
+    );
+  }
+
+  onLeave(room: Room, connection: RoomConnection): void {
+    if (connection.session.wire !== 'y-websocket') return;
+    const awareness = this.awareness.get(room);
+    if (!awareness) return;
+    const removed = awareness.removePeer(connection.session);
+    if (--awareness.peerCount === 0) this.awareness.delete(room);
+    else if (removed.length > 0) this.sendAwareness(room, removed);
+  }
+
+  onRoomUnload(room: Room): void {
+    this.awareness.delete(room);
+  }
+
+  close(): void {
+    clearInterval(this.renewTimer);
+    this.awareness.clear();
+  }
+
+  /** First messages to a peer: the server's state vector, and every awareness state. */
+  private greet(connection: RoomConnection, doc: RoomDocument): void {
+    const { session, room } = connection;
+    session.sendBinary(encodeSyncStep1(doc.stateVector()));
+    const snapshot = this.awarenessOf(room).snapshot();
+    if (snapshot.length > 0) {
+      session.sendBinary(encodeAwarenessMessage(encodeAwarenessUpdate(snapshot)));
+    }
+  }
+
+  private process(session: ClientSession, data: Buffer, isBinary: boolean): void {
+    const connection = session.defaultRoom
+      ? session.memberships.get(session.defaultRoom)
+      : undefined;
+    const message = isBinary && connection ? decodeYjsMessage(data) : null;
+    if (!connection || message === null) {
+      this.ctx.logger.debug({ connectionId: session.id }, 'y-websocket: unusable frame dropped');
+      return;
+    }
+    const { room } = connection;
+    const doc = room.storageDocument as RoomDocument | null;
+    switch (message.type) {
+      case 'sync':
+        if (doc === null) return;
+        if (message.step === YSyncStep.Step1) {
+          this.refusable(session, () =>
+            session.sendBinary(encodeSyncStep2(doc.diff(message.payload))),
+          );
+        } else {
+          this.refusable(session, () => {
+            const outcome = this.storage.apply(
+              { room, connection } satisfies RoomTarget,
+              doc,
+              message.payload,
+            );
+            // Nothing to acknowledge on this protocol; a failure at stop is logged by the writer.
+            if (outcome instanceof LaterReply) outcome.reply.catch(() => {});
+          });
+        }
+        return;
+      case 'awareness':
+        this.fromPeer(connection, message.update, data);
+        return;
+      case 'query-awareness': {
+        const snapshot = this.awarenessOf(room).snapshot();
+        session.sendBinary(encodeAwarenessMessage(encodeAwarenessUpdate(snapshot)));
+        return;
+      }
+      case 'auth':
+        return;
+    }
+  }
+
+  /** Runs a step that may refuse the input (bad update, read-only, limits): logged, dropped. */
+  private refusable(session: ClientSession, step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.ctx.logger.debug(
+        { connectionId: session.id, code: error.code, reason: error.message },
+        'y-websocket: update refused',
+      );
+    }
+  }
+
+  /**
+   * A peer's awareness update: recorded, forwarded as-is to every y-websocket peer (the sender
+   * too, as the reference server does: it keeps the sender's connection alive), and its state
+   * shown to Roomkit members as the connection's presence `metadata.awareness`.
+   */
+  private fromPeer(connection: RoomConnection, update: Uint8Array, frame: Buffer): void {
+    const entries = decodeAwarenessUpdate(update, MAX_AWARENESS_ENTRIES);
+    if (entries === null) return;
+    const { room, session } = connection;
+    const awareness = this.awarenessOf(room);
+    const accepted = awareness.applyFromPeer(session, entries);
+    if (accepted.length === 0) return;
+    room.broadcastAwareness(
+      accepted.length === entries.length
+        ? new Uint8Array(frame)
+        : encodeAwarenessMessage(encodeAwarenessUpdate(accepted)),
+    );
+    const state = awareness.stateOf(session);
+    const metadata = state === undefined ? undefined : { awareness: state };
+    const size = metadata === undefined ? 0 : Buffer.byteLength(JSON.stringify(metadata));
+    if (size > this.ctx.config.limits.maxPresenceMetadataBytes) return;
+    connection.user.metadata = metadata;
+    connection.user.lastActiveAt = Date.now();
+    this.presence.changed(room);
+  }
+
+  /** After a presence broadcast: mirror the Roomkit members into the peers' awareness. */
+  private mirrorPresence(room: Room): void {
+    const awareness = this.awareness.get(room);
+    if (!awareness) return;
+    const changed = awareness.syncMirror(room);
+    if (changed.length > 0) this.sendAwareness(room, changed);
+  }
+
+  private renewMirrors(): void {
+    for (const [room, awareness] of this.awareness) {
+      const entries = awareness.syncMirror(room, true);
+      if (entries.length > 0) this.sendAwareness(room, entries);
+    }
+  }
+
+  private sendAwareness(room: Room, entries: readonly AwarenessEntry[]): void {
+    room.broadcastAwareness(encodeAwarenessMessage(encodeAwarenessUpdate(entries)));
+  }
+
+  private awarenessOf(room: Room): RoomAwareness {
+    let awareness = this.awareness.get(room);
+    if (!awareness) {
+      awareness = new RoomAwareness();
+      this.awareness.set(room, awareness);
+    }
+    return awareness;
+  }
+}
