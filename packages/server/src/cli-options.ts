@@ -174,6 +174,48 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: '45000',
   },
   {
+    flag: 'db',
+    env: 'ROOMKIT_DB',
+    kind: 'string',
+    help: 'store: a SQLite file, :memory:, a postgres:// URL (DATABASE_URL also works), or none',
+    defaultText: './data/roomkit.db',
+  },
+  {
+    flag: 'yjs-path',
+    env: 'ROOMKIT_YJS_PATH',
+    kind: 'string',
+    help: 'y-websocket endpoint prefix, or off',
+    defaultText: '/yjs',
+  },
+  {
+    flag: 'max-update-bytes',
+    env: 'ROOMKIT_MAX_UPDATE_BYTES',
+    kind: 'number',
+    help: 'largest Yjs update a client may send',
+    defaultText: '1047552',
+  },
+  {
+    flag: 'max-document-bytes',
+    env: 'ROOMKIT_MAX_DOCUMENT_BYTES',
+    kind: 'number',
+    help: "largest a room's document may grow",
+    defaultText: '33554432',
+  },
+  {
+    flag: 'flush-debounce',
+    env: 'ROOMKIT_FLUSH_DEBOUNCE_MS',
+    kind: 'number',
+    help: 'ms store writes wait for more updates to batch',
+    defaultText: '20',
+  },
+  {
+    flag: 'flush-max-wait',
+    env: 'ROOMKIT_FLUSH_MAX_WAIT_MS',
+    kind: 'number',
+    help: 'longest ms an update waits for its store write',
+    defaultText: '200',
+  },
+  {
     flag: 'log-level',
     env: 'ROOMKIT_LOG_LEVEL',
     kind: 'string',
@@ -183,7 +225,9 @@ export const OPTIONS: readonly OptionSpec[] = [
 ];
 
 export interface CliSettings {
-  command: 'serve' | 'help';
+  command: 'serve' | 'migrate' | 'help';
+  /** Where documents are stored: a SQLite path, `:memory:`, a PostgreSQL URL, or null (none). */
+  db: string | null;
   config: ServerConfig;
   port: number;
   host: string;
@@ -195,7 +239,7 @@ export class CliError extends Error {}
 const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error', 'silent']);
 
 /** Options where 0 means something (port 0: any free port; cleanup 0: destroy empty rooms at once). */
-const ZERO_ALLOWED = new Set(['port', 'cleanup-timeout']);
+const ZERO_ALLOWED = new Set(['port', 'cleanup-timeout', 'flush-debounce']);
 
 function toNumber(name: string, raw: string): number {
   const value = Number(raw);
@@ -216,9 +260,10 @@ export function helpText(): string {
   );
   return [
     'Usage: roomkit serve [options]',
+    '       roomkit migrate [--db <file|postgres-url>]',
     '',
-    'Runs the Roomkit room server. Every option can also be set by its environment variable;',
-    'a flag wins over the environment.',
+    'serve runs the Roomkit room server (migrating the store first); migrate only migrates.',
+    'Every option can also be set by its environment variable; a flag wins over the environment.',
     '',
     'Options:',
     ...rows,
@@ -245,15 +290,17 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
   }
   const command = parsed.positionals[0] ?? 'serve';
   if (parsed.values.help || command === 'help') {
-    return { command: 'help', config: {}, port: 0, host: '', logLevel: 'info' };
+    return { command: 'help', config: {}, db: null, port: 0, host: '', logLevel: 'info' };
   }
-  if (command !== 'serve')
+  if (command !== 'serve' && command !== 'migrate')
     throw new CliError(`unknown command "${command}"; try: roomkit serve --help`);
 
   const value = (o: OptionSpec): string | undefined => {
     const fromFlag = parsed.values[o.flag];
     if (typeof fromFlag === 'string') return fromFlag;
-    return env[o.env] ?? (o.flag === 'port' ? env.PORT : undefined);
+    return (
+      env[o.env] ?? (o.flag === 'port' ? env.PORT : o.flag === 'db' ? env.DATABASE_URL : undefined)
+    );
   };
   const num = (flag: string): number | undefined => {
     const spec = OPTIONS.find((o) => o.flag === flag)!;
@@ -268,6 +315,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
   const origins = str('allowed-origins');
   const path = str('path') ?? '/rooms';
   if (!path.startsWith('/')) throw new CliError(`--path must start with "/", got "${path}"`);
+  const yjsPath = str('yjs-path') ?? '/yjs';
+  if (yjsPath !== 'off' && !yjsPath.startsWith('/')) {
+    throw new CliError(`--yjs-path must start with "/" or be "off", got "${yjsPath}"`);
+  }
+  const db = str('db') ?? './data/roomkit.db';
+  if (db.trim() === '')
+    throw new CliError('--db must name a file, :memory:, a postgres:// URL or none');
   const config: ServerConfig = {
     path,
     roomConfig: {
@@ -292,6 +346,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
       maxViolations: num('max-violations'),
     },
     cursorFlushMs: num('cursor-flush'),
+    yjsPath: yjsPath === 'off' ? false : yjsPath,
+    storage: {
+      maxUpdateBytes: num('max-update-bytes'),
+      maxDocumentBytes: num('max-document-bytes'),
+      flushDebounceMs: num('flush-debounce'),
+      flushMaxWaitMs: num('flush-max-wait'),
+    },
     heartbeat: {
       intervalMs: num('heartbeat-interval'),
       checkIntervalMs: num('heartbeat-check'),
@@ -305,7 +366,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
       .filter((o) => o !== '');
   }
   return {
-    command: 'serve',
+    command,
+    db: db === 'none' ? null : db,
     config,
     port: num('port') ?? 1234,
     host: str('host') ?? '127.0.0.1',

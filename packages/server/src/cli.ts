@@ -1,6 +1,52 @@
-import { CliError, helpText, parseCli } from './cli-options.js';
-import { createLogger } from './observability/logger.js';
+import { CliError, type CliSettings, helpText, parseCli } from './cli-options.js';
+import { createLogger, type Logger } from './observability/logger.js';
 import { RoomServer } from './server.js';
+import { isPostgresUrl, openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
+
+/** The store target as it may be logged: a PostgreSQL URL without its password. */
+function describeDb(db: string): string {
+  if (!isPostgresUrl(db)) return `sqlite ${db}`;
+  try {
+    const url = new URL(db);
+    if (url.password) url.password = '***';
+    return `postgres ${url.toString()}`;
+  } catch {
+    return 'postgres';
+  }
+}
+
+/** Opens (and migrates) the store; exits 1 with the reason when it cannot. */
+async function openStoreOrExit(db: string, logger: Logger, migrate: boolean): Promise<Store> {
+  try {
+    return await openStore(db, { migrate });
+  } catch (error) {
+    logger.error({ err: error }, `could not open the store (${describeDb(db)})`);
+    process.exit(1);
+  }
+}
+
+/** `roomkit migrate`: bring the store's schema up to date, then exit. */
+async function migrate(settings: CliSettings, logger: Logger): Promise<void> {
+  if (settings.db === null) {
+    process.stderr.write('roomkit: migrate needs a store: --db <file|postgres-url>\n');
+    process.exit(2);
+  }
+  const store = await openStoreOrExit(settings.db, logger, false);
+  try {
+    const { applied } = await store.migrate();
+    process.stdout.write(
+      applied.length === 0
+        ? `${describeDb(settings.db)}: schema is up to date\n`
+        : `${describeDb(settings.db)}: applied ${applied.join(', ')}\n`,
+    );
+  } catch (error) {
+    logger.error({ err: error }, 'migration failed');
+    process.exitCode = 1;
+  } finally {
+    await store.close();
+  }
+}
 
 /** `roomkit serve`: flags and environment to config, start, and stop cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -19,9 +65,19 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger(settings.logLevel);
+  if (settings.command === 'migrate') {
+    await migrate(settings, logger);
+    return;
+  }
+  const store = settings.db === null ? null : await openStoreOrExit(settings.db, logger, true);
   let server: RoomServer;
   try {
-    server = new RoomServer({ ...settings.config, host: settings.host, logger });
+    server = new RoomServer({
+      ...settings.config,
+      host: settings.host,
+      logger,
+      ...(store ? { store } : {}),
+    });
   } catch (error) {
     // Option values that parse but make no sense (e.g. --max-connections 0) land here.
     process.stderr.write(`roomkit: ${(error as Error).message.replace(/^RoomServer: /, '')}\n`);
@@ -37,22 +93,31 @@ async function main(): Promise<void> {
     { port: server.port, host: settings.host },
     `roomkit listening on ws://${settings.host}:${server.port}${server.path}/{roomId}`,
   );
+  logger.info(
+    {},
+    settings.db === null
+      ? 'documents are kept in memory only (--db none)'
+      : `documents are stored in ${describeDb(settings.db)}`,
+  );
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    server.stop().then(
-      () => {
-        logger.info({}, 'stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    server
+      .stop()
+      .then(() => store?.close())
+      .then(
+        () => {
+          logger.info({}, 'stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);

@@ -44,7 +44,12 @@ export class TestClient {
   constructor(readonly ws: WebSocket) {
     clients.add(this);
     ws.on('message', (data, isBinary) => {
-      const text = isBinary ? '' : data.toString();
+      if (isBinary) {
+        this.received.push({ type: '<binary>', data: data as Buffer });
+        this.wake();
+        return;
+      }
+      const text = data.toString();
       try {
         this.received.push(JSON.parse(text) as Received);
       } catch {

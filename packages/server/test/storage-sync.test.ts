@@ -1,0 +1,186 @@
+import { ErrorCode } from '@roomkit/protocol';
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { join, startServer, waitUntil } from './helpers.js';
+import { DocClient } from './storage-helpers.js';
+
+describe('storage sync', () => {
+  it.each(['binary', 'base64'] as const)(
+    '%s: an edit reaches the other member, stamped, not echoed',
+    async (encoding) => {
+      const server = await startServer();
+      const alice = await DocClient.open(server, 'doc', 'alice', encoding);
+      const bob = await DocClient.open(server, 'doc', 'bob', encoding);
+      alice.doc.getText('text').insert(0, 'hello');
+      await alice.settled();
+      await waitUntil(() => bob.text() === 'hello', 3000, 'bob sees the edit');
+      expect(bob.updates).toHaveLength(1);
+      expect(bob.updates[0]!.clock).toBeGreaterThan(0);
+      if (encoding === 'base64') expect(bob.updates[0]!.from).toBe('alice');
+      expect(alice.updates).toHaveLength(0);
+      const room = server.getRoomManager().get('doc')!;
+      expect(room.storageInitialized).toBe(true);
+      expect(room.getStorageDocument()!.doc.getText('text').toString()).toBe('hello');
+    },
+  );
+
+  it('a late joiner gets the whole document; binary and base64 clients share it', async () => {
+    const server = await startServer();
+    const writer = await DocClient.open(server, 'mixed', 'w', 'binary');
+    writer.doc.getMap('map').set('a', 1);
+    writer.doc.getArray('array').push(['x']);
+    await writer.settled();
+    const reader = await DocClient.open(server, 'mixed', 'r', 'base64');
+    expect(reader.doc.getMap('map').get('a')).toBe(1);
+    expect(reader.doc.getArray('array').toJSON()).toEqual(['x']);
+    reader.doc.getText('text').insert(0, 'from base64');
+    await reader.settled();
+    await waitUntil(() => writer.text() === 'from base64', 3000, 'writer sees the base64 edit');
+  });
+
+  it('a reconnecting client sends its state vector and gets only what it lacks, and gives back what the server lacks', async () => {
+    const server = await startServer();
+    const alice = await DocClient.open(server, 'rc', 'alice');
+    alice.doc.getText('text').insert(0, 'x'.repeat(5000));
+    await alice.settled();
+    const bob = await DocClient.open(server, 'rc', 'bob');
+    expect(bob.text()).toHaveLength(5000);
+    // Bob goes away; he edits offline while alice keeps typing.
+    bob.online = false;
+    bob.client.terminate();
+    bob.doc.getText('text').insert(0, 'offline ');
+    alice.doc.getText('text').insert(5000, '!');
+    await alice.settled();
+    const again = await join(server, 'rc', 'bob');
+    const back = new DocClient(again, 'rc');
+    Y.applyUpdate(back.doc, Y.encodeStateAsUpdate(bob.doc));
+    const mark = again.mark();
+    await back.sync();
+    // What came down was the one missing character, not the 5000-character document.
+    const frames = again.received.slice(mark).filter((m) => m.type === '<binary>');
+    const bytes = frames.reduce((sum, m) => sum + (m.data as Buffer).length, 0);
+    expect(bytes).toBeLessThan(200);
+    expect(back.text()).toBe(`offline ${'x'.repeat(5000)}!`);
+    await waitUntil(() => alice.text() === back.text(), 3000, 'alice gets the offline edit');
+  });
+
+  it('two clients typing into the same Y.Text at once: both edits survive on both sides', async () => {
+    const server = await startServer();
+    const alice = await DocClient.open(server, 'same', 'alice');
+    const bob = await DocClient.open(server, 'same', 'bob');
+    alice.doc.getText('text').insert(0, 'base');
+    await alice.settled();
+    await waitUntil(() => bob.text() === 'base');
+    alice.doc.getText('text').insert(4, ' alice');
+    bob.doc.getText('text').insert(0, 'bob ');
+    await Promise.all([alice.settled(), bob.settled()]);
+    await waitUntil(
+      () => alice.text() === bob.text() && alice.text().length === 14,
+      3000,
+      'convergence',
+    );
+    expect(alice.text()).toContain('alice');
+    expect(alice.text()).toContain('bob');
+    const server_ = server.getRoomManager().get('same')!.getStorageDocument()!;
+    expect(server_.doc.getText('text').toString()).toBe(alice.text());
+  });
+
+  it('an update that changes nothing is acknowledged and not broadcast', async () => {
+    const server = await startServer();
+    const alice = await DocClient.open(server, 'dup', 'alice');
+    const bob = await DocClient.open(server, 'dup', 'bob');
+    alice.doc.getText('text').insert(0, 'once');
+    await alice.settled();
+    await waitUntil(() => bob.text() === 'once');
+    const ack = await alice.push(Y.encodeStateAsUpdate(alice.doc));
+    expect(ack.type).toBe('ack');
+    alice.doc.getText('text').insert(0, '!');
+    await alice.settled();
+    await waitUntil(() => bob.text() === '!once');
+    expect(bob.updates).toHaveLength(2);
+  });
+
+  it('onStorageChange fires after each applied change; serialize() feeds initialStorage on a new server', async () => {
+    const changes: Array<{ roomId: string; bytes: number }> = [];
+    const first = await startServer({
+      onStorageChange: (roomId, ops) => {
+        changes.push({ roomId, bytes: ops.reduce((n, op) => n + op.length, 0) });
+      },
+    });
+    const alice = await DocClient.open(first, 'persist', 'alice');
+    alice.doc.getText('text').insert(0, 'kept');
+    alice.doc.getMap('map').set('k', 'v');
+    await alice.settled();
+    await waitUntil(() => changes.length === 2, 3000, 'two onStorageChange calls');
+    expect(changes.every((c) => c.roomId === 'persist' && c.bytes > 0)).toBe(true);
+    const snapshot = first.getRoomManager().get('persist')!.getStorageDocument()!.serialize();
+
+    const second = await startServer({
+      initialStorage: async (roomId) => (roomId === 'persist' ? snapshot : null),
+    });
+    const reader = await DocClient.open(second, 'persist', 'r');
+    expect(reader.text()).toBe('kept');
+    expect(reader.doc.getMap('map').get('k')).toBe('v');
+    const other = await DocClient.open(second, 'elsewhere', 'r2');
+    expect(other.text()).toBe('');
+  });
+
+  it('a room without storage use has no document loaded', async () => {
+    const server = await startServer();
+    await join(server, 'plain', 'p');
+    const room = server.getRoomManager().get('plain')!;
+    expect(room.storageInitialized).toBe(false);
+    expect(room.getStorageDocument()).toBeNull();
+  });
+});
+
+describe('read-only connections', () => {
+  it('AuthResult.readOnly: gets the document and updates, its own updates are refused', async () => {
+    const server = await startServer({
+      auth: {
+        authenticate: (req) => {
+          const user = new URL(req.url ?? '/', 'http://x').searchParams.get('userId') ?? 'anon';
+          return { userId: user, displayName: user, readOnly: user.startsWith('viewer') };
+        },
+      },
+    });
+    const editor = await DocClient.open(server, 'ro', 'editor');
+    editor.doc.getText('text').insert(0, 'visible');
+    await editor.settled();
+    for (const encoding of ['binary', 'base64'] as const) {
+      const viewer = await DocClient.open(server, 'ro', `viewer-${encoding}`, encoding);
+      expect(viewer.text()).toBe(editor.text());
+      const refused = viewer.push(
+        (() => {
+          const scratch = new Y.Doc();
+          scratch.getText('text').insert(0, 'nope');
+          return Y.encodeStateAsUpdate(scratch);
+        })(),
+      );
+      await expect(refused).rejects.toMatchObject({ reply: { code: ErrorCode.ReadOnly } });
+      editor.doc.getText('text').insert(7, '+');
+      await editor.settled();
+      await waitUntil(() => viewer.text() === editor.text(), 3000, 'viewer gets updates');
+    }
+    expect(
+      server.getRoomManager().get('ro')!.getStorageDocument()!.doc.getText('text').toString(),
+    ).not.toContain('nope');
+  });
+
+  it("authorizeRoom 'read-only' limits that room only", async () => {
+    const server = await startServer({
+      auth: {
+        authenticate: () => ({ userId: 'u', displayName: 'u' }),
+        authorizeRoom: (roomId) => (roomId === 'gallery' ? 'read-only' : true),
+      },
+    });
+    const gallery = await DocClient.open(server, 'gallery', 'u');
+    gallery.doc.getText('text').insert(0, 'x');
+    await gallery.settled();
+    expect(gallery.errors.map((e) => e.code)).toContain(ErrorCode.ReadOnly);
+    const studio = await DocClient.open(server, 'studio', 'u');
+    studio.doc.getText('text').insert(0, 'x');
+    await studio.settled();
+    expect(studio.errors).toHaveLength(0);
+  });
+});
