@@ -175,12 +175,7 @@ export class Dispatcher {
       return;
     }
     if (outcome instanceof LaterReply) {
-      outcome.reply
-        .then(
-          (reply) => this.answer(session, reply, message),
-          (error: unknown) => this.failWith(session, error, message),
-        )
-        .catch((error: unknown) => this.ctx.logger.error({ err: error }, 'reply failed'));
+      this.answerLater(session, outcome, message);
       return;
     }
     if (!(outcome instanceof Promise)) {
@@ -191,11 +186,25 @@ export class Dispatcher {
     session.backlogBytes = 0;
     outcome
       .then(
-        (reply) => this.answer(session, reply, message),
+        // A held message may end in a later reply (a first update after a document load): the
+        // queue moves on now; the answer follows when that reply settles.
+        (reply) =>
+          reply instanceof LaterReply
+            ? this.answerLater(session, reply, message)
+            : this.answer(session, reply, message),
         (error: unknown) => this.failWith(session, error, message),
       )
       .catch((error: unknown) => this.ctx.logger.error({ err: error }, 'reply failed'))
       .finally(() => guarded(this.ctx.logger, 'backlog drain', () => this.drain(session)));
+  }
+
+  private answerLater(session: ClientSession, later: LaterReply, message: Envelope): void {
+    later.reply
+      .then(
+        (reply) => this.answer(session, reply, message),
+        (error: unknown) => this.failWith(session, error, message),
+      )
+      .catch((error: unknown) => this.ctx.logger.error({ err: error }, 'reply failed'));
   }
 
   /** Handles the frames held during an async handler, until another one goes async. */

@@ -44,7 +44,7 @@ beforeAll(async () => {
 function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('ROOMKIT_') && key !== 'PORT') env[key] = value;
+    if (!key.startsWith('ROOMKIT_') && key !== 'PORT' && key !== 'DATABASE_URL') env[key] = value;
   }
   return { ...env, ...extra };
 }
@@ -84,7 +84,19 @@ async function run(argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 5000
 
 /** Starts `roomkit serve` on port 0 and waits for the log line that says which port it got. */
 async function serve(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  const argv = ['serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...extraArgs];
+  // An in-memory store unless the test names one: no data files left in the repository.
+  const db = extraArgs.includes('--db') ? [] : ['--db', ':memory:'];
+  const argv = [
+    'serve',
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'info',
+    ...db,
+    ...extraArgs,
+  ];
   const { child, exited } = launch(argv, env);
   const logs: LogLine[] = [];
   let stderr = '';
@@ -374,7 +386,59 @@ describe('parseCli', () => {
       read: (s: ReturnType<typeof parseCli>) => s.logLevel,
       want: 'debug',
     },
+    {
+      flag: 'db',
+      raw: 'postgres://db.example/roomkit',
+      read: (s: ReturnType<typeof parseCli>) => s.db,
+      want: 'postgres://db.example/roomkit',
+    },
+    {
+      flag: 'yjs-path',
+      raw: '/collab',
+      read: (s: ReturnType<typeof parseCli>) => s.config.yjsPath,
+      want: '/collab',
+    },
+    {
+      flag: 'max-update-bytes',
+      raw: '2048',
+      read: (s: ReturnType<typeof parseCli>) =>
+        s.config.storage === false ? undefined : s.config.storage?.maxUpdateBytes,
+      want: 2048,
+    },
+    {
+      flag: 'max-document-bytes',
+      raw: '4096',
+      read: (s: ReturnType<typeof parseCli>) =>
+        s.config.storage === false ? undefined : s.config.storage?.maxDocumentBytes,
+      want: 4096,
+    },
+    {
+      flag: 'flush-debounce',
+      raw: '0',
+      read: (s: ReturnType<typeof parseCli>) =>
+        s.config.storage === false ? undefined : s.config.storage?.flushDebounceMs,
+      want: 0,
+    },
+    {
+      flag: 'flush-max-wait',
+      raw: '50',
+      read: (s: ReturnType<typeof parseCli>) =>
+        s.config.storage === false ? undefined : s.config.storage?.flushMaxWaitMs,
+      want: 50,
+    },
   ];
+
+  it('stores documents in ./data/roomkit.db by default; DATABASE_URL and --db none override it', () => {
+    expect(parseCli(['serve'], {}).db).toBe('./data/roomkit.db');
+    expect(parseCli(['serve'], { DATABASE_URL: 'postgres://h/db' }).db).toBe('postgres://h/db');
+    expect(parseCli(['serve', '--db', 'x.db'], { DATABASE_URL: 'postgres://h/db' }).db).toBe(
+      'x.db',
+    );
+    expect(parseCli(['serve', '--db', 'none'], {}).db).toBeNull();
+    expect(parseCli(['migrate', '--db', 'x.db'], {}).command).toBe('migrate');
+    expect(parseCli(['serve', '--yjs-path', 'off'], {}).config.yjsPath).toBe(false);
+    expect(() => parseCli(['serve', '--yjs-path', 'yjs'], {})).toThrow(CliError);
+  });
 
   it('covers every option in these tests', () => {
     expect(settings.map((s) => s.flag).sort()).toEqual(OPTIONS.map((o) => o.flag).sort());

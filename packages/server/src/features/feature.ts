@@ -34,7 +34,7 @@ export class LaterReply {
  * A handler answers at once; or later, holding the connection's next messages until it does (a
  * Promise: e.g. an authorized join, a document load); or later without holding them (`LaterReply`).
  */
-export type HandlerOutcome = HandlerReply | Promise<HandlerReply> | LaterReply;
+export type HandlerOutcome = HandlerReply | Promise<HandlerReply | LaterReply> | LaterReply;
 
 type MessageOf<T extends BuiltInClientType> = Extract<BuiltInClientMessage, { type: T }>;
 

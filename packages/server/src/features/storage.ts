@@ -122,9 +122,7 @@ export class StorageFeature implements Feature {
       if (connection.session.memberships.get(target.room.id) !== connection) {
         throw new ProtocolError(ErrorCode.NotInRoom, `left room "${target.room.id}" meanwhile`);
       }
-      const outcome = use(doc);
-      // A later reply inside a held message: the load already held the queue; just wait for it.
-      return outcome instanceof LaterReply ? outcome.reply : outcome;
+      return use(doc);
     });
   }
 
