@@ -125,6 +125,36 @@ describe('storage sync', () => {
     expect(other.text()).toBe('');
   });
 
+  it('a document larger than the send-buffer limit syncs to a reader that is slow to read it', async () => {
+    const server = await startServer({
+      limits: { lossyBufferedBytes: 16 * 1024, maxBufferedBytes: 32 * 1024 },
+    });
+    const writer = await DocClient.open(server, 'big', 'w');
+    const chunk = 'y'.repeat(500_000);
+    for (let i = 0; i < 24; i++) writer.doc.getText('text').insert(0, chunk);
+    await writer.settled();
+    const client = await join(server, 'big', 'r');
+    const reader = new DocClient(client, 'big');
+    // The reader stops reading, so the 12 MB snapshot piles up in the server's send buffer.
+    const socket = (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    const synced = reader.sync();
+    const room = server.getRoomManager().get('big')!;
+    await waitUntil(
+      () =>
+        [...room.connections.values()].some((c) => c.user.userId === 'r' && c.storage === 'binary'),
+      5000,
+      'the server answered the sync',
+    );
+    socket.resume();
+    await synced;
+    expect(reader.text()).toHaveLength(12_000_000);
+    writer.doc.getText('text').insert(0, 'after');
+    await writer.settled();
+    await waitUntil(() => reader.text().startsWith('after'), 5000, 'the next update');
+    expect(client.closeCode).toBeNull();
+  });
+
   it('a room without storage use has no document loaded', async () => {
     const server = await startServer();
     await join(server, 'plain', 'p');

@@ -94,6 +94,7 @@ export class StorageFeature implements Feature {
         target.connection.storage = 'binary';
         session.sendBinary(
           encodeStorageFrame({ kind: StorageFrameKind.SyncStep2, room, tag: 0, payload: diff }),
+          true,
         );
         session.sendBinary(
           encodeStorageFrame({

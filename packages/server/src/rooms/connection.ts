@@ -117,6 +117,8 @@ export class ClientSession {
   backlogBytes = 0;
   private closing = false;
   private ended = false;
+  /** Bytes of bulk sends (document snapshots) still allowed over the buffer limit. */
+  private bulkAllowance = 0;
 
   constructor(
     readonly id: string,
@@ -149,9 +151,14 @@ export class ClientSession {
     this.ws.send(data, TEXT_FRAME);
   }
 
-  /** Reliable send of one binary frame (storage sync, y-websocket messages). */
-  sendBinary(data: Uint8Array): void {
+  /**
+   * Reliable send of one binary frame (storage sync, y-websocket messages). A `bulk` frame (a
+   * document snapshot) may be larger than the send-buffer limit: its bytes are allowed on top of
+   * the limit while they drain, so a big document does not get its reader cut off as slow.
+   */
+  sendBinary(data: Uint8Array, bulk = false): void {
     if (this.closing || this.closedForFallingBehind(socketOf(this.ws))) return;
+    if (bulk) this.bulkAllowance += data.length;
     this.ws.send(data, BINARY_FRAME);
   }
 
@@ -182,9 +189,14 @@ export class ClientSession {
     return this.ws.bufferedAmount - queuedThisTurn(socket);
   }
 
-  /** The hard limit: past `maxBufferedBytes` unsent, the client is closed with 4009. */
+  /**
+   * The hard limit: past `maxBufferedBytes` unsent (plus what is left of bulk sends), the client
+   * is closed with 4009. The bulk allowance shrinks as the buffer drains below it.
+   */
   private closedForFallingBehind(socket: Socket): boolean {
-    if (this.unsent(socket) <= this.limits.maxBufferedBytes) return false;
+    const unsent = this.unsent(socket);
+    if (this.bulkAllowance > unsent) this.bulkAllowance = unsent;
+    if (unsent <= this.limits.maxBufferedBytes + this.bulkAllowance) return false;
     this.close(CloseCode.SlowConsumer, 'slow consumer: send buffer limit exceeded');
     return true;
   }
