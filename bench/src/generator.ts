@@ -1,11 +1,12 @@
-import { RUNNERS, type ScenarioInput, type ScenarioName } from './scenarios.js';
+import { type AnyScenario, type PeerName, runScenario } from './registry.js';
+import type { ScenarioInput } from './scenarios.js';
 
 // The load generator: one scenario against one server, in its own process (pinned to its own
 // core by the orchestrator). Prints one JSON line with the result and exits.
-const [scenario, json] = process.argv.slice(2) as [ScenarioName, string];
-const input = JSON.parse(json) as ScenarioInput;
+const [scenario, json] = process.argv.slice(2) as [AnyScenario, string];
+const input = JSON.parse(json) as ScenarioInput<PeerName>;
 
-RUNNERS[scenario](input).then(
+runScenario(scenario, input).then(
   (result) => {
     process.stdout.write(`${JSON.stringify({ ok: true, result })}\n`);
     process.exit(0);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { StepResult } from './load.js';
 import type { ScenarioResult, Summary } from './scenarios.js';
 import { latencyPlot } from './svg.js';
+import { isYjsScenario, yjsTable, yjsTargetRows } from './yjs-report.js';
 
 type Results = Record<string, Record<string, ScenarioResult | { error: string }>>;
 
@@ -36,7 +37,9 @@ function serverCell(result: ScenarioResult): string {
 function table(
   scenario: string,
   results: Record<string, ScenarioResult | { error: string }>,
+  source?: string,
 ): string {
+  if (isYjsScenario(scenario)) return yjsTable(scenario, results, source);
   const roomkit = results.roomkit;
   const rows = Object.entries(results).map(([system, result]) => {
     if (!isResult(result)) return `| ${system} | failed: ${result.error} | | | | | | | |`;
@@ -60,6 +63,7 @@ function table(
     `### ${scenario}`,
     '',
     LABEL[scenario] ?? '',
+    ...(source ? ['', `(run: ${source})`] : []),
     '',
     `| system | msgs/s | p50 ms | p99 ms | p99.9 ms | loss | bytes/conn | server CPU / loop lag p99 / RSS | Roomkit ÷ this (${scenario === 'idle' ? 'memory' : 'throughput'}) |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -146,6 +150,7 @@ function targets(results: Results): string {
       `| idle memory ≤ 0.5× Socket.IO | ${mr.bytesPerConn} vs ${ms.bytesPerConn} B (${ratio(mr.bytesPerConn, ms.bytesPerConn)}) | ${mark(mr.bytesPerConn <= 0.5 * ms.bytesPerConn)} |`,
     );
   }
+  lines.push(...yjsTargetRows(results));
   return `${lines.join('\n')}\n`;
 }
 
@@ -155,10 +160,12 @@ export function writeReport(options: {
   results: Results;
   quick: boolean;
   date: string;
+  /** Saved result files each scenario's figures came from (`--report`). */
+  sources?: Record<string, string[]>;
 }): void {
-  const { benchRoot, machine, results, quick, date } = options;
+  const { benchRoot, machine, results, quick, date, sources } = options;
   const { scenarios, invalid } = summaries(results);
-  const summary = { machine, date, scenarios, invalid };
+  const summary = { machine, date, scenarios, invalid, ...(sources ? { sources } : {}) };
   const resultsDir = join(benchRoot, 'results');
   if (quick) {
     writeFileSync(join(resultsDir, 'quick-latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
@@ -190,7 +197,9 @@ export function writeReport(options: {
     targets(results),
     '## Results',
     '',
-    ...Object.entries(results).map(([scenario, bySystem]) => table(scenario, bySystem)),
+    ...Object.entries(results).map(([scenario, bySystem]) =>
+      table(scenario, bySystem, sources?.[scenario]?.map((f) => `bench/results/${f}`).join(', ')),
+    ),
     curves.length
       ? '![p99 latency against offered load, fan-out](bench/results/fanout-latency.svg)\n'
       : '',

@@ -1,20 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ALL_SCENARIOS, type AnyScenario, type PeerName, systemsFor } from './registry.js';
 import { writeReport } from './report.js';
-import {
-  SCENARIOS,
-  type ScenarioInput,
-  type ScenarioName,
-  type ScenarioResult,
-} from './scenarios.js';
-import { SYSTEMS, type SystemName } from './systems.js';
+import type { ScenarioInput, ScenarioResult } from './scenarios.js';
 
-// `npm run bench [-- --quick] [--only fanout,cursors] [--systems roomkit,ws-plain]`:
+// `npm run bench [-- --quick] [--only fanout,yjs-sync] [--systems roomkit,ws-plain]`:
 // each scenario × system gets a fresh server pinned to core 0 and a generator pinned to core 1.
+// Each scenario runs against its own set of servers (registry.ts); `--systems` narrows that set.
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchRoot = join(here, '..');
@@ -26,8 +22,14 @@ const listArg = (flag: string): string[] | null => {
   const at = args.indexOf(flag);
   return at >= 0 && args[at + 1] ? args[at + 1]!.split(',') : null;
 };
-const scenarios = (listArg('--only') ?? [...SCENARIOS]) as ScenarioName[];
-const systems = (listArg('--systems') ?? [...SYSTEMS]) as SystemName[];
+const scenarios = (listArg('--only') ?? [...ALL_SCENARIOS]) as AnyScenario[];
+const onlySystems = listArg('--systems');
+for (const scenario of scenarios) {
+  if (!(ALL_SCENARIOS as readonly string[]).includes(scenario)) {
+    process.stderr.write(`bench: unknown scenario ${scenario} (${ALL_SCENARIOS.join(', ')})\n`);
+    process.exit(2);
+  }
+}
 const canPin = existsSync('/usr/bin/taskset') && cpus().length >= 2;
 
 function pinned(
@@ -42,7 +44,7 @@ function pinned(
 }
 
 async function startPeer(
-  system: SystemName,
+  system: PeerName,
 ): Promise<{ child: ChildProcess; port: number; statsPort: number }> {
   const child = pinned(
     0,
@@ -65,7 +67,10 @@ async function startPeer(
   return { child, port: Number(port), statsPort: Number(statsPort) };
 }
 
-async function runGenerator(scenario: ScenarioName, input: ScenarioInput): Promise<ScenarioResult> {
+async function runGenerator(
+  scenario: AnyScenario,
+  input: ScenarioInput<PeerName>,
+): Promise<ScenarioResult> {
   const child = pinned(
     1,
     join(here, 'generator.js'),
@@ -105,24 +110,37 @@ const date = new Date().toISOString().slice(0, 10);
 mkdirSync(resultsDir, { recursive: true });
 const all: Record<string, Record<string, ScenarioResult | { error: string }>> = {};
 
-// `--report`: rebuild latest.json and BENCHMARKS.md from today's saved full-run scenario files
-// (after re-running one scenario with `--only`), without measuring anything.
+// `--report`: rebuild latest.json and BENCHMARKS.md from the saved full-run scenario files
+// (after re-running some scenarios with `--only`), without measuring anything. Each system's
+// figures come from the newest file of that scenario that has them.
 if (args.includes('--report')) {
-  for (const scenario of SCENARIOS) {
-    const file = join(resultsDir, `${date}-${scenario}.json`);
-    if (existsSync(file)) {
-      all[scenario] = (
-        JSON.parse(readFileSync(file, 'utf8')) as { results: (typeof all)[string] }
-      ).results;
+  const sources: Record<string, string[]> = {};
+  for (const scenario of ALL_SCENARIOS) {
+    const pattern = new RegExp(`^\\d{4}-\\d{2}-\\d{2}-${scenario}\\.json$`);
+    const files = readdirSync(resultsDir)
+      .filter((name) => pattern.test(name))
+      .sort()
+      .reverse();
+    for (const name of files) {
+      const saved = JSON.parse(readFileSync(join(resultsDir, name), 'utf8')) as {
+        results: (typeof all)[string];
+      };
+      for (const [system, result] of Object.entries(saved.results)) {
+        all[scenario] ??= {};
+        if (all[scenario][system] !== undefined) continue;
+        all[scenario][system] = result;
+        sources[scenario] = [...new Set([...(sources[scenario] ?? []), name])];
+      }
     }
   }
-  writeReport({ benchRoot, machine, results: all, quick: false, date });
+  writeReport({ benchRoot, machine, results: all, quick: false, date, sources });
   process.stderr.write('bench: report rebuilt from saved results\n');
   process.exit(0);
 }
 
 for (const scenario of scenarios) {
   all[scenario] = {};
+  const systems = systemsFor(scenario).filter((s) => !onlySystems || onlySystems.includes(s));
   for (const system of systems) {
     process.stderr.write(`bench: ${scenario} / ${system} ... `);
     const peer = await startPeer(system);
@@ -137,7 +155,7 @@ for (const scenario of scenarios) {
       all[scenario][system] = result;
       const s = result.summary;
       process.stderr.write(
-        `${result.valid ? '' : '[INVALID] '}${s.msgsPerSec} msg/s p99 ${s.p99Ms} ms loss ${s.loss}${s.bytesPerConn !== null ? ` ${s.bytesPerConn} B/conn` : ''}\n`,
+        `${result.valid ? '' : '[INVALID] '}${s.msgsPerSec} msg/s p50 ${s.p50Ms} ms p99 ${s.p99Ms} ms loss ${s.loss}${s.bytesPerConn !== null ? ` ${s.bytesPerConn} B/conn` : ''}\n`,
       );
     } catch (error) {
       all[scenario][system] = { error: String(error) };
@@ -154,8 +172,8 @@ for (const scenario of scenarios) {
 }
 
 // Only a full run (every scenario, every system, not --quick) replaces latest.json and BENCHMARKS.md.
-const partial = quick || listArg('--only') !== null || listArg('--systems') !== null;
+const partial = quick || listArg('--only') !== null || onlySystems !== null;
 writeReport({ benchRoot, machine, results: all, quick: partial, date });
 process.stderr.write(
-  `bench: done${partial ? ' (partial run: latest.json and BENCHMARKS.md untouched)' : ''}\n`,
+  `bench: done${partial ? ` (partial run: latest.json and BENCHMARKS.md untouched${quick ? '' : '; `npm run bench -- --report` merges the newest saved run of each scenario'})` : ''}\n`,
 );

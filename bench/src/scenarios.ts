@@ -24,8 +24,8 @@ export interface ScenarioResult {
   details: unknown;
 }
 
-export interface ScenarioInput {
-  system: SystemName;
+export interface ScenarioInput<S extends string = SystemName> {
+  system: S;
   port: number;
   statsPort: number;
   serverPid: number;

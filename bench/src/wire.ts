@@ -15,8 +15,10 @@ export interface WireOptions {
   path: string;
   /** Loopback source address (127.0.0.x), to spread many sockets over more source ports. */
   localAddress?: string;
-  /** Text frames whose payload starts with this are counted as data. */
+  /** Frames whose payload starts with this are counted as data (text frames unless `binary`). */
   marker: Buffer;
+  /** Data frames are binary (Yjs envelopes) instead of text. */
+  binary?: boolean;
   /** Keep and hand over whole data payloads (sampled receivers). */
   sample?: (payload: Buffer) => void;
   /** Every text frame that is not data (handshakes, presence, pings of engine.io). */
@@ -57,6 +59,8 @@ export class WireClient {
   closed = false;
   /** Receives text frames that are not data (join handshakes, presence, engine.io pings). */
   onControl: ((payload: Buffer) => void) | undefined;
+  /** While set, receives binary frames that are not data (Yjs sync steps during a join). */
+  onBinary: ((payload: Buffer) => void) | undefined;
   /**
    * Control frames seen so far, kept until the join is done: they can arrive in the same read as
    * the handshake response, before anyone is listening.
@@ -201,12 +205,12 @@ export class WireClient {
       if (chunk.length - offset < header + peek) break;
       const start = offset + header;
       this.isData =
-        this.opcode === 1 &&
+        this.opcode === (this.options.binary ? 2 : 1) &&
         length >= marker.length &&
         chunk.compare(marker, 0, marker.length, start, start + marker.length) === 0;
       const keep = this.isData
         ? this.options.sample !== undefined && (this.count + 1) % this.sampleEvery === 0
-        : this.opcode !== 2;
+        : this.opcode !== 2 || this.onBinary !== undefined;
       this.collecting = keep ? [] : null;
       offset = start;
       this.remaining = length;
@@ -226,6 +230,10 @@ export class WireClient {
     if (this.opcode === 9) {
       // ping → pong with the same payload
       this.send(clientFrame(payload ?? Buffer.alloc(0), 0xa));
+      return;
+    }
+    if (this.opcode === 2 && payload) {
+      this.onBinary?.(payload);
       return;
     }
     if (this.opcode === 1 && payload) {
