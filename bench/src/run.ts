@@ -4,6 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { machineBusySeconds, processCpuSeconds } from './measure.js';
 import { ALL_SCENARIOS, type AnyScenario, type PeerName, systemsFor } from './registry.js';
 import { writeReport } from './report.js';
 import type { ScenarioInput, ScenarioResult } from './scenarios.js';
@@ -81,13 +82,20 @@ async function runGenerator(
   child.stdout!.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
+  const busy0 = machineBusySeconds();
+  const server0 = processCpuSeconds(input.serverPid);
+  const wall0 = performance.now();
   await new Promise((resolve) => child.once('exit', resolve));
+  const busy = machineBusySeconds() - busy0;
+  const server = processCpuSeconds(input.serverPid) - server0;
+  const wall = (performance.now() - wall0) / 1000;
   const last = output.trim().split('\n').at(-1) ?? '';
   const parsed = JSON.parse(last) as
-    | { ok: true; result: ScenarioResult }
+    | { ok: true; result: ScenarioResult; cpuSeconds: number }
     | { ok: false; error: string };
   if (!parsed.ok) throw new Error(parsed.error);
-  return parsed.result;
+  const other = Math.max(0, busy - server - parsed.cpuSeconds) / wall;
+  return { ...parsed.result, otherCpu: Math.round(other * 100) / 100 };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -155,7 +163,7 @@ for (const scenario of scenarios) {
       all[scenario][system] = result;
       const s = result.summary;
       process.stderr.write(
-        `${result.valid ? '' : '[INVALID] '}${s.msgsPerSec} msg/s p50 ${s.p50Ms} ms p99 ${s.p99Ms} ms loss ${s.loss}${s.bytesPerConn !== null ? ` ${s.bytesPerConn} B/conn` : ''}\n`,
+        `${result.valid ? '' : '[INVALID] '}${s.msgsPerSec} msg/s p50 ${s.p50Ms} ms p99 ${s.p99Ms} ms loss ${s.loss}${s.bytesPerConn !== null ? ` ${s.bytesPerConn} B/conn` : ''} (other processes: ${result.otherCpu} cores)\n`,
       );
     } catch (error) {
       all[scenario][system] = { error: String(error) };

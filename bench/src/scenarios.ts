@@ -22,6 +22,11 @@ export interface ScenarioResult {
   valid: boolean;
   note: string;
   details: unknown;
+  /**
+   * Cores' worth of CPU that processes other than this server and generator used meanwhile
+   * (set by the orchestrator): a busy machine makes the figures unreliable.
+   */
+  otherCpu?: number;
 }
 
 export interface ScenarioInput<S extends string = SystemName> {

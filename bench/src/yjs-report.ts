@@ -77,7 +77,10 @@ export function yjsTable(scenario: string, results: BySystem, source?: string): 
   });
   const notes = Object.entries(results)
     .filter((entry): entry is [string, ScenarioResult] => isResult(entry[1]))
-    .map(([system, r]) => `- ${system}: ${r.note}`);
+    .map(
+      ([system, r]) =>
+        `- ${system}: ${r.note}${r.otherCpu !== undefined ? `; other processes on the machine used ${r.otherCpu} cores meanwhile` : ''}`,
+    );
   return [
     `### ${scenario}`,
     '',
