@@ -10,6 +10,10 @@ function describeDb(db: string): string {
   try {
     const url = new URL(db);
     if (url.password) url.password = '***';
+    // libpq-style parameters may carry secrets too (`?password=`, `?sslpassword=`).
+    for (const key of [...url.searchParams.keys()]) {
+      if (/pass|secret|key/i.test(key)) url.searchParams.set(key, '***');
+    }
     return `postgres ${url.toString()}`;
   } catch {
     return 'postgres';

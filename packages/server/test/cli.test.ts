@@ -217,6 +217,16 @@ describe('bad command lines', () => {
     },
   );
 
+  it.concurrent('a store that cannot be opened exits 1 without logging its password', async ({
+    expect,
+  }) => {
+    const db = 'postgres://roomkit:hunter2@127.0.0.1:1/x?password=hunter3&sslmode=disable';
+    const { code, stdout, stderr } = await run(['serve', '--port', '0', '--db', db], {}, 15_000);
+    expect(code).toBe(1);
+    expect(stdout + stderr).toContain('could not open the store');
+    expect(stdout + stderr).not.toContain('hunter');
+  });
+
   it.concurrent('a bad environment value exits 2 too', async ({ expect }) => {
     const { code, stderr } = await run(['serve', '--port', '0'], {
       ROOMKIT_MAX_CONNECTIONS: 'lots',

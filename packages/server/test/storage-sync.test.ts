@@ -214,3 +214,49 @@ describe('read-only connections', () => {
     expect(studio.errors).toHaveLength(0);
   });
 });
+
+describe('refusals change nothing', () => {
+  it('storage:init with a good update but a malformed state vector applies nothing', async () => {
+    const server = await startServer();
+    const alice = await DocClient.open(server, 'sv', 'alice', 'base64');
+    const bob = await DocClient.open(server, 'sv', 'bob', 'base64');
+    const scratch = new Y.Doc();
+    scratch.getText('text').insert(0, 'should not land');
+    const refused = alice.request({
+      type: 'storage:init',
+      room: 'sv',
+      stateVector: 'AP8=',
+      update: Buffer.from(Y.encodeStateAsUpdate(scratch)).toString('base64'),
+    });
+    await expect(refused).rejects.toMatchObject({ reply: { code: ErrorCode.InvalidUpdate } });
+    const doc = server.getRoomManager().get('sv')!.getStorageDocument()!;
+    expect(doc.doc.getText('text').toString()).toBe('');
+    alice.doc.getText('text').insert(0, 'next');
+    await alice.settled();
+    await waitUntil(() => bob.text() === 'next', 3000, 'the next edit only');
+  });
+
+  it('without a store, the size limit counts the real document, not every update ever sent', async () => {
+    const server = await startServer({
+      storage: { maxUpdateBytes: 12_000, maxDocumentBytes: 20_000 },
+    });
+    const alice = await DocClient.open(server, 'churn', 'alice');
+    const text = alice.doc.getText('text');
+    // 40 rounds of writing and deleting 2 kB: 80 kB sent in all, a tiny document in the end.
+    for (let i = 0; i < 40; i++) {
+      text.insert(0, 'z'.repeat(2000));
+      text.delete(0, 2000);
+    }
+    await alice.settled();
+    expect(alice.errors).toEqual([]);
+    const chunk = (): Uint8Array => {
+      const other = new Y.Doc();
+      other.getText('other').insert(0, 'w'.repeat(9_000));
+      return Y.encodeStateAsUpdate(other);
+    };
+    expect((await alice.push(chunk())).type).toBe('ack');
+    expect((await alice.push(chunk())).type).toBe('ack');
+    const big = alice.push(chunk());
+    await expect(big).rejects.toMatchObject({ reply: { code: ErrorCode.DocumentTooLarge } });
+  });
+});

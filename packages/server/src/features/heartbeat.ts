@@ -57,7 +57,9 @@ export class HeartbeatFeature implements Feature {
         session.ws.terminate();
         continue;
       }
-      if (!session.offline && now - session.lastHeartbeat > timeoutMs) {
+      // y-websocket peers have no heartbeat message: any traffic or pong shows they are there.
+      const heard = session.wire === 'roomkit' ? session.lastHeartbeat : session.lastSeen;
+      if (!session.offline && now - heard > timeoutMs) {
         session.offline = true;
         for (const connection of session.memberships.values()) {
           connection.user.onlineStatus = 'offline';

@@ -10,7 +10,7 @@ import type { ResolvedStorage } from '../config.js';
 import { runHook } from '../hooks.js';
 import type { Room } from '../rooms/room.js';
 import { DocumentRegistry } from '../storage/document-registry.js';
-import type { RoomDocument } from '../storage/room-document.js';
+import { RoomDocument } from '../storage/room-document.js';
 import {
   type Feature,
   type FeatureContext,
@@ -42,6 +42,8 @@ export class StorageFeature implements Feature {
           : this.fromBase64(message.stateVector, 'stateVector');
       const update =
         message.update === undefined ? null : this.fromBase64(message.update, 'update');
+      // Checked before the update is applied: an error means nothing happened.
+      RoomDocument.checkStateVector(stateVector);
       return this.withDocument(target, (doc) => {
         const applied = update === null ? undefined : this.apply(target, doc, update);
         const reply = {

@@ -1,4 +1,5 @@
 import { ErrorCode } from '@roomkit/protocol';
+import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { ProtocolError } from '../features/feature.js';
 
@@ -60,15 +61,28 @@ export class RoomDocument implements StorageDocument {
     this.bytes = snapshotBytes;
   }
 
+  /** Throws `invalid_update` for a malformed state vector (empty is fine: "I have nothing"). */
+  static checkStateVector(stateVector: Uint8Array): void {
+    if (stateVector.length === 0) return;
+    let complete = false;
+    try {
+      // Pairs of (client, clock) after a count, and nothing after them.
+      const decoder = decoding.createDecoder(stateVector);
+      const count = decoding.readVarUint(decoder);
+      for (let i = 0; i < count; i++) {
+        decoding.readVarUint(decoder);
+        decoding.readVarUint(decoder);
+      }
+      complete = decoder.pos === stateVector.length;
+    } catch {
+      complete = false;
+    }
+    if (!complete) throw invalid('the state vector is malformed or truncated');
+  }
+
   /** What a client with state vector `stateVector` lacks. Throws `invalid_update` for a bad vector. */
   diff(stateVector: Uint8Array): Uint8Array {
-    if (stateVector.length > 0) {
-      try {
-        Y.decodeStateVector(stateVector);
-      } catch {
-        throw invalid('the state vector is malformed or truncated');
-      }
-    }
+    RoomDocument.checkStateVector(stateVector);
     return Y.encodeStateAsUpdate(this.doc, stateVector.length > 0 ? stateVector : undefined);
   }
 
@@ -91,6 +105,9 @@ export class RoomDocument implements StorageDocument {
 
   /** Validates then applies a client's update. Throws `ProtocolError`; then nothing changed. */
   apply(update: Uint8Array, origin: unknown): Applied {
+    // The running count only grows between compactions (and without a store there are none):
+    // near the limit, measure the real size before refusing.
+    if (this.bytes + update.length > this.maxDocumentBytes) this.bytes = this.serialize().length;
     if (this.bytes + update.length > this.maxDocumentBytes) {
       throw new ProtocolError(
         ErrorCode.DocumentTooLarge,
