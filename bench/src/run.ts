@@ -151,6 +151,7 @@ for (const scenario of scenarios) {
   const systems = systemsFor(scenario).filter((s) => !onlySystems || onlySystems.includes(s));
   for (const system of systems) {
     process.stderr.write(`bench: ${scenario} / ${system} ... `);
+    const began = performance.now();
     const peer = await startPeer(system);
     try {
       const result = await runGenerator(scenario, {
@@ -163,7 +164,7 @@ for (const scenario of scenarios) {
       all[scenario][system] = result;
       const s = result.summary;
       process.stderr.write(
-        `${result.valid ? '' : '[INVALID] '}${s.msgsPerSec} msg/s p50 ${s.p50Ms} ms p99 ${s.p99Ms} ms loss ${s.loss}${s.bytesPerConn !== null ? ` ${s.bytesPerConn} B/conn` : ''} (other processes: ${result.otherCpu} cores)\n`,
+        `${result.valid ? '' : '[INVALID] '}${s.msgsPerSec} msg/s p50 ${s.p50Ms} ms p99 ${s.p99Ms} ms loss ${s.loss}${s.bytesPerConn !== null ? ` ${s.bytesPerConn} B/conn` : ''} (other processes: ${result.otherCpu} cores; ${((performance.now() - began) / 1000).toFixed(1)} s)\n`,
       );
     } catch (error) {
       all[scenario][system] = { error: String(error) };

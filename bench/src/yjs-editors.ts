@@ -277,11 +277,11 @@ export async function editorsScenario(
   const rates = input.quick
     ? size <= 10
       ? [50, 400]
-      : [5, 40]
+      : [5, 20]
     : size <= 10
       ? [20, 50, 100, 200, 400, 800, 1600, 3200]
       : [2, 5, 10, 20, 40, 80, 160, 320];
-  const durationMs = input.quick ? 1000 : 2500;
+  const durationMs = input.quick ? 800 : 2500;
   await typingStep({
     input,
     editors,

@@ -122,7 +122,7 @@ export async function syncScenario(input: ScenarioInput<YjsSystemName>): Promise
   const built = buildDocument(DOCUMENT_BYTES);
   const { observer, session, seedMs } = await seed(input, 'sync', built);
   let member = 100;
-  const measured = await measureReps(input, input.quick ? 5 : 20, async (timed) => {
+  const measured = await measureReps(input, input.quick ? 4 : 20, async (timed) => {
     const client = session(member++);
     const timing = await timed(async () => {
       const start = performance.now();
@@ -158,7 +158,7 @@ export async function reconnectScenario(
   for (const update of built.updates) author.load(update);
   await author.connect();
   const random = prng(2);
-  const measured = await measureReps(input, input.quick ? 5 : 20, async (timed) => {
+  const measured = await measureReps(input, input.quick ? 4 : 20, async (timed) => {
     await client.close();
     await delay(50);
     typeInto(authorDoc, MISSED_UPDATES, random);
