@@ -323,7 +323,7 @@ export async function editorsScenario(
       bytesPerConn: null,
     },
     valid,
-    note: `${note}; rates are per editor, msgs/s = updates delivered to the other editors`,
+    note: `${note}; rates are for all editors together`,
     details: { editors: size, echoes: adapter.echoes, steps },
   };
 }

@@ -137,7 +137,7 @@ export async function syncScenario(input: ScenarioInput<YjsSystemName>): Promise
   await observer.close();
   return result(
     measured,
-    `fresh client, connect → whole document applied (${built.stateBytes} B state, ${built.updates.length} edits by 20 authors); p99.9 column = slowest`,
+    `fresh client, connect → whole document applied (${built.stateBytes} B state, ${built.updates.length} edits by 20 authors)`,
     { stateBytes: built.stateBytes, edits: built.updates.length, seedMs },
   );
 }
@@ -175,7 +175,7 @@ export async function reconnectScenario(
   await Promise.all([client.close(), author.close(), observer.close()]);
   return result(
     measured,
-    `client with the ${built.stateBytes} B document reconnects after missing ${MISSED_UPDATES} keystroke updates: connect → all of them applied; p99.9 column = slowest`,
+    `client with the ${built.stateBytes} B document reconnects after missing ${MISSED_UPDATES} keystroke updates: connect → all of them applied`,
     { stateBytes: built.stateBytes, missedUpdates: MISSED_UPDATES, seedMs },
   );
 }
