@@ -210,6 +210,11 @@ export class RoomServer {
     return this.rooms;
   }
 
+  /** How many room documents are in memory (a released room's is dropped once it is saved). */
+  get loadedDocuments(): number {
+    return this.storage?.registry.size ?? 0;
+  }
+
   /** The WebSocket path prefix, normalized (no trailing slash). */
   get path(): string {
     return this.config.path;

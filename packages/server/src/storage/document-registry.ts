@@ -25,6 +25,7 @@ export interface RegistryOptions {
 export class DocumentRegistry {
   private readonly docs = new Map<string, RoomDocument>();
   private readonly loading = new Map<string, Promise<RoomDocument>>();
+  private closed = false;
   readonly writer: DocumentWriter | null;
 
   constructor(private readonly options: RegistryOptions) {
@@ -80,6 +81,9 @@ export class DocumentRegistry {
         `the document of room "${roomId}" could not be loaded; try again`,
       );
     }
+    if (this.closed) {
+      throw new ProtocolError(ErrorCode.StorageUnavailable, 'the server is shutting down');
+    }
     const doc = new RoomDocument(roomId, this.options.maxDocumentBytes);
     const parts = [initial, stored?.snapshot ?? null, ...(stored?.updates ?? [])];
     let damaged = 0;
@@ -119,8 +123,18 @@ export class DocumentRegistry {
 
   /** Server stop: flush everything (retrying a failing store up to `timeoutMs`), then destroy. */
   async close(timeoutMs: number): Promise<void> {
-    await Promise.allSettled(this.loading.values());
-    await this.writer?.close(timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    this.closed = true;
+    // A load that hangs (a locked table, a dead connection) is not waited for past the deadline.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(this.loading.values()),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.writer?.close(Math.max(0, deadline - Date.now()));
     for (const doc of this.docs.values()) doc.destroy();
     this.docs.clear();
   }

@@ -44,6 +44,10 @@ export class DocumentWriter {
   private failures = 0;
   private retrying = false;
   private lastError: unknown = null;
+  /** The batch being written (its entries are no longer in `pending`). */
+  private writing: Map<string, PendingRoom> | null = null;
+  /** Set by `close()` once it flushed or ran out of time: nothing is written or retried after. */
+  private stopped = false;
 
   constructor(
     private readonly store: Store,
@@ -64,6 +68,7 @@ export class DocumentWriter {
 
   /** Queues an update; resolves once it is durable. */
   append(roomId: string, update: Uint8Array): Promise<void> {
+    if (this.stopped) return Promise.reject(new StoreUnavailableError(this.lastError));
     const entry = this.entry(roomId);
     entry.updates.push(update);
     const done = this.wait(entry);
@@ -73,6 +78,7 @@ export class DocumentWriter {
 
   /** Writes the room's snapshot (and everything queued for it) now; resolves once durable. */
   compactNow(roomId: string): Promise<void> {
+    if (this.stopped) return Promise.reject(new StoreUnavailableError(this.lastError));
     const entry = this.entry(roomId);
     entry.compact = true;
     const done = this.wait(entry);
@@ -107,7 +113,8 @@ export class DocumentWriter {
 
   /**
    * Flushes everything, retrying failures until `timeoutMs`; then rejects whatever is still
-   * waiting (and logs how much was not saved). Used by `stop()`.
+   * waiting (and logs how much was not saved). Used by `stop()`. A write that hangs (a locked
+   * table, a dead connection) is not waited for past the deadline either.
    */
   async close(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -115,20 +122,42 @@ export class DocumentWriter {
       if (!this.inFlight && !this.retrying) this.schedule(true);
       await new Promise<void>((resolve) => setTimeout(resolve, 10).unref());
     }
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.inFlight) await this.inFlight.catch(() => {});
-    if (this.pending.size === 0) return;
-    let lost = 0;
-    for (const entry of this.pending.values()) {
-      lost += entry.updates.length;
-      for (const waiter of entry.waiters) waiter.reject(new StoreUnavailableError(this.lastError));
+    if (this.inFlight) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.inFlight.catch(() => {}),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        }),
+      ]);
+      clearTimeout(timer);
     }
+    const unsaved = [...this.pending, ...(this.writing ?? [])];
+    this.pending.clear();
+    this.giveUp(unsaved, this.lastError);
+  }
+
+  /** Rejects the waiters of entries that will not be written, and logs what was lost. */
+  private giveUp(entries: Iterable<[string, PendingRoom]>, error: unknown): void {
+    const rooms = new Set<string>();
+    let lost = 0;
+    for (const [roomId, entry] of entries) {
+      if (entry.waiters.length === 0 && entry.updates.length === 0) continue;
+      rooms.add(roomId);
+      lost += entry.updates.length;
+      for (const waiter of entry.waiters) waiter.reject(new StoreUnavailableError(error));
+      // Emptied, so an entry is given up once (a hung write may still fail after the deadline).
+      entry.waiters = [];
+      entry.updates = [];
+    }
+    if (rooms.size === 0) return;
     this.logger.error(
-      { err: this.lastError, rooms: this.pending.size, updates: lost },
+      { err: error, rooms: rooms.size, updates: lost },
       'store unavailable at stop: updates were not saved',
     );
-    this.pending.clear();
   }
 
   private entry(roomId: string): PendingRoom {
@@ -147,7 +176,7 @@ export class DocumentWriter {
 
   /** Arms the batch timer: the debounce, capped by the oldest update's maximum wait. */
   private schedule(now: boolean): void {
-    if (this.inFlight || this.retrying || this.pending.size === 0) return;
+    if (this.stopped || this.inFlight || this.retrying || this.pending.size === 0) return;
     if (this.timer) clearTimeout(this.timer);
     const waited = Date.now() - this.firstPendingAt;
     const delay = now
@@ -176,11 +205,14 @@ export class DocumentWriter {
           : { roomId, updates: entry.updates, snapshot },
       );
     }
+    this.writing = batch;
     try {
       await this.store.writeDocuments(writes);
     } catch (error) {
       this.requeue(batch, error);
       return;
+    } finally {
+      this.writing = null;
     }
     if (this.failures > 0) this.logger.warn({ failures: this.failures }, 'store writes recovered');
     this.failures = 0;
@@ -195,6 +227,10 @@ export class DocumentWriter {
   private requeue(batch: Map<string, PendingRoom>, error: unknown): void {
     this.lastError = error;
     this.failures++;
+    if (this.stopped) {
+      this.giveUp(batch, error);
+      return;
+    }
     for (const [roomId, newer] of this.pending) {
       const older = batch.get(roomId);
       if (!older) batch.set(roomId, newer);

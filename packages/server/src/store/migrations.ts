@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 import type { StoreKind } from './store.js';
 
 /**
@@ -48,29 +48,67 @@ export interface MigrationOutcome {
   applied: string[];
 }
 
-/** Brings the schema up to date. Safe to run concurrently from several processes on PostgreSQL. */
+/** The history table: one row per applied migration (the layout Kysely's `Migrator` used). */
+interface MigrationHistory {
+  roomkit_migrations: { name: string; timestamp: string };
+}
+
+/**
+ * Brings the schema up to date, in one transaction: the migrations not yet in
+ * `roomkit_migrations`, in name order. Safe to run concurrently from several processes on
+ * PostgreSQL (an advisory lock per schema serializes them).
+ *
+ * Not Kysely's `Migrator`: it looks for its history table by reading the columns of every table
+ * in every schema of the database. That takes a `roomkit_migrations` of another schema for ours
+ * (so a second Roomkit schema in one database never got its own tables and failed), and fails
+ * outright when any schema of the database is dropped meanwhile.
+ */
 export async function migrateToLatest(
   db: Kysely<unknown>,
   kind: StoreKind,
 ): Promise<MigrationOutcome> {
-  const provider: MigrationProvider = { getMigrations: async () => migrations(kind) };
-  const migrator = new Migrator({
-    db,
-    provider,
-    migrationTableName: 'roomkit_migrations',
-    migrationLockTableName: 'roomkit_migrations_lock',
-  });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((result) => result.status === 'Error')?.migrationName;
-    throw new Error(
-      `database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+  const all = migrations(kind);
+  /** The migration being applied, for the error message. */
+  const progress = { name: '' };
+  try {
+    return await (db as Kysely<MigrationHistory>).transaction().execute(async (trx) => {
+      if (kind === 'postgres') {
+        await sql`select pg_advisory_xact_lock(hashtext(coalesce(current_schema(), '') || '.roomkit_migrations'))`.execute(
+          trx,
+        );
+      }
+      await trx.schema
+        .createTable('roomkit_migrations')
+        .ifNotExists()
+        .addColumn('name', 'varchar(255)', (col) => col.notNull().primaryKey())
+        .addColumn('timestamp', 'varchar(255)', (col) => col.notNull())
+        .execute();
+      const rows = await trx.selectFrom('roomkit_migrations').select('name').execute();
+      const done = new Set(rows.map((row) => row.name));
+      const unknown = [...done].filter((name) => !(name in all));
+      if (unknown.length > 0) {
+        throw new Error(
+          `the database has migrations this version does not know (${unknown.join(', ')}); is a newer Roomkit using it?`,
+        );
+      }
+      const applied: string[] = [];
+      for (const name of Object.keys(all).sort()) {
+        if (done.has(name)) continue;
+        progress.name = name;
+        await all[name]!.up(trx);
+        await trx
+          .insertInto('roomkit_migrations')
+          .values({ name, timestamp: new Date().toISOString() })
+          .execute();
+        applied.push(name);
+      }
+      return { applied };
+    });
+  } catch (error) {
+    const what =
+      progress.name === '' ? 'database migration' : `database migration ${progress.name}`;
+    throw new Error(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
-  return {
-    applied: (results ?? [])
-      .filter((result) => result.status === 'Success')
-      .map((result) => result.migrationName),
-  };
 }
