@@ -20,6 +20,17 @@ function describeDb(db: string): string {
   }
 }
 
+/** How long the CLI waits for the store's connections to close at shutdown. */
+const STORE_CLOSE_TIMEOUT_MS = 5_000;
+
+function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    work.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
 /** Opens (and migrates) the store; exits 1 with the reason when it cannot. */
 async function openStoreOrExit(db: string, logger: Logger, migrate: boolean): Promise<Store> {
   try {
@@ -111,7 +122,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     server
       .stop()
-      .then(() => store?.close())
+      // A connection stuck in a hung query would hold pool.end() forever: give it a bound.
+      .then(() => store && withTimeout(store.close(), STORE_CLOSE_TIMEOUT_MS))
       .then(
         () => {
           logger.info({}, 'stopped');

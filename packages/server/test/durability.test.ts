@@ -273,6 +273,15 @@ describe('roomkit migrate', () => {
     },
   );
 
+  it('several processes migrating one new SQLite file at once: each migration applied once', async () => {
+    const cwd = scratch();
+    const file = joinPath(cwd, 'shared.db');
+    const results = await Promise.all([1, 2, 3, 4].map(() => run(['migrate', '--db', file], cwd)));
+    expect(results.map((result) => result.code)).toEqual([0, 0, 0, 0]);
+    const applied = results.filter((result) => result.stdout.includes('applied 0001_documents'));
+    expect(applied).toHaveLength(1);
+  });
+
   it('--db none has nothing to migrate: exit 2 with the reason', async () => {
     const result = await run(['migrate', '--db', 'none'], scratch());
     expect(result.code).toBe(2);

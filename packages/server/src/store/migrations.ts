@@ -56,7 +56,7 @@ interface MigrationHistory {
 /**
  * Brings the schema up to date, in one transaction: the migrations not yet in
  * `roomkit_migrations`, in name order. Safe to run concurrently from several processes on
- * PostgreSQL (an advisory lock per schema serializes them).
+ * PostgreSQL (an advisory lock per schema serializes them) and on one SQLite file (`BEGIN IMMEDIATE`).
  *
  * Not Kysely's `Migrator`: it looks for its history table by reading the columns of every table
  * in every schema of the database. That takes a `roomkit_migrations` of another schema for ours
@@ -70,39 +70,56 @@ export async function migrateToLatest(
   const all = migrations(kind);
   /** The migration being applied, for the error message. */
   const progress = { name: '' };
-  try {
-    return await (db as Kysely<MigrationHistory>).transaction().execute(async (trx) => {
-      if (kind === 'postgres') {
-        await sql`select pg_advisory_xact_lock(hashtext(coalesce(current_schema(), '') || '.roomkit_migrations'))`.execute(
-          trx,
-        );
-      }
-      await trx.schema
-        .createTable('roomkit_migrations')
-        .ifNotExists()
-        .addColumn('name', 'varchar(255)', (col) => col.notNull().primaryKey())
-        .addColumn('timestamp', 'varchar(255)', (col) => col.notNull())
+  const run = async (trx: Kysely<MigrationHistory>): Promise<MigrationOutcome> => {
+    await trx.schema
+      .createTable('roomkit_migrations')
+      .ifNotExists()
+      .addColumn('name', 'varchar(255)', (col) => col.notNull().primaryKey())
+      .addColumn('timestamp', 'varchar(255)', (col) => col.notNull())
+      .execute();
+    const rows = await trx.selectFrom('roomkit_migrations').select('name').execute();
+    const done = new Set(rows.map((row) => row.name));
+    const unknown = [...done].filter((name) => !(name in all));
+    if (unknown.length > 0) {
+      throw new Error(
+        `the database has migrations this version does not know (${unknown.join(', ')}); is a newer Roomkit using it?`,
+      );
+    }
+    const applied: string[] = [];
+    for (const name of Object.keys(all).sort()) {
+      if (done.has(name)) continue;
+      progress.name = name;
+      await all[name]!.up(trx);
+      await trx
+        .insertInto('roomkit_migrations')
+        .values({ name, timestamp: new Date().toISOString() })
         .execute();
-      const rows = await trx.selectFrom('roomkit_migrations').select('name').execute();
-      const done = new Set(rows.map((row) => row.name));
-      const unknown = [...done].filter((name) => !(name in all));
-      if (unknown.length > 0) {
-        throw new Error(
-          `the database has migrations this version does not know (${unknown.join(', ')}); is a newer Roomkit using it?`,
-        );
-      }
-      const applied: string[] = [];
-      for (const name of Object.keys(all).sort()) {
-        if (done.has(name)) continue;
-        progress.name = name;
-        await all[name]!.up(trx);
-        await trx
-          .insertInto('roomkit_migrations')
-          .values({ name, timestamp: new Date().toISOString() })
-          .execute();
-        applied.push(name);
-      }
-      return { applied };
+      applied.push(name);
+    }
+    return { applied };
+  };
+  const history = db as Kysely<MigrationHistory>;
+  try {
+    if (kind === 'sqlite') {
+      // BEGIN IMMEDIATE takes the write lock before reading the history, so a second process
+      // migrating the same new file waits (busy timeout) and then finds the work done.
+      return await history.connection().execute(async (connection) => {
+        await sql`begin immediate`.execute(connection);
+        try {
+          const outcome = await run(connection);
+          await sql`commit`.execute(connection);
+          return outcome;
+        } catch (error) {
+          await sql`rollback`.execute(connection);
+          throw error;
+        }
+      });
+    }
+    return await history.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext(coalesce(current_schema(), '') || '.roomkit_migrations'))`.execute(
+        trx,
+      );
+      return run(trx);
     });
   } catch (error) {
     const what =

@@ -45,7 +45,9 @@ function openSqlite(file: string): Store {
   // survives a power cut too, not only a killed process. Writes are batched, so it is cheap.
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
-  database.pragma('busy_timeout = 5000');
+  // better-sqlite3 waits synchronously: a lock held by another process must not freeze the
+  // event loop for long. A write that times out fails and is retried with backoff.
+  database.pragma('busy_timeout = 1000');
   database.pragma('foreign_keys = ON');
   return new SqlStore('sqlite', new Kysely<Database>({ dialect: new SqliteDialect({ database }) }));
 }

@@ -25,19 +25,24 @@ export class SqlStore implements Store {
   }
 
   async loadDocument(roomId: string): Promise<StoredDocument> {
-    const [snapshot, updates] = await Promise.all([
-      this.db
-        .selectFrom('documents')
-        .select('snapshot')
-        .where('room_id', '=', roomId)
-        .executeTakeFirst(),
-      this.db
-        .selectFrom('document_updates')
-        .select('data')
-        .where('room_id', '=', roomId)
-        .orderBy('id')
-        .execute(),
-    ]);
+    // One snapshot of the database for both reads: a compaction committing in between would
+    // otherwise drop the tail between the two.
+    const { snapshot, updates } = await this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => ({
+        snapshot: await trx
+          .selectFrom('documents')
+          .select('snapshot')
+          .where('room_id', '=', roomId)
+          .executeTakeFirst(),
+        updates: await trx
+          .selectFrom('document_updates')
+          .select('data')
+          .where('room_id', '=', roomId)
+          .orderBy('id')
+          .execute(),
+      }));
     return {
       snapshot: snapshot ? bytes(snapshot.snapshot) : null,
       updates: updates.map((row) => bytes(row.data)),
