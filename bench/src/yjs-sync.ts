@@ -21,7 +21,12 @@ interface Timing {
   convergedMs: number;
 }
 
-/** p50/p99 of a few repetitions (nearest rank; with 20 repetitions p99 is the slowest). */
+/** Timed repetitions: p99 by nearest rank is the second slowest of 100. */
+const REPS = 100;
+const QUICK_REPS = 4;
+const WARM_UP = 2;
+
+/** p50/p99 by nearest rank. */
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const at = Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
@@ -63,7 +68,7 @@ async function measureReps(
   const timed: Timed = async (run) => {
     // Let acknowledgements and echoes of the preparation (seeding, the missed typing) drain first,
     // so the generator is idle when the timed client starts.
-    await delay(250);
+    await delay(150);
     const server0 = processCpuSeconds(input.serverPid);
     const own0 = ownCpuSeconds();
     const wall0 = performance.now();
@@ -73,8 +78,8 @@ async function measureReps(
     wallSeconds += (performance.now() - wall0) / 1000;
     return timing;
   };
-  // The first repetition warms up both sides (JIT, buffers) and is not reported.
-  await once(timed);
+  // The first repetitions warm up both sides (JIT, buffers) and are not reported.
+  for (let i = 0; i < WARM_UP; i++) await once(timed);
   serverCpuSeconds = 0;
   ownCpuSecondsTimed = 0;
   wallSeconds = 0;
@@ -122,7 +127,7 @@ export async function syncScenario(input: ScenarioInput<YjsSystemName>): Promise
   const built = buildDocument(DOCUMENT_BYTES);
   const { observer, session, seedMs } = await seed(input, 'sync', built);
   let member = 100;
-  const measured = await measureReps(input, input.quick ? 4 : 20, async (timed) => {
+  const measured = await measureReps(input, input.quick ? QUICK_REPS : REPS, async (timed) => {
     const client = session(member++);
     const timing = await timed(async () => {
       const start = performance.now();
@@ -158,7 +163,7 @@ export async function reconnectScenario(
   for (const update of built.updates) author.load(update);
   await author.connect();
   const random = prng(2);
-  const measured = await measureReps(input, input.quick ? 4 : 20, async (timed) => {
+  const measured = await measureReps(input, input.quick ? QUICK_REPS : REPS, async (timed) => {
     await client.close();
     await delay(50);
     typeInto(authorDoc, MISSED_UPDATES, random);
