@@ -278,9 +278,10 @@ export async function editorsScenario(
     ? size <= 10
       ? [50, 400]
       : [5, 20]
-    : size <= 10
-      ? [20, 50, 100, 200, 400, 800, 1600, 3200]
-      : [2, 5, 10, 20, 40, 80, 160, 320];
+    : // Steps of ~1.4×, fine enough to place each system's saturation point.
+      size <= 10
+      ? [50, 70, 100, 140, 200, 280, 400, 560, 800, 1120, 1600, 2240, 3200]
+      : [2, 3, 5, 7, 10, 14, 20, 28, 40, 56, 80, 112, 160, 224, 320];
   const durationMs = input.quick ? 800 : 2500;
   await typingStep({
     input,
