@@ -43,14 +43,27 @@ export class RoomAwareness {
   private readonly peers = new Map<number, AwarenessEntry & { session: ClientSession }>();
   /** Roomkit members mirrored into awareness, by connection id. */
   private readonly mirrored = new Map<string, Mirrored>();
+  /** Their client ids. */
+  private readonly mirroredIds = new Set<number>();
+
+  /**
+   * `nextClock` numbers the mirrored entries. It must never go back, not even across instances
+   * for the same room: a provider remembers the clock of every client it saw (also after it
+   * dropped the state on a disconnect) and ignores a state with a clock not above it, so clocks
+   * restarting at 1 would hide the members from a provider that reconnected.
+   */
+  constructor(private readonly nextClock: () => number) {}
 
   /**
    * Records a peer's entries (states of other sessions' clients are not its to change).
-   * Returns the entries that were accepted, in the order given.
+   * Returns the entries that were accepted, in the order given. The mirrored members' entries
+   * are the server's: a stock provider sends back every awareness change it applies, theirs
+   * too, and such an echo must not make one the peer's (to be removed when that peer leaves).
    */
   applyFromPeer(session: ClientSession, entries: readonly AwarenessEntry[]): AwarenessEntry[] {
     const accepted: AwarenessEntry[] = [];
     for (const entry of entries) {
+      if (this.mirroredIds.has(entry.clientId)) continue;
       const known = this.peers.get(entry.clientId);
       if (known && known.session !== session) continue;
       if (known && entry.clock < known.clock) continue;
@@ -67,13 +80,18 @@ export class RoomAwareness {
     return undefined;
   }
 
-  /** Removes a departed peer's clients; returns their removal entries for the others. */
+  /**
+   * Removes a departed peer's clients; returns their removal entries for the others. A removal
+   * keeps the client's clock (awareness applies a null state at an equal clock), as the
+   * reference server's does: a higher one would make the others ignore the client's next state
+   * when it reconnects, its clock going on from where it was.
+   */
   removePeer(session: ClientSession): AwarenessEntry[] {
     const removed: AwarenessEntry[] = [];
     for (const [clientId, entry] of this.peers) {
       if (entry.session !== session) continue;
       this.peers.delete(clientId);
-      removed.push({ clientId, clock: entry.clock + 1, state: null });
+      removed.push({ clientId, clock: entry.clock, state: null });
     }
     return removed;
   }
@@ -95,16 +113,18 @@ export class RoomAwareness {
       if (!mirror) {
         mirror = { clientId: clientIdFor(connection.id), clock: 0, json: '' };
         this.mirrored.set(connection.id, mirror);
+        this.mirroredIds.add(mirror.clientId);
       }
       if (mirror.json === json && !renew) continue;
-      mirror.clock++;
+      mirror.clock = this.nextClock();
       mirror.json = json;
       changed.push({ clientId: mirror.clientId, clock: mirror.clock, state });
     }
     for (const [connectionId, mirror] of this.mirrored) {
       if (present.has(connectionId)) continue;
       this.mirrored.delete(connectionId);
-      changed.push({ clientId: mirror.clientId, clock: mirror.clock + 1, state: null });
+      this.mirroredIds.delete(mirror.clientId);
+      changed.push({ clientId: mirror.clientId, clock: this.nextClock(), state: null });
     }
     return changed;
   }

@@ -37,6 +37,8 @@ export class YWebsocketFeature implements Feature {
   readonly name = 'y-websocket';
   private readonly awareness = new Map<Room, RoomAwareness>();
   private readonly renewTimer: NodeJS.Timeout;
+  /** Awareness clock of mirrored Roomkit members: one counter, so it never goes back. */
+  private mirrorClock = 0;
 
   constructor(
     private readonly ctx: FeatureContext,
@@ -76,7 +78,9 @@ export class YWebsocketFeature implements Feature {
     connection.storage = 'y-websocket';
     const awareness = this.awarenessOf(room);
     awareness.peerCount++;
-    awareness.syncMirror(room);
+    // New clocks for the mirrored members, for the snapshot this peer gets: a provider that
+    // reconnects remembers their old clocks and would ignore states that are not newer.
+    awareness.syncMirror(room, true);
     const loaded = this.storage.document(room);
     if (!(loaded instanceof Promise)) {
       this.greet(connection, loaded);
@@ -235,7 +239,7 @@ export class YWebsocketFeature implements Feature {
   private awarenessOf(room: Room): RoomAwareness {
     let awareness = this.awareness.get(room);
     if (!awareness) {
-      awareness = new RoomAwareness();
+      awareness = new RoomAwareness(() => ++this.mirrorClock);
       this.awareness.set(room, awareness);
     }
     return awareness;
