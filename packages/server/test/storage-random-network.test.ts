@@ -312,17 +312,6 @@ function serverDoc(server: RoomServer, room: string): Y.Doc {
   return document.doc;
 }
 
-/**
- * Workaround for a server bug, to be set false once it is fixed: the server broadcasts an update
- * to every member but its sender, yet when the update completes parts the server held pending
- * (content that arrived before what it depends on), the broadcast carries those parts too and
- * the sender never gets them. Out-of-order delivery makes that happen here in a few percent of
- * seeds (the sender then lacks another replica's edits; seen as a state-vector difference). With
- * it set, every replica re-syncs by state vector before the final comparison. The bug is pinned
- * deterministically by storage-bad-input.test.ts, "an edit that completes a pending delete set".
- */
-const RESYNC_AT_END = true;
-
 const ENCODINGS: Encoding[] = ['binary', 'base64', 'binary', 'base64', 'binary'];
 const ROUNDS = 160;
 
@@ -382,9 +371,6 @@ async function runSeed(seed: number): Promise<void> {
   for (const replica of replicas) if (!replica.online) await replica.connect(server, room);
   for (const replica of replicas) replica.flushOut(rng, true);
   await Promise.all(replicas.map((replica) => replica.link!.settled()));
-  if (RESYNC_AT_END) {
-    await Promise.all(replicas.map((replica) => replica.link!.sync()));
-  }
   const expected = () => fullContentOf(serverDoc(server, room));
   const converged = () => {
     for (const replica of replicas) replica.flushIn(rng, true);

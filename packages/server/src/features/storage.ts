@@ -10,7 +10,7 @@ import type { ResolvedStorage } from '../config.js';
 import { runHook } from '../hooks.js';
 import type { Room } from '../rooms/room.js';
 import { DocumentRegistry } from '../storage/document-registry.js';
-import { RoomDocument } from '../storage/room-document.js';
+import { type Applied, PartlyAppliedError, RoomDocument } from '../storage/room-document.js';
 import {
   type Feature,
   type FeatureContext,
@@ -155,13 +155,19 @@ export class StorageFeature implements Feature {
       );
     }
     this.checkSize(update);
-    const applied = doc.apply(update, connection.id);
-    if (applied.changes !== null) {
-      const changes = applied.changes;
-      room.broadcastStorage(changes, this.ctx.clock.now(), connection.user.userId, connection.id);
-      const hook = this.ctx.config.hooks.onStorageChange;
-      if (hook) runHook(this.ctx.logger, 'onStorageChange', () => hook(room.id, [changes]));
+    let applied: Applied;
+    try {
+      applied = doc.apply(update, connection.id);
+    } catch (error) {
+      if (error instanceof PartlyAppliedError) {
+        // Refused, but what Yjs integrated before failing stays: share and store it (the
+        // sender too: its copy of the update is not what the room now has).
+        this.changed(target, error.integrated, false);
+        this.registry.writer?.append(room.id, error.integrated).catch(() => {});
+      }
+      throw error;
     }
+    if (applied.changes !== null) this.changed(target, applied.changes, !applied.completedPending);
     const writer = this.registry.writer;
     if (!applied.store || writer === null) return undefined;
     return new LaterReply(
@@ -175,6 +181,15 @@ export class StorageFeature implements Feature {
         },
       ),
     );
+  }
+
+  /** Broadcasts a change (to the sender too unless `skipSender`) and fires `onStorageChange`. */
+  private changed(target: RoomTarget, changes: Uint8Array, skipSender: boolean): void {
+    const { room, connection } = target;
+    const exclude = skipSender ? connection.id : undefined;
+    room.broadcastStorage(changes, this.ctx.clock.now(), connection.user.userId, exclude);
+    const hook = this.ctx.config.hooks.onStorageChange;
+    if (hook) runHook(this.ctx.logger, 'onStorageChange', () => hook(room.id, [changes]));
   }
 
   onJoin(room: Room): void {

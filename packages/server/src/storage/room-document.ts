@@ -18,6 +18,22 @@ export interface Applied {
   changes: Uint8Array | null;
   /** Whether the update must be stored: it changed something or is waiting for missing parts. */
   store: boolean;
+  /**
+   * The document held parts waiting for this update's content: the changes may include more than
+   * the sender sent (e.g. someone else's delete set), so the sender needs them too.
+   */
+  completedPending: boolean;
+}
+
+/**
+ * An update that decoded cleanly but that Yjs could not integrate in full: it threw half-way,
+ * after integrating `integrated` (which cannot be taken back). The caller shares and stores that
+ * part like any change, so every replica stays identical, and refuses the update.
+ */
+export class PartlyAppliedError extends ProtocolError {
+  constructor(readonly integrated: Uint8Array) {
+    super(ErrorCode.InvalidUpdate, 'the Yjs update could not be applied in full');
+  }
 }
 
 function invalid(what: string): ProtocolError {
@@ -119,21 +135,35 @@ export class RoomDocument implements StorageDocument {
     } catch {
       throw invalid('the Yjs update is malformed or truncated');
     }
+    const hadPending = this.hasPending();
     this.lastChanges = null;
     try {
       Y.applyUpdate(this.doc, update, origin);
     } catch {
-      // Decoding succeeded, so this is an update Yjs cannot integrate (e.g. inconsistent
-      // structs). Yjs applies in one transaction; report it and keep serving the room.
-      throw invalid('the Yjs update could not be applied');
+      // Decoding succeeded, yet Yjs threw while integrating (inconsistent structs). Its
+      // transaction still ended and reported what it had integrated by then: that part is in
+      // the document for good, so it must travel like any change.
+      const integrated = this.takeChanges();
+      if (integrated === null) throw invalid('the Yjs update could not be applied');
+      this.bytes += integrated.length;
+      throw new PartlyAppliedError(integrated);
     }
+    const changes = this.takeChanges();
+    // An update waiting for parts it depends on changes nothing yet, but must be kept.
+    const store = changes !== null || this.hasPending();
+    if (store) this.bytes += update.length;
+    return { changes, store, completedPending: hadPending && changes !== null };
+  }
+
+  /** What the last transaction changed (set by the document's update event), and forget it. */
+  private takeChanges(): Uint8Array | null {
     const changes = this.lastChanges;
     this.lastChanges = null;
-    // An update waiting for parts it depends on changes nothing yet, but must be kept.
-    const waiting = this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null;
-    const store = changes !== null || waiting;
-    if (store) this.bytes += update.length;
-    return { changes, store };
+    return changes;
+  }
+
+  private hasPending(): boolean {
+    return this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null;
   }
 
   destroy(): void {
