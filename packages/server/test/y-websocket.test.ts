@@ -413,6 +413,23 @@ describe('y-websocket: awareness and presence', () => {
     expect(stays.wsconnected).toBe(true);
   });
 
+  it('a provider stays online in presence past the heartbeat timeout: its pongs count', async () => {
+    const server = await startServer({ heartbeat: { checkIntervalMs: 50, timeoutMs: 200 } });
+    const watcher = await join(server, 'alive', 'watcher');
+    await providerIn(server, 'alive', 'yuki');
+    await nextPresence(watcher, (users) => findUser(users, 'yuki') !== undefined, 'alive');
+    const room = server.getRoomManager().get('alive')!;
+    const peer = [...room.connections.values()].find((c) => c.user.userId === 'yuki')!;
+    const joinedAt = Date.now();
+    // A provider never sends `heartbeat`; it answers the server's pings, checked every 50 ms.
+    await waitUntil(
+      () => peer.session.lastSeen > joinedAt + 400,
+      3000,
+      'a pong from the provider well past the timeout',
+    );
+    expect(peer.user.onlineStatus).toBe('online');
+  });
+
   it('a provider that disconnects leaves the presence list of Roomkit clients', async () => {
     const server = await startServer();
     const watcher = await join(server, 'leaving', 'watcher');
@@ -643,6 +660,26 @@ describe('y-websocket: the endpoint', () => {
       await waitUntil(
         () => serverDoc(server, 'secure').getText('text').toString() === 'authorized',
       );
+    });
+
+    it("keeps the metadata auth vouched for next to the provider's awareness", async () => {
+      const server = await startServer({
+        auth: {
+          authenticate: (req) => {
+            const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? 'anon';
+            return { userId: token, displayName: token, metadata: { role: 'viewer' } };
+          },
+        },
+      });
+      const watcher = await tokenJoin(server, 'meta', 'watcher');
+      const provider = await providerIn(server, 'meta', 'ignored', { params: { token: 'yuki' } });
+      provider.awareness.setLocalStateField('user', { name: 'Yuki' });
+      const users = await nextPresence(
+        watcher,
+        (list) => metadataAwareness(findUser(list, 'yuki'), 'user', 'name') === 'Yuki',
+        'meta',
+      );
+      expect(findUser(users, 'yuki')?.metadata?.role).toBe('viewer');
     });
 
     it("a read-only user's provider gets the document and its updates, but its edits are not applied", async () => {

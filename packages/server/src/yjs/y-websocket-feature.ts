@@ -209,10 +209,12 @@ export class YWebsocketFeature implements Feature {
         : encodeAwarenessMessage(encodeAwarenessUpdate(accepted)),
     );
     const state = awareness.stateOf(session);
-    const metadata = state === undefined ? undefined : { awareness: state };
-    const size = metadata === undefined ? 0 : Buffer.byteLength(JSON.stringify(metadata));
+    // What `auth` vouched for stays, on top, as for any presence metadata.
+    const fromAuth = session.identity.metadata;
+    const own = state === undefined ? undefined : { awareness: state };
+    const size = own === undefined ? 0 : Buffer.byteLength(JSON.stringify(own));
     if (size > this.ctx.config.limits.maxPresenceMetadataBytes) return;
-    connection.user.metadata = metadata;
+    connection.user.metadata = own === undefined ? fromAuth : { ...own, ...fromAuth };
     connection.user.lastActiveAt = Date.now();
     this.presence.changed(room);
   }
