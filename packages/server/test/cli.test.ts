@@ -1,129 +1,29 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CliError, OPTIONS, parseCli } from '../src/cli-options.js';
+import { buildCompiled, repoRoot, runCli, type Served, serveCli } from './cli-process.js';
 import { openUrl, upgradeStatus } from './helpers.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/roomkit.js', import.meta.url));
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-
-type LogLine = Record<string, unknown>;
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Served {
-  child: ChildProcess;
-  port: number;
-  logs: LogLine[];
-  exited: Promise<Exit>;
-}
-
-const children = new Set<ChildProcess>();
-
-afterEach(() => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  children.clear();
-});
 
 beforeAll(async () => {
   // The bin runs the compiled dist/cli.js: build it so it is the code these tests are about.
-  await promisify(execFile)(process.execPath, [tsc, '-b'], { cwd: root });
+  await buildCompiled();
 }, 120_000);
 
-/** The environment without any Roomkit settings of the machine running the tests. */
-function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('ROOMKIT_') && key !== 'PORT' && key !== 'DATABASE_URL') env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function launch(argv: string[], env: NodeJS.ProcessEnv, track = true) {
-  const child = spawn(process.execPath, [bin, ...argv], {
-    cwd: root,
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (track) children.add(child);
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, exited };
-}
-
 /**
- * Runs the bin to completion (killed after `timeoutMs`) and collects its output. Not tracked for
- * the afterEach kill, so concurrent tests cannot cut each other's processes short.
+ * Runs the bin in the repository root to completion (killed after `timeoutMs`). Not tracked for
+ * the after-test kill, so concurrent tests cannot cut each other's processes short.
  */
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 5000) {
-  const { child, exited } = launch(argv, env, false);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const exit = await exited;
-  clearTimeout(timer);
-  return { ...exit, stdout, stderr };
+function run(argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 5000) {
+  return runCli(argv, { script: bin, cwd: repoRoot, env, timeoutMs, track: false });
 }
 
 /** Starts `roomkit serve` on port 0 and waits for the log line that says which port it got. */
-async function serve(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+function serve(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
   // An in-memory store unless the test names one: no data files left in the repository.
   const db = extraArgs.includes('--db') ? [] : ['--db', ':memory:'];
-  const argv = [
-    'serve',
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--log-level',
-    'info',
-    ...db,
-    ...extraArgs,
-  ];
-  const { child, exited } = launch(argv, env);
-  const logs: LogLine[] = [];
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no port log line; stderr: ${stderr}`)), 5000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let parsed: LogLine;
-      try {
-        parsed = JSON.parse(line) as LogLine;
-      } catch {
-        return;
-      }
-      logs.push(parsed);
-      if (typeof parsed.port === 'number') {
-        clearTimeout(timer);
-        resolve(parsed.port);
-      }
-    });
-    void exited.then((exit) => {
-      clearTimeout(timer);
-      reject(new Error(`roomkit exited early (${JSON.stringify(exit)}); stderr: ${stderr}`));
-    });
-  });
-  return { child, port, logs, exited };
+  return serveCli([...db, ...extraArgs], { script: bin, cwd: repoRoot, env, timeoutMs: 5000 });
 }
 
 describe('roomkit serve', () => {

@@ -1,155 +1,44 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import pg from 'pg';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { buildCompiled, runCli, type Served, serveCli } from './cli-process.js';
 import { openUrl, waitUntil } from './helpers.js';
 import { DocClient, updateFrom } from './storage-helpers.js';
+import {
+  describePostgres,
+  postgresSchema,
+  runPostgres,
+  scratchDir,
+  sqliteFile,
+} from './test-databases.js';
 
 /**
  * `kill -9` of the real CLI process: every update it acknowledged is there after a restart, on a
  * SQLite file and on PostgreSQL (a schema of its own). Also `roomkit migrate` and `--db none`.
  */
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const postgresUrl = process.env.TEST_DATABASE_URL;
-const runPostgres = postgresUrl !== undefined || process.env.CI === 'true';
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Served {
-  child: ChildProcess;
-  port: number;
-  logs: Array<Record<string, unknown>>;
-  exited: Promise<Exit>;
-}
-
-const children = new Set<ChildProcess>();
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  const exits = [...children].map(
-    (child) =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
-  );
-  await Promise.all(exits);
-  children.clear();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
 
 beforeAll(async () => {
   // The CLI runs compiled code: build the server so it is the code under test.
-  await promisify(execFile)(process.execPath, [tsc, '-b', 'packages/server'], { cwd: root });
+  await buildCompiled('packages/server');
 }, 120_000);
 
 /** A scratch directory (the CLI's working directory too), removed after the test. */
-function scratch(): string {
-  const dir = mkdtempSync(joinPath(tmpdir(), 'roomkit-durability-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+const scratch = () => scratchDir('roomkit-durability-');
+
+const postgresDb = async () => (await postgresSchema()).url;
+
+/** Runs the CLI in `cwd` to completion (killed after 10 s) and returns its exit and output. */
+function run(argv: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  return runCli(argv, { script: cli, cwd, env, timeoutMs: 10_000, track: true });
 }
 
-async function postgresDb(): Promise<string> {
-  if (postgresUrl === undefined) throw new Error('CI=true: TEST_DATABASE_URL must be set');
-  const schema = `roomkit_test_${randomUUID().replaceAll('-', '')}`;
-  const admin = new pg.Client({ connectionString: postgresUrl });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  cleanups.push(async () => {
-    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.end();
-  });
-  const separator = postgresUrl.includes('?') ? '&' : '?';
-  return `${postgresUrl}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-}
-
-/** The environment without the test machine's Roomkit or database settings. */
-function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('ROOMKIT_') && key !== 'PORT' && key !== 'DATABASE_URL') env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function launch(argv: string[], cwd: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [cli, ...argv], {
-    cwd,
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, exited };
-}
-
-/** Runs the CLI to completion (killed after 10 s) and returns its exit and output. */
-async function run(argv: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const { child, exited } = launch(argv, cwd, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  const exit = await exited;
-  clearTimeout(timer);
-  return { ...exit, stdout, stderr };
-}
-
-/** Starts `roomkit serve --port 0` and waits for the JSON log line that carries its port. */
-async function serve(cwd: string, args: string[]): Promise<Served> {
-  const argv = ['serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...args];
-  const { child, exited } = launch(argv, cwd, {});
-  const logs: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no port log line; stderr: ${stderr}`)),
-      10_000,
-    );
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const parsed = JSON.parse(line) as Record<string, unknown>;
-        logs.push(parsed);
-        if (typeof parsed.port === 'number') {
-          clearTimeout(timer);
-          resolve(parsed.port);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-    void exited.then((exit) => {
-      clearTimeout(timer);
-      reject(new Error(`roomkit exited early (${JSON.stringify(exit)}); stderr: ${stderr}`));
-    });
-  });
-  return { child, port, logs, exited };
+/** Starts `roomkit serve --port 0` in `cwd` and waits for the JSON log line with its port. */
+function serve(cwd: string, args: string[]): Promise<Served> {
+  return serveCli(args, { script: cli, cwd, timeoutMs: 10_000 });
 }
 
 async function openDoc(server: Served, room: string, userId: string): Promise<DocClient> {
@@ -238,15 +127,10 @@ function durabilitySuite(database: () => Promise<string>) {
 }
 
 describe('kill -9 on SQLite', () => {
-  durabilitySuite(async () => joinPath(scratch(), 'rooms.db'));
+  durabilitySuite(async () => sqliteFile('roomkit-durability-'));
 });
 
-describe.skipIf(!runPostgres)(
-  runPostgres
-    ? 'kill -9 on PostgreSQL'
-    : 'kill -9 on PostgreSQL (skipped: TEST_DATABASE_URL is not set)',
-  () => durabilitySuite(postgresDb),
-);
+describePostgres('kill -9 on PostgreSQL', () => durabilitySuite(postgresDb));
 
 describe('roomkit migrate', () => {
   it('applies the migrations, then finds the schema up to date (SQLite)', async () => {

@@ -15,15 +15,13 @@
  * The seed fixes the sequence of operations and choices; socket timing is the real network's.
  * A failure names its seed in the test name.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
 import { base64ToBytes, decodeStorageFrame, StorageFrameKind } from '@roomkit/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { openStore, type RoomServer, type ServerConfig, type Store } from '../src/index.js';
 import { join, type Received, startServer, waitUntil } from './helpers.js';
 import { contentOf, DocClient, type Encoding } from './storage-helpers.js';
+import { afterThisTest, sqliteFile } from './test-databases.js';
 
 // ---- a tiny seeded PRNG ----
 
@@ -298,11 +296,6 @@ class Replica {
 
 // ---- the test ----
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
 /** Yields to the event loop so sockets deliver what is in flight (no fixed delay). */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -328,23 +321,21 @@ function serverConfig(store: Store): ServerConfig {
 
 async function runSeed(seed: number): Promise<void> {
   const rng = new Rng(seed);
-  const dir = mkdtempSync(joinPath(tmpdir(), 'roomkit-random-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const file = joinPath(dir, 'rooms.db');
+  const file = sqliteFile('roomkit-random-');
   const store = await openStore(file);
   let storeOpen = true;
-  cleanups.push(async () => {
+  afterThisTest(async () => {
     if (storeOpen) await store.close();
   });
   const server = await startServer(serverConfig(store));
   // Stopped (flushed) before its store closes, also when the test fails half-way.
-  cleanups.push(() => server.stop());
+  afterThisTest(() => server.stop());
   const room = `random-${seed}`;
 
   const replicas = ENCODINGS.map(
     (encoding, i) => new Replica(`r${i}-${encoding}`, encoding, 1000 * (i + 1) + rng.int(1000)),
   );
-  cleanups.push(() => {
+  afterThisTest(() => {
     for (const replica of replicas) replica.destroy();
   });
   for (const replica of replicas) await replica.connect(server, room);
@@ -398,11 +389,11 @@ async function runSeed(seed: number): Promise<void> {
   await store.close();
   storeOpen = false;
   const reopened = await openStore(file);
-  cleanups.push(() => reopened.close());
+  afterThisTest(() => reopened.close());
   const restarted = await startServer(serverConfig(reopened));
-  cleanups.push(() => restarted.stop());
+  afterThisTest(() => restarted.stop());
   const fresh = await DocClient.open(restarted, room, 'fresh', rng.pick(['binary', 'base64']));
-  cleanups.push(() => fresh.doc.destroy());
+  afterThisTest(() => fresh.doc.destroy());
   expect(fullContentOf(fresh.doc)).toEqual(finalContent);
   expect(fullContentOf(serverDoc(restarted, room))).toEqual(finalContent);
 }

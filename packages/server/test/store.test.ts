@@ -1,7 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,15 +13,13 @@ import {
 } from '../src/index.js';
 import { join, type Received, startServer, waitUntil } from './helpers.js';
 import { contentOf, DocClient, updateFrom } from './storage-helpers.js';
+import { describePostgres, postgresSchema, sqliteFile } from './test-databases.js';
 
 /**
  * The built-in store against real databases: a SQLite file and the PostgreSQL of
  * TEST_DATABASE_URL (each PostgreSQL test in a schema of its own). Store failures are made by the
  * database itself refusing writes (a trigger / a failing CHECK added from another connection).
  */
-
-const postgresUrl = process.env.TEST_DATABASE_URL;
-const runPostgres = postgresUrl !== undefined || process.env.CI === 'true';
 
 /** Storage timings that keep the suite fast; a test overrides what it is about. */
 const FAST = {
@@ -47,12 +41,12 @@ interface Backend {
   hold?(): Promise<() => Promise<void>>;
   /** Only PostgreSQL: how many of this database's queries wait for a lock. */
   lockWaits?(): Promise<number>;
+  /** Closes its connections and drops a PostgreSQL schema (a SQLite file goes after the test). */
   dispose(): Promise<void>;
 }
 
 function sqliteBackend(): Promise<Backend> {
-  const dir = mkdtempSync(joinPath(tmpdir(), 'roomkit-store-'));
-  const target = joinPath(dir, 'rooms.db');
+  const target = sqliteFile('roomkit-store-');
   let side: BetterSqlite3.Database | null = null;
   const other = () => {
     side ??= new BetterSqlite3(target, { timeout: 5000 });
@@ -74,20 +68,14 @@ function sqliteBackend(): Promise<Backend> {
     },
     async dispose() {
       side?.close();
-      rmSync(dir, { recursive: true, force: true });
     },
   });
 }
 
 async function postgresBackend(): Promise<Backend> {
-  if (postgresUrl === undefined) throw new Error('CI=true: TEST_DATABASE_URL must be set');
-  const schema = `roomkit_test_${randomUUID().replaceAll('-', '')}`;
-  const admin = new pg.Client({ connectionString: postgresUrl });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const separator = postgresUrl.includes('?') ? '&' : '?';
+  const schema = await postgresSchema();
   // The schema names the connections too, so lock waits are counted for this test only.
-  const target = `${postgresUrl}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}&application_name=${schema}`;
+  const target = `${schema.url}&application_name=${schema.name}`;
   const side = new pg.Client({ connectionString: target });
   await side.connect();
   return {
@@ -112,16 +100,15 @@ async function postgresBackend(): Promise<Backend> {
       };
     },
     async lockWaits() {
-      const { rows } = await admin.query<{ n: number }>(
+      const { rows } = await schema.admin.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = $1",
-        [schema],
+        [schema.name],
       );
       return rows[0]!.n;
     },
     async dispose() {
       await side.end();
-      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-      await admin.end();
+      await schema.drop();
     },
   };
 }
@@ -516,9 +503,4 @@ async function waitUntilAsync(
 
 describe('store on SQLite', () => suite(sqliteBackend));
 
-describe.skipIf(!runPostgres)(
-  runPostgres
-    ? 'store on PostgreSQL'
-    : 'store on PostgreSQL (skipped: TEST_DATABASE_URL is not set)',
-  () => suite(postgresBackend),
-);
+describePostgres('store on PostgreSQL', () => suite(postgresBackend));

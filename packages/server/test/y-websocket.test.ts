@@ -4,9 +4,6 @@
  * the server, reconnects, awareness bridged to presence and back, and the endpoint's edges (path,
  * auth, read-only, no JSON on the wire).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,6 +28,7 @@ import {
   waitUntil,
 } from './helpers.js';
 import { contentOf, DocClient } from './storage-helpers.js';
+import { sqliteFile } from './test-databases.js';
 
 type ProviderOptions = NonNullable<ConstructorParameters<typeof WebsocketProvider>[3]>;
 /** Node's `ws` in place of the browser WebSocket, as y-websocket documents for Node. */
@@ -231,10 +229,9 @@ describe('y-websocket: document sync with Roomkit clients', () => {
   });
 
   it('with a store: a provider first in the room waits for the document to load, and its edits persist', async () => {
-    const dir = mkdtempSync(joinPath(tmpdir(), 'roomkit-yjs-'));
+    const file = sqliteFile('roomkit-yjs-');
     const open: Array<{ server: RoomServer; store: Store }> = [];
     try {
-      const file = joinPath(dir, 'rooms.db');
       const store = await openStore(file);
       const first = await startServer({ store });
       open.push({ server: first, store });
@@ -259,7 +256,6 @@ describe('y-websocket: document sync with Roomkit clients', () => {
         await server.stop();
         await store.close();
       }
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 
