@@ -154,18 +154,55 @@ function targets(results: Results): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Which machine each scenario's saved run was taken on: one line per distinct machine (a VM can
+ * move hosts between runs, and figures from different machines do not compare).
+ */
+function machineLines(
+  sources: Record<string, string[]>,
+  machines: Record<string, Record<string, unknown>>,
+): string[] {
+  const byMachine = new Map<string, string[]>();
+  for (const [scenario, files] of Object.entries(sources)) {
+    for (const file of files) {
+      const { quick: _quick, ...rest } = machines[file] ?? {};
+      const key = Object.entries(rest)
+        .map(([k, v]) => `${k}: ${String(v)}`)
+        .join(', ');
+      const list = byMachine.get(key) ?? [];
+      if (!list.includes(scenario)) list.push(scenario);
+      byMachine.set(key, list);
+    }
+  }
+  const lines = [...byMachine].map(([key, list]) => `- ${key} — ${list.join(', ')}`);
+  return byMachine.size > 1
+    ? [
+        "Each scenario's figures come from its own saved run; those runs were on different machines, so compare systems within a scenario, not scenarios with each other:",
+        '',
+        ...lines,
+      ]
+    : lines;
+}
+
 export function writeReport(options: {
   benchRoot: string;
   machine: Record<string, unknown>;
   results: Results;
   quick: boolean;
   date: string;
-  /** Saved result files each scenario's figures came from (`--report`). */
+  /** Saved result files each scenario's figures came from (`--report`), and their machines. */
   sources?: Record<string, string[]>;
+  machines?: Record<string, Record<string, unknown>>;
 }): void {
-  const { benchRoot, machine, results, quick, date, sources } = options;
+  const { benchRoot, machine, results, quick, date, sources, machines } = options;
   const { scenarios, invalid } = summaries(results);
-  const summary = { machine, date, scenarios, invalid, ...(sources ? { sources } : {}) };
+  const summary = {
+    machine,
+    date,
+    scenarios,
+    invalid,
+    ...(sources ? { sources, machines } : {}),
+  };
   const resultsDir = join(benchRoot, 'results');
   if (quick) {
     writeFileSync(join(resultsDir, 'quick-latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
@@ -192,7 +229,9 @@ export function writeReport(options: {
     '',
     '## Machine',
     '',
-    ...Object.entries(machine).map(([key, value]) => `- ${key}: ${String(value)}`),
+    ...(sources && machines
+      ? machineLines(sources, machines)
+      : Object.entries(machine).map(([key, value]) => `- ${key}: ${String(value)}`)),
     '',
     targets(results),
     '## Results',

@@ -123,6 +123,7 @@ const all: Record<string, Record<string, ScenarioResult | { error: string }>> = 
 // figures come from the newest file of that scenario that has them.
 if (args.includes('--report')) {
   const sources: Record<string, string[]> = {};
+  const machines: Record<string, Record<string, unknown>> = {};
   for (const scenario of ALL_SCENARIOS) {
     const pattern = new RegExp(`^\\d{4}-\\d{2}-\\d{2}-${scenario}\\.json$`);
     const files = readdirSync(resultsDir)
@@ -131,6 +132,7 @@ if (args.includes('--report')) {
       .reverse();
     for (const name of files) {
       const saved = JSON.parse(readFileSync(join(resultsDir, name), 'utf8')) as {
+        machine: Record<string, unknown>;
         results: (typeof all)[string];
       };
       for (const [system, result] of Object.entries(saved.results)) {
@@ -138,10 +140,11 @@ if (args.includes('--report')) {
         if (all[scenario][system] !== undefined) continue;
         all[scenario][system] = result;
         sources[scenario] = [...new Set([...(sources[scenario] ?? []), name])];
+        machines[name] = saved.machine;
       }
     }
   }
-  writeReport({ benchRoot, machine, results: all, quick: false, date, sources });
+  writeReport({ benchRoot, machine, results: all, quick: false, date, sources, machines });
   process.stderr.write('bench: report rebuilt from saved results\n');
   process.exit(0);
 }
