@@ -85,6 +85,35 @@ describe('storage sync', () => {
     expect(server_.doc.getText('text').toString()).toBe(alice.text());
   });
 
+  it("Yjs's own formatting cleanup on the server reaches everyone, with the sender's change", async () => {
+    const server = await startServer();
+    const alice = await DocClient.open(server, 'format', 'alice');
+    const bob = await DocClient.open(server, 'format', 'bob');
+    const carol = await DocClient.open(server, 'format', 'carol', 'base64');
+    alice.doc.getText('text').insert(0, 'hello world');
+    await alice.settled();
+    await waitUntil(() => bob.text() === 'hello world' && carol.text() === 'hello world');
+    // The same range made bold twice at once: applying the second one, the server's Yjs removes
+    // the now redundant formatting markers in a transaction of its own.
+    bob.online = false;
+    alice.doc.getText('text').format(0, 5, { bold: true });
+    await alice.settled();
+    const offline = Y.encodeStateVector(bob.doc);
+    bob.doc.getText('text').format(0, 5, { bold: true });
+    await bob.push(Y.encodeStateAsUpdate(bob.doc, offline));
+    const server_ = server.getRoomManager().get('format')!.getStorageDocument()!.doc;
+    const vector = (doc: Y.Doc) => Buffer.from(Y.encodeStateVector(doc)).toString('hex');
+    const deltas = (doc: Y.Doc) => JSON.stringify(doc.getText('text').toDelta());
+    await waitUntil(
+      () =>
+        [alice, bob, carol].every(
+          (c) => vector(c.doc) === vector(server_) && deltas(c.doc) === deltas(server_),
+        ),
+      3000,
+      'every member has exactly the server document',
+    );
+  });
+
   it('an update that changes nothing is acknowledged and not broadcast', async () => {
     const server = await startServer();
     const alice = await DocClient.open(server, 'dup', 'alice');

@@ -167,9 +167,11 @@ export class StorageFeature implements Feature {
       }
       throw error;
     }
-    if (applied.changes !== null) this.changed(target, applied.changes, !applied.completedPending);
+    if (applied.changes !== null) this.changed(target, applied.changes, !applied.beyondSender);
     const writer = this.registry.writer;
     if (!applied.store || writer === null) return undefined;
+    // What Yjs derived itself (a formatting cleanup) is not in the sender's update: stored too.
+    if (applied.derived !== null) writer.append(room.id, applied.derived).catch(() => {});
     return new LaterReply(
       writer.append(room.id, update).then(
         (): HandlerReply => undefined,

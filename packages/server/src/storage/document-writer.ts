@@ -63,7 +63,7 @@ export class DocumentWriter {
   }
 
   forget(roomId: string): void {
-    if (!this.pending.has(roomId)) this.tails.delete(roomId);
+    if (!this.hasPending(roomId)) this.tails.delete(roomId);
   }
 
   /** Queues an update; resolves once it is durable. */
@@ -108,7 +108,8 @@ export class DocumentWriter {
 
   /** Rooms with updates that are not durable yet. */
   hasPending(roomId: string): boolean {
-    return this.pending.has(roomId);
+    // The batch being written counts: a load from the store would not see it yet.
+    return this.pending.has(roomId) || this.writing?.has(roomId) === true;
   }
 
   /**

@@ -19,10 +19,19 @@ export interface Applied {
   /** Whether the update must be stored: it changed something or is waiting for missing parts. */
   store: boolean;
   /**
-   * The document held parts waiting for this update's content: the changes may include more than
-   * the sender sent (e.g. someone else's delete set), so the sender needs them too.
+   * The changes hold more than the sender sent, so the sender needs them too: parts the document
+   * held pending that this update completed (e.g. someone else's delete set), or changes Yjs made
+   * itself in reaction (its Y.Text formatting cleanup).
    */
-  completedPending: boolean;
+  beyondSender: boolean;
+  /** Changes Yjs made itself (formatting cleanup): not in the sender's update, stored on their own. */
+  derived: Uint8Array | null;
+}
+
+/** Merges the updates of the transactions one apply caused (usually one). */
+function merged(updates: readonly Uint8Array[]): Uint8Array | null {
+  if (updates.length === 0) return null;
+  return updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates]);
 }
 
 /**
@@ -48,14 +57,19 @@ function invalid(what: string): ProtocolError {
 export class RoomDocument implements StorageDocument {
   readonly doc = new Y.Doc({ gc: true });
   private bytes = 0;
-  private lastChanges: Uint8Array | null = null;
+  /**
+   * Updates emitted while applying one update: the transaction of the update itself, and any
+   * Yjs runs in reaction (after a remote change to formatted Y.Text, Yjs cleans up redundant
+   * formatting in a transaction of its own, with this document's client id).
+   */
+  private emitted: Array<{ update: Uint8Array; origin: unknown }> = [];
 
   constructor(
     readonly roomId: string,
     private readonly maxDocumentBytes: number,
   ) {
-    this.doc.on('update', (update: Uint8Array) => {
-      this.lastChanges = update;
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      this.emitted.push({ update, origin });
     });
   }
 
@@ -113,7 +127,7 @@ export class RoomDocument implements StorageDocument {
     } catch {
       return false;
     } finally {
-      this.lastChanges = null;
+      this.emitted = [];
     }
     this.bytes += update.length;
     return true;
@@ -136,30 +150,37 @@ export class RoomDocument implements StorageDocument {
       throw invalid('the Yjs update is malformed or truncated');
     }
     const hadPending = this.hasPending();
-    this.lastChanges = null;
+    this.emitted = [];
     try {
       Y.applyUpdate(this.doc, update, origin);
     } catch {
       // Decoding succeeded, yet Yjs threw while integrating (inconsistent structs). Its
       // transaction still ended and reported what it had integrated by then: that part is in
       // the document for good, so it must travel like any change.
-      const integrated = this.takeChanges();
+      const integrated = merged(this.takeEmitted().map((event) => event.update));
       if (integrated === null) throw invalid('the Yjs update could not be applied');
       this.bytes += integrated.length;
       throw new PartlyAppliedError(integrated);
     }
-    const changes = this.takeChanges();
+    const events = this.takeEmitted();
+    const changes = merged(events.map((event) => event.update));
+    const derived = merged(events.filter((e) => e.origin !== origin).map((e) => e.update));
     // An update waiting for parts it depends on changes nothing yet, but must be kept.
     const store = changes !== null || this.hasPending();
-    if (store) this.bytes += update.length;
-    return { changes, store, completedPending: hadPending && changes !== null };
+    if (store) this.bytes += update.length + (derived?.length ?? 0);
+    return {
+      changes,
+      store,
+      beyondSender: derived !== null || (hadPending && changes !== null),
+      derived,
+    };
   }
 
-  /** What the last transaction changed (set by the document's update event), and forget it. */
-  private takeChanges(): Uint8Array | null {
-    const changes = this.lastChanges;
-    this.lastChanges = null;
-    return changes;
+  /** The updates emitted since the last call, and forget them. */
+  private takeEmitted(): Array<{ update: Uint8Array; origin: unknown }> {
+    const events = this.emitted;
+    this.emitted = [];
+    return events;
   }
 
   private hasPending(): boolean {
