@@ -208,9 +208,15 @@ export class WireClient {
         this.opcode === (this.options.binary ? 2 : 1) &&
         length >= marker.length &&
         chunk.compare(marker, 0, marker.length, start, start + marker.length) === 0;
+      // Control payloads are kept only when someone reads them: pings (answered with a pong),
+      // text while joining or with a listener (after a join, presence broadcasts to a big room
+      // would otherwise be copied and decoded by every member: O(members²) work in the generator),
+      // binary while `onBinary` is set.
       const keep = this.isData
         ? this.options.sample !== undefined && (this.count + 1) % this.sampleEvery === 0
-        : this.opcode !== 2 || this.onBinary !== undefined;
+        : this.opcode === 9 ||
+          (this.opcode === 1 && (this.keepControls || this.onControl !== undefined)) ||
+          (this.opcode === 2 && this.onBinary !== undefined);
       this.collecting = keep ? [] : null;
       offset = start;
       this.remaining = length;
