@@ -615,6 +615,25 @@ describe('y-websocket: the endpoint', () => {
     await waitUntil(() => alice.text() === 'custom path');
   });
 
+  it('a peer piling up frames while the document loads is closed with 4008, bounded in bytes', async () => {
+    let release = () => {};
+    const gate = new Promise<null>((resolve) => {
+      release = () => resolve(null);
+    });
+    const server = await startServer({
+      storage: { maxUpdateBytes: 64 * 1024 },
+      initialStorage: () => gate,
+    });
+    const { socket } = await rawYjsSocket(server, 'slow', 'piler');
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    // 40 frames of 60 kB (2.4 MB) while the load waits: over 1 MiB + 2 × 64 KiB.
+    const junk = new Uint8Array(60_000);
+    junk[0] = 1; // an awareness message: held, not applied
+    for (let i = 0; i < 40; i++) socket.send(junk);
+    expect(await closed).toBe(4008);
+    release();
+  });
+
   it('storage: false turns the endpoint off too (404)', async () => {
     const server = await startServer({ storage: false });
     expect((await upgradeStatus(yjsUrl(server, '/yjs/room'))).status).toBe(404);

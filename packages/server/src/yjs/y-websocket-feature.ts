@@ -37,6 +37,11 @@ export class YWebsocketFeature implements Feature {
   readonly name = 'y-websocket';
   private readonly awareness = new Map<Room, RoomAwareness>();
   private readonly renewTimer: NodeJS.Timeout;
+  /**
+   * Bytes a peer may send while its room's document loads: room for its sync step 1 and a step 2
+   * carrying the largest update allowed, not for an unbounded pile.
+   */
+  private readonly maxHeldBytes: number;
   /** Awareness clock of mirrored Roomkit members: one counter, so it never goes back. */
   private mirrorClock = 0;
 
@@ -47,6 +52,7 @@ export class YWebsocketFeature implements Feature {
     /** The dispatcher's rate limit (false: the frame is dropped). */
     private readonly admit: (session: ClientSession, now: number) => boolean,
   ) {
+    this.maxHeldBytes = 1024 * 1024 + 2 * (ctx.config.storage?.maxUpdateBytes ?? 0);
     presence.onFlush((room) => this.mirrorPresence(room));
     this.renewTimer = setInterval(
       () => guarded(ctx.logger, 'awareness renewal', () => this.renewMirrors()),
@@ -62,7 +68,8 @@ export class YWebsocketFeature implements Feature {
     session.lastSeen = now;
     if (!this.admit(session, now)) return;
     if (session.backlog !== null) {
-      if (session.backlog.length >= MAX_HELD_FRAMES) {
+      session.backlogBytes += data.length;
+      if (session.backlog.length >= MAX_HELD_FRAMES || session.backlogBytes > this.maxHeldBytes) {
         session.close(CloseCode.RateLimited, 'too many messages while the document was loading');
       } else {
         session.backlog.push({ data, isBinary, size: data.length });
@@ -87,6 +94,7 @@ export class YWebsocketFeature implements Feature {
       return;
     }
     session.backlog = [];
+    session.backlogBytes = 0;
     loaded.then(
       (doc) => {
         if (session.memberships.get(room.id) !== connection) return;
@@ -151,7 +159,8 @@ export class YWebsocketFeature implements Feature {
         if (doc === null) return;
         if (message.step === YSyncStep.Step1) {
           this.refusable(session, () =>
-            session.sendBinary(encodeSyncStep2(doc.diff(message.payload))),
+            // The whole document for a new peer: may exceed the send-buffer limit while it drains.
+            session.sendBinary(encodeSyncStep2(doc.diff(message.payload)), true),
           );
         } else {
           this.refusable(session, () => {
