@@ -44,6 +44,8 @@ export class Dispatcher {
 
   /** Largest binary frame handled (an update plus its header); larger gets `update_too_large`. */
   private readonly maxBinaryBytes: number;
+  /** Bytes held while an async handler runs; past it the connection is closed (4008). */
+  private readonly maxBacklogBytes: number;
 
   constructor(
     private readonly ctx: FeatureContext,
@@ -53,6 +55,8 @@ export class Dispatcher {
     private readonly storage: StorageFeature | null,
   ) {
     this.maxBinaryBytes = (ctx.config.storage?.maxUpdateBytes ?? 0) + STORAGE_FRAME_HEADROOM;
+    // Room for the two largest updates allowed on top of small traffic.
+    this.maxBacklogBytes = MAX_BACKLOG_BYTES + (ctx.config.storage ? 2 * this.maxBinaryBytes : 0);
     for (const feature of features) {
       for (const handler of feature.handlers ?? []) {
         if (this.handlers.has(handler.type)) {
@@ -76,7 +80,7 @@ export class Dispatcher {
     if (session.backlog !== null) {
       const held = refused ? EMPTY : data;
       session.backlogBytes += held.length;
-      if (session.backlog.length >= MAX_BACKLOG || session.backlogBytes > MAX_BACKLOG_BYTES) {
+      if (session.backlog.length >= MAX_BACKLOG || session.backlogBytes > this.maxBacklogBytes) {
         session.close(CloseCode.RateLimited, 'too many messages while a request was pending');
       } else {
         session.backlog.push({ data: held, isBinary, size: data.length });
@@ -223,9 +227,11 @@ export class Dispatcher {
 
   private answer(session: ClientSession, reply: HandlerReply, message: Envelope): void {
     if (reply) {
-      session.send(
-        encodeServerMessage(message.ref === undefined ? reply : { ...reply, ref: message.ref }),
+      const encoded = encodeServerMessage(
+        message.ref === undefined ? reply : { ...reply, ref: message.ref },
       );
+      // An answer past the soft buffer limit is a document snapshot: a bulk send.
+      session.send(encoded, encoded.length > this.ctx.config.limits.lossyBufferedBytes);
     } else if (message.ref !== undefined) {
       const ack: Record<string, unknown> = { type: 'ack', ref: message.ref };
       if (message.room !== undefined) ack.room = message.room;

@@ -155,7 +155,8 @@ describe('held frames during an authorized join', () => {
     const client = await connect(server, '/rooms');
     client.send({ type: 'room:join', room: 'slow' });
     const chunk = JSON.stringify({ type: 'x', pad: 'z'.repeat(60_000) });
-    for (let i = 0; i < 20; i++) client.send(chunk);
+    // 3.6 MB: past 1 MiB plus room for two of the largest storage updates (about 3 MiB).
+    for (let i = 0; i < 60; i++) client.send(chunk);
     const closed = await client.closed;
     expect(closed.code).toBe(CloseCode.RateLimited);
   });

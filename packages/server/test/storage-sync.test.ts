@@ -1,4 +1,4 @@
-import { ErrorCode } from '@roomkit/protocol';
+import { ErrorCode, encodeStorageFrame, StorageFrameKind } from '@roomkit/protocol';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { join, startServer, waitUntil } from './helpers.js';
@@ -182,6 +182,33 @@ describe('storage sync', () => {
     await writer.settled();
     await waitUntil(() => reader.text().startsWith('after'), 5000, 'the next update');
     expect(client.closeCode).toBeNull();
+  });
+
+  it('a reader that asks for the document again and again without reading is closed as slow (4009)', async () => {
+    const server = await startServer({
+      limits: { lossyBufferedBytes: 16 * 1024, maxBufferedBytes: 32 * 1024 },
+    });
+    const writer = await DocClient.open(server, 'hoard', 'w');
+    for (let i = 0; i < 24; i++) writer.doc.getText('text').insert(0, 'q'.repeat(500_000));
+    await writer.settled();
+    const client = await join(server, 'hoard', 'h');
+    const socket = (client.ws as unknown as { _socket: { pause(): void } })._socket;
+    socket.pause();
+    // Each request would queue another 12 MB snapshot: the allowance covers one, not their sum.
+    const request = encodeStorageFrame({
+      kind: StorageFrameKind.SyncStep1,
+      room: 'hoard',
+      tag: 0,
+      payload: new Uint8Array(0),
+    });
+    for (let i = 0; i < 6; i++) client.ws.send(request);
+    const room = server.getRoomManager().get('hoard')!;
+    await waitUntil(
+      () => ![...room.connections.values()].some((c) => c.user.userId === 'h'),
+      5000,
+      'the hoarder is closed',
+    );
+    expect(room.size).toBe(1);
   });
 
   it('a room without storage use has no document loaded', async () => {

@@ -348,6 +348,55 @@ function suite(create: () => Promise<Backend>) {
     expect(server.loadedDocuments).toBe(1);
   });
 
+  it('initialStorage seeds a room once: later loads come from the store, not a second seed', async () => {
+    const store = await open();
+    const seeds: string[] = [];
+    const server = await serve(store, {
+      roomConfig: { cleanupTimeoutMs: 0 },
+      initialStorage: async (roomId) => {
+        seeds.push(roomId);
+        const seed = new Y.Doc();
+        seed.getText('text').insert(0, 'Hello');
+        return Y.encodeStateAsUpdate(seed);
+      },
+    });
+    for (let round = 0; round < 3; round++) {
+      const client = await DocClient.open(server, 'seeded', `c${round}`);
+      expect(client.text()).toBe(`Hello${'!'.repeat(round)}`);
+      await append(client, '!');
+      client.client.terminate();
+      await waitUntil(() => server.loadedDocuments === 0, 3000, 'the room unloads');
+    }
+    expect(seeds).toEqual(['seeded']);
+  });
+
+  it('an update re-sent during an outage (nothing new to the server) is acknowledged only once saved', async () => {
+    const { block, unblock } = await db();
+    const store = await open();
+    const log = recorder();
+    const server = await serve(store, { logger: log.logger });
+    const alice = await DocClient.open(server, 'resend', 'alice');
+    await append(alice, 'saved.');
+    await block();
+    const before = Y.encodeStateVector(alice.doc);
+    const first = append(alice, ' pending');
+    const update = Y.encodeStateAsUpdate(alice.doc, before);
+    const failures = log.count(WRITE_FAILED);
+    await waitUntil(() => log.count(WRITE_FAILED) > failures, 3000, 'a failed write');
+    // The client, unsure whether the server got it, sends the same update again.
+    let resentAcked = false;
+    const resent = alice.push(update).then((reply) => {
+      resentAcked = true;
+      return reply;
+    });
+    await waitUntil(() => log.count(WRITE_FAILED) > failures + 1, 3000, 'another failed write');
+    expect(resentAcked).toBe(false);
+    await unblock();
+    expect((await resent).type).toBe('ack');
+    expect((await first).type).toBe('ack');
+    expect(await storedText(store, 'resend')).toBe('saved. pending');
+  });
+
   it('while the database refuses writes, edits still reach the room but are acknowledged only once saved', async () => {
     const { block, unblock } = await db();
     const store = await open();

@@ -615,6 +615,30 @@ describe('y-websocket: the endpoint', () => {
     await waitUntil(() => alice.text() === 'custom path');
   });
 
+  it('a peer announcing many awareness clients or oversized states gets only a few small ones kept', async () => {
+    const server = await startServer();
+    const { socket } = await rawYjsSocket(server, 'crowd', 'crowder');
+    const big = { user: { name: 'x'.repeat(10_000) } };
+    socket.send(awarenessMessage([[1, 1, big]]));
+    for (let batch = 0; batch < 4; batch++) {
+      socket.send(
+        awarenessMessage(
+          Array.from({ length: 64 }, (_, i): [number, number, unknown] => [
+            1000 + batch * 64 + i,
+            1,
+            { user: { name: `n${i}` } },
+          ]),
+        ),
+      );
+    }
+    const provider = await providerIn(server, 'crowd', 'viewer');
+    const crowd = () =>
+      [...provider.awareness.getStates().keys()].filter((id) => id !== provider.doc.clientID);
+    await waitUntil(() => crowd().length > 0, 3000, 'the crowd arrives');
+    expect(crowd().length).toBeLessThanOrEqual(8);
+    expect(provider.awareness.getStates().has(1)).toBe(false);
+  });
+
   it('a peer piling up frames while the document loads is closed with 4008, bounded in bytes', async () => {
     let release = () => {};
     const gate = new Promise<null>((resolve) => {

@@ -169,19 +169,29 @@ export class StorageFeature implements Feature {
     }
     if (applied.changes !== null) this.changed(target, applied.changes, !applied.beyondSender);
     const writer = this.registry.writer;
-    if (!applied.store || writer === null) return undefined;
+    if (writer === null) return undefined;
+    if (!applied.store) {
+      // Nothing new, but the same content may still be on its way to the store (a client
+      // re-sending after a reconnect): acknowledge once the room's writes are durable.
+      return writer.hasPending(room.id)
+        ? new LaterReply(this.durable(writer.flushRoom(room.id)))
+        : undefined;
+    }
     // What Yjs derived itself (a formatting cleanup) is not in the sender's update: stored too.
     if (applied.derived !== null) writer.append(room.id, applied.derived).catch(() => {});
-    return new LaterReply(
-      writer.append(room.id, update).then(
-        (): HandlerReply => undefined,
-        () => {
-          throw new ProtocolError(
-            ErrorCode.StorageUnavailable,
-            'the update was applied but the store did not save it before the server stopped',
-          );
-        },
-      ),
+    return new LaterReply(this.durable(writer.append(room.id, update)));
+  }
+
+  /** The answer once `written` settles: an ack, or `storage_unavailable` if the store gave up. */
+  private durable(written: Promise<void>): Promise<HandlerReply> {
+    return written.then(
+      (): HandlerReply => undefined,
+      () => {
+        throw new ProtocolError(
+          ErrorCode.StorageUnavailable,
+          'the update was applied but the store did not save it before the server stopped',
+        );
+      },
     );
   }
 

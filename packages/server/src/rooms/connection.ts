@@ -144,10 +144,12 @@ export class ClientSession {
    * Reliable send of one message to this connection (replies, snapshots); never skipped. A client
    * too slow to drain its buffer is closed with 4009. A Buffer goes out as a text frame, uncopied.
    * JSON is for Roomkit sockets only: a y-websocket peer would take it for a broken binary frame.
+   * `bulk`: a large answer (a document in base64), allowed over the limit while it drains.
    */
-  send(data: string | Buffer): void {
+  send(data: string | Buffer, bulk = false): void {
     if (this.wire !== 'roomkit') return;
     if (this.closing || this.closedForFallingBehind(socketOf(this.ws))) return;
+    if (bulk) this.bulkAllowance = Math.max(this.bulkAllowance, data.length);
     this.ws.send(data, TEXT_FRAME);
   }
 
@@ -158,7 +160,9 @@ export class ClientSession {
    */
   sendBinary(data: Uint8Array, bulk = false): void {
     if (this.closing || this.closedForFallingBehind(socketOf(this.ws))) return;
-    if (bulk) this.bulkAllowance += data.length;
+    // The largest bulk send, not their sum: a client asking again and again while it does not
+    // read must not raise its own limit.
+    if (bulk) this.bulkAllowance = Math.max(this.bulkAllowance, data.length);
     this.ws.send(data, BINARY_FRAME);
   }
 

@@ -67,13 +67,14 @@ export class DocumentRegistry {
 
   private async read(roomId: string): Promise<RoomDocument> {
     const { store, initialStorage, logger } = this.options;
-    let stored: Awaited<ReturnType<Store['loadDocument']>> | null;
-    let initial: Uint8Array | null;
+    let stored: Awaited<ReturnType<Store['loadDocument']>> | null = null;
+    let initial: Uint8Array | null = null;
     try {
-      [stored, initial] = await Promise.all([
-        store ? store.loadDocument(roomId) : null,
-        initialStorage ? initialStorage(roomId) : null,
-      ]);
+      stored = store ? await store.loadDocument(roomId) : null;
+      // `initialStorage` seeds a room the store knows nothing of (and every load without a
+      // store): merged again on every load, a seed made with a fresh client id would repeat.
+      const empty = stored === null || (stored.snapshot === null && stored.updates.length === 0);
+      if (empty && initialStorage) initial = await initialStorage(roomId);
     } catch (error) {
       logger.error({ err: error, roomId }, 'loading the room document failed');
       throw new ProtocolError(
@@ -81,18 +82,19 @@ export class DocumentRegistry {
         `the document of room "${roomId}" could not be loaded; try again`,
       );
     }
-    if (this.closed) {
-      throw new ProtocolError(ErrorCode.StorageUnavailable, 'the server is shutting down');
-    }
     const doc = new RoomDocument(roomId, this.options.maxDocumentBytes);
-    const parts = [initial, stored?.snapshot ?? null, ...(stored?.updates ?? [])];
+    const parts = [stored?.snapshot ?? null, ...(stored?.updates ?? [])];
     let damaged = 0;
     for (const part of parts) {
-      if (part !== null && part !== undefined && !doc.hydrate(part)) damaged++;
+      if (part !== null && !doc.hydrate(part)) damaged++;
     }
+    const seeded = initial !== null && initial.length > 0 && doc.hydrate(initial);
+    if (initial !== null && initial.length > 0 && !seeded) damaged++;
     if (damaged > 0) logger.error({ roomId, damaged }, 'skipped damaged stored document updates');
     this.docs.set(roomId, doc);
     this.writer?.setTail(roomId, stored?.updates.length ?? 0);
+    // The seed is saved like any update, so the next load finds it in the store.
+    if (seeded && initial !== null) this.writer?.append(roomId, initial).catch(() => {});
     // Loaded for a room that is gone already (everyone left meanwhile): do not keep it.
     if (!this.options.isRoomLive(roomId)) setImmediate(() => this.release(roomId));
     return doc;

@@ -13,6 +13,9 @@ export interface WriterOptions {
   retryMaxDelayMs: number;
 }
 
+/** Longest retry delay while `close()` flushes. */
+const CLOSING_RETRY_MS = 100;
+
 interface PendingRoom {
   updates: Uint8Array[];
   compact: boolean;
@@ -42,6 +45,9 @@ export class DocumentWriter {
   private firstPendingAt = 0;
   private inFlight: Promise<void> | null = null;
   private failures = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** Set by `close()`: retries no longer wait out the full backoff. */
+  private closing = false;
   private retrying = false;
   private lastError: unknown = null;
   /** The batch being written (its entries are no longer in `pending`). */
@@ -119,6 +125,13 @@ export class DocumentWriter {
    */
   async close(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    // Stopping: a retry waiting out a long backoff runs now, and later ones come quickly.
+    this.closing = true;
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.retrying = false;
+    }
     while (this.busy && Date.now() < deadline) {
       if (!this.inFlight && !this.retrying) this.schedule(true);
       await new Promise<void>((resolve) => setTimeout(resolve, 10).unref());
@@ -244,16 +257,18 @@ export class DocumentWriter {
     this.pending = batch;
     const delay = Math.min(
       this.options.retryInitialDelayMs * 2 ** (this.failures - 1),
-      this.options.retryMaxDelayMs,
+      this.closing ? CLOSING_RETRY_MS : this.options.retryMaxDelayMs,
     );
     this.logger.error(
       { err: error, failures: this.failures, retryInMs: delay, rooms: batch.size },
       'store write failed; will retry',
     );
     this.retrying = true;
-    setTimeout(() => {
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
       this.retrying = false;
       this.schedule(true);
-    }, delay).unref();
+    }, delay);
+    this.retryTimer.unref();
   }
 }

@@ -57,6 +57,8 @@ function invalid(what: string): ProtocolError {
 export class RoomDocument implements StorageDocument {
   readonly doc = new Y.Doc({ gc: true });
   private bytes = 0;
+  /** `bytes` when the real size was last measured (compaction or the size limit). */
+  private measuredAt = Number.NEGATIVE_INFINITY;
   /**
    * Updates emitted while applying one update: the transaction of the update itself, and any
    * Yjs runs in reaction (after a remote change to formatted Y.Text, Yjs cleans up redundant
@@ -89,6 +91,7 @@ export class RoomDocument implements StorageDocument {
   /** Resets the size after a compaction, to the snapshot's. */
   compacted(snapshotBytes: number): void {
     this.bytes = snapshotBytes;
+    this.measuredAt = snapshotBytes;
   }
 
   /** Throws `invalid_update` for a malformed state vector (empty is fine: "I have nothing"). */
@@ -135,19 +138,26 @@ export class RoomDocument implements StorageDocument {
 
   /** Validates then applies a client's update. Throws `ProtocolError`; then nothing changed. */
   apply(update: Uint8Array, origin: unknown): Applied {
+    try {
+      Y.decodeUpdate(update);
+    } catch {
+      throw invalid('the Yjs update is malformed or truncated');
+    }
     // The running count only grows between compactions (and without a store there are none):
-    // near the limit, measure the real size before refusing.
-    if (this.bytes + update.length > this.maxDocumentBytes) this.bytes = this.serialize().length;
+    // near the limit, measure the real size before refusing, but not on every update (a full
+    // encode of a large document is expensive): only once the count grew by a sixteenth.
+    if (
+      this.bytes + update.length > this.maxDocumentBytes &&
+      this.bytes - this.measuredAt >= this.maxDocumentBytes / 16
+    ) {
+      this.bytes = this.serialize().length;
+      this.measuredAt = this.bytes;
+    }
     if (this.bytes + update.length > this.maxDocumentBytes) {
       throw new ProtocolError(
         ErrorCode.DocumentTooLarge,
         `the room's document would grow past ${this.maxDocumentBytes} bytes`,
       );
-    }
-    try {
-      Y.decodeUpdate(update);
-    } catch {
-      throw invalid('the Yjs update is malformed or truncated');
     }
     const hadPending = this.hasPending();
     this.emitted = [];

@@ -26,6 +26,14 @@ function awarenessStateOf(user: PresenceUser): unknown {
   };
 }
 
+/** What one y-websocket peer may hold in a room's awareness. */
+export interface AwarenessLimits {
+  /** Client ids one peer may announce. */
+  maxClientsPerPeer: number;
+  /** Largest state (JSON characters) of one client. */
+  maxStateBytes: number;
+}
+
 interface Mirrored {
   clientId: number;
   clock: number;
@@ -41,6 +49,8 @@ export class RoomAwareness {
   peerCount = 0;
   /** States y-websocket peers announced, by client id, with the session that owns each. */
   private readonly peers = new Map<number, AwarenessEntry & { session: ClientSession }>();
+  /** How many client ids each peer session announced (bounded by `maxClientsPerPeer`). */
+  private readonly owned = new Map<ClientSession, number>();
   /** Roomkit members mirrored into awareness, by connection id. */
   private readonly mirrored = new Map<string, Mirrored>();
   /** Their client ids. */
@@ -60,18 +70,40 @@ export class RoomAwareness {
    * are the server's: a stock provider sends back every awareness change it applies, theirs
    * too, and such an echo must not make one the peer's (to be removed when that peer leaves).
    */
-  applyFromPeer(session: ClientSession, entries: readonly AwarenessEntry[]): AwarenessEntry[] {
+  applyFromPeer(
+    session: ClientSession,
+    entries: readonly AwarenessEntry[],
+    limits: AwarenessLimits,
+  ): AwarenessEntry[] {
     const accepted: AwarenessEntry[] = [];
     for (const entry of entries) {
       if (this.mirroredIds.has(entry.clientId)) continue;
       const known = this.peers.get(entry.clientId);
       if (known && known.session !== session) continue;
       if (known && entry.clock < known.clock) continue;
-      if (entry.state === null) this.peers.delete(entry.clientId);
-      else this.peers.set(entry.clientId, { ...entry, session });
+      if (entry.state === null) {
+        if (known) this.release(session);
+        this.peers.delete(entry.clientId);
+      } else {
+        // A provider announces one client; a few are tolerated, not a map's worth, and each
+        // state is held for every newcomer, so it is bounded like presence metadata.
+        if (JSON.stringify(entry.state).length > limits.maxStateBytes) continue;
+        if (!known) {
+          const owned = this.owned.get(session) ?? 0;
+          if (owned >= limits.maxClientsPerPeer) continue;
+          this.owned.set(session, owned + 1);
+        }
+        this.peers.set(entry.clientId, { ...entry, session });
+      }
       accepted.push(entry);
     }
     return accepted;
+  }
+
+  private release(session: ClientSession): void {
+    const owned = (this.owned.get(session) ?? 1) - 1;
+    if (owned <= 0) this.owned.delete(session);
+    else this.owned.set(session, owned);
   }
 
   /** The session's latest awareness state (its first client's), or undefined if it has none. */
@@ -87,6 +119,7 @@ export class RoomAwareness {
    * when it reconnects, its clock going on from where it was.
    */
   removePeer(session: ClientSession): AwarenessEntry[] {
+    this.owned.delete(session);
     const removed: AwarenessEntry[] = [];
     for (const [clientId, entry] of this.peers) {
       if (entry.session !== session) continue;

@@ -23,6 +23,8 @@ import {
 const MIRROR_RENEW_MS = 15_000;
 /** Client entries one awareness message may carry. */
 const MAX_AWARENESS_ENTRIES = 64;
+/** Awareness client ids one peer may announce (a provider uses one). */
+const MAX_CLIENTS_PER_PEER = 8;
 /** Frames a y-websocket peer may send while its room's document loads. */
 const MAX_HELD_FRAMES = 1000;
 
@@ -210,7 +212,10 @@ export class YWebsocketFeature implements Feature {
     if (entries === null) return;
     const { room, session } = connection;
     const awareness = this.awarenessOf(room);
-    const accepted = awareness.applyFromPeer(session, entries);
+    const accepted = awareness.applyFromPeer(session, entries, {
+      maxClientsPerPeer: MAX_CLIENTS_PER_PEER,
+      maxStateBytes: this.ctx.config.limits.maxPresenceMetadataBytes,
+    });
     if (accepted.length === 0) return;
     room.broadcastAwareness(
       accepted.length === entries.length
