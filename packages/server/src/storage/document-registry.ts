@@ -82,6 +82,9 @@ export class DocumentRegistry {
         `the document of room "${roomId}" could not be loaded; try again`,
       );
     }
+    if (this.closed) {
+      throw new ProtocolError(ErrorCode.StorageUnavailable, 'the server is shutting down');
+    }
     const doc = new RoomDocument(roomId, this.options.maxDocumentBytes);
     const parts = [stored?.snapshot ?? null, ...(stored?.updates ?? [])];
     let damaged = 0;
