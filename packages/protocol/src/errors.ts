@@ -101,5 +101,7 @@ export const CloseCode = {
   SlowConsumer: 4009,
   /** The path room could not be joined after the upgrade (a lost capacity race); an `error` says why. */
   JoinFailed: 4003,
+  /** A y-websocket peer's room was removed by the application (Roomkit clients get `room:left`). */
+  RoomRemoved: 4004,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -149,6 +149,11 @@ export class RoomServer {
         connection.session.send(
           encodeServerMessage({ type: 'room:left', room: room.id, reason: 'room removed' }),
         );
+        // A y-websocket peer has no other room and no way to hear `room:left`: close it, so the
+        // provider reconnects (to a new room of that id) instead of talking into nothing.
+        if (connection.session.wire === 'y-websocket') {
+          connection.session.close(CloseCode.RoomRemoved, 'room removed');
+        }
       }
       for (const feature of this.features) feature.onRoomUnload?.(room);
     });

@@ -658,6 +658,15 @@ describe('y-websocket: the endpoint', () => {
     release();
   });
 
+  it('a peer whose room the application removes is closed with 4004, so its provider reconnects', async () => {
+    const server = await startServer();
+    const { socket } = await rawYjsSocket(server, 'doomed', 'peer');
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    await waitUntil(() => server.getRoomManager().get('doomed') !== undefined, 3000, 'joined');
+    server.getRoomManager().remove('doomed');
+    expect(await closed).toBe(4004);
+  });
+
   it('storage: false turns the endpoint off too (404)', async () => {
     const server = await startServer({ storage: false });
     expect((await upgradeStatus(yjsUrl(server, '/yjs/room'))).status).toBe(404);
