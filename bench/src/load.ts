@@ -9,6 +9,7 @@ import {
   percentiles,
   processCpuSeconds,
 } from './measure.js';
+import type { PeerStats } from './peers/peer-stats.js';
 import { ADAPTERS, type Channel, type SystemName } from './systems.js';
 
 export interface StepResult {
@@ -130,8 +131,20 @@ export async function runStep(options: {
     delivered: last,
     msgsPerSec: Math.round(last / seconds),
     loss: Math.max(0, expected - last),
+    ...stepMeasures(histogram, serverCpu.stop(), server, generatorCpu),
+  };
+}
+
+/** What every step records besides its counts: latency, server and generator load. */
+export function stepMeasures(
+  histogram: hdr.Histogram,
+  serverCpu: number,
+  server: PeerStats,
+  generatorCpu: number,
+): Omit<StepResult, 'offeredPerSec' | 'sent' | 'expected' | 'delivered' | 'msgsPerSec' | 'loss'> {
+  return {
     ...percentiles(histogram),
-    serverCpu: round(serverCpu.stop()),
+    serverCpu: round(serverCpu),
     serverLoopLagP99Ms: round(server.loopLagP99Ms),
     serverRssBytes: server.rssBytes,
     generatorCpu: round(generatorCpu),

@@ -1,14 +1,12 @@
 import type * as hdr from 'hdr-histogram-js';
 import * as Y from 'yjs';
-import type { StepResult } from './load.js';
-import { GENERATOR_LIMIT } from './load.js';
+import { type StepResult, stepMeasures } from './load.js';
 import {
   CpuMeter,
   delay,
   fetchStats,
   latencyHistogram,
   ownCpuSeconds,
-  percentiles,
   processCpuSeconds,
 } from './measure.js';
 import { ReadBatcher } from './read-batcher.js';
@@ -206,17 +204,8 @@ async function typingStep(options: {
     delivered: last,
     msgsPerSec: Math.round(toOthers / seconds),
     loss: Math.max(0, expected - last),
-    ...percentiles(histogram),
-    serverCpu: round(serverCpu.stop()),
-    serverLoopLagP99Ms: round(server.loopLagP99Ms),
-    serverRssBytes: server.rssBytes,
-    generatorCpu: round(generatorCpu),
-    generatorSaturated: generatorCpu > GENERATOR_LIMIT,
+    ...stepMeasures(histogram, serverCpu.stop(), server, generatorCpu),
   };
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 function passes(step: StepResult): boolean {

@@ -48,7 +48,6 @@ export class DocumentWriter {
   private retryTimer: NodeJS.Timeout | null = null;
   /** Set by `close()`: retries no longer wait out the full backoff. */
   private closing = false;
-  private retrying = false;
   private lastError: unknown = null;
   /** The batch being written (its entries are no longer in `pending`). */
   private writing: Map<string, PendingRoom> | null = null;
@@ -130,10 +129,9 @@ export class DocumentWriter {
     if (this.retryTimer) {
       clearTimeout(this.retryTimer);
       this.retryTimer = null;
-      this.retrying = false;
     }
     while (this.busy && Date.now() < deadline) {
-      if (!this.inFlight && !this.retrying) this.schedule(true);
+      if (!this.inFlight && this.retryTimer === null) this.schedule(true);
       await new Promise<void>((resolve) => setTimeout(resolve, 10).unref());
     }
     this.stopped = true;
@@ -190,7 +188,7 @@ export class DocumentWriter {
 
   /** Arms the batch timer: the debounce, capped by the oldest update's maximum wait. */
   private schedule(now: boolean): void {
-    if (this.stopped || this.inFlight || this.retrying || this.pending.size === 0) return;
+    if (this.stopped || this.inFlight || this.retryTimer || this.pending.size === 0) return;
     if (this.timer) clearTimeout(this.timer);
     const waited = Date.now() - this.firstPendingAt;
     const delay = now
@@ -263,10 +261,8 @@ export class DocumentWriter {
       { err: error, failures: this.failures, retryInMs: delay, rooms: batch.size },
       'store write failed; will retry',
     );
-    this.retrying = true;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      this.retrying = false;
       this.schedule(true);
     }, delay);
     this.retryTimer.unref();

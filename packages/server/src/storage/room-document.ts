@@ -83,11 +83,6 @@ export class RoomDocument implements StorageDocument {
     return Y.encodeStateVector(this.doc);
   }
 
-  /** Size the limit is checked against: the last snapshot plus every update stored since. */
-  get storedBytes(): number {
-    return this.bytes;
-  }
-
   /** Resets the size after a compaction, to the snapshot's. */
   compacted(snapshotBytes: number): void {
     this.bytes = snapshotBytes;
@@ -173,8 +168,16 @@ export class RoomDocument implements StorageDocument {
       throw new PartlyAppliedError(integrated);
     }
     const events = this.takeEmitted();
-    const changes = merged(events.map((event) => event.update));
-    const derived = merged(events.filter((e) => e.origin !== origin).map((e) => e.update));
+    // Nearly always one transaction, the update's own: then no merging and no extra arrays.
+    let changes: Uint8Array | null;
+    let derived: Uint8Array | null;
+    if (events.length === 1) {
+      changes = events[0]!.update;
+      derived = events[0]!.origin === origin ? null : changes;
+    } else {
+      changes = merged(events.map((event) => event.update));
+      derived = merged(events.filter((e) => e.origin !== origin).map((e) => e.update));
+    }
     // An update waiting for parts it depends on changes nothing yet, but must be kept.
     const store = changes !== null || this.hasPending();
     if (store) this.bytes += update.length + (derived?.length ?? 0);
