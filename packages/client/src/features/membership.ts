@@ -1,0 +1,62 @@
+import type { JoinSettings, RoomClient } from '../room-client.js';
+import { memo, type ReadonlySignal } from '../signals.js';
+import type { Room, RoomkitError, User } from '../types.js';
+
+export interface MembershipOptions extends JoinSettings {
+  user?: Partial<User>;
+}
+
+/** The spec's `useRoom` object: explicit join and leave, the room, its users, the last error. */
+export interface RoomMembership {
+  /** The joined room, or null. */
+  room: ReadonlySignal<Room | null>;
+  users: ReadonlySignal<User[]>;
+  isJoined: ReadonlySignal<boolean>;
+  /** Why the last join failed (`code`: `wrong_password`, `room_full`, `forbidden`, ...), or null. */
+  error: ReadonlySignal<RoomkitError | null>;
+  /** Joins (or retries a failed join). Resolves true once joined, false if refused. Never rejects. */
+  join(): Promise<boolean>;
+  /** Leaves, unless another feature on this client still holds the room. */
+  leave(): void;
+  /** An application message `{type, payload}` to the room; also delivered to this client's own `on(type)` handlers. */
+  broadcast(type: string, payload?: unknown): void;
+  dispose(): void;
+}
+
+export function createMembership(
+  room: RoomClient,
+  options: MembershipOptions = {},
+): RoomMembership {
+  room.configure(options);
+  let release: (() => void) | undefined;
+  const leave = () => {
+    release?.();
+    release = undefined;
+  };
+  return {
+    room: memo(() => {
+      const info = room.info();
+      if (!room.isJoined()) return null;
+      const result: Room = {
+        id: room.id,
+        users: room.users(),
+        createdAt: new Date(info?.createdAt ?? Number.NaN),
+      };
+      if (info) result.metadata = info.metadata;
+      return result;
+    }),
+    users: room.users,
+    isJoined: room.isJoined,
+    error: room.error,
+    join() {
+      if (release) room.join();
+      else release = room.hold();
+      return room.whenJoined();
+    },
+    leave,
+    broadcast(type, payload) {
+      room.broadcast(type, payload);
+    },
+    dispose: leave,
+  };
+}

@@ -1,0 +1,112 @@
+import {
+  encodeStorageFrame,
+  type StorageFrame,
+  StorageFrameKind,
+} from '@roomkit/protocol/storage-frame';
+import * as Y from 'yjs';
+import type { RoomClient } from '../room-client.js';
+import { type ReadonlySignal, signal } from '../signals.js';
+import type { RoomkitError } from '../types.js';
+
+/** Marks updates that came from the server, so they are not sent back. */
+const REMOTE = Symbol('roomkit-remote');
+
+export interface Storage {
+  /** The room's document. Edit it freely, online or not; changes sync both ways. */
+  doc: Y.Doc;
+  /** The document has caught up with the server since the last (re)join. */
+  synced: ReadonlySignal<boolean>;
+  /** Local changes sent and not yet confirmed durable by the server. */
+  pendingUpdates: ReadonlySignal<number>;
+  /** The server's last refusal of a local change (`read_only`, `document_too_large`, ...). */
+  error: ReadonlySignal<RoomkitError | null>;
+  /** Resolves at the next (or current) sync. */
+  whenSynced(): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * The room's Yjs document, synced over binary storage frames: on every (re)join the client sends
+ * its state vector, applies what it lacked, and sends back what the server lacked (its offline
+ * edits), as y-protocols does. One document per room per client; it outlives disconnects.
+ */
+export class RoomStorage {
+  readonly doc = new Y.Doc();
+  private readonly syncedSignal = signal(false);
+  private readonly pendingSignal = signal(0);
+  private readonly errorSignal = signal<RoomkitError | null>(null);
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private readonly room: RoomClient) {
+    room.listenFrames((frame) => this.receive(frame));
+    room.onJoined(() => this.sync());
+    room.onLeft(() => this.syncedSignal.set(false));
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin !== REMOTE && this.syncedSignal.peek()) this.send(StorageFrameKind.Update, update);
+    });
+  }
+
+  handle(): Storage {
+    const release = this.room.hold();
+    return {
+      doc: this.doc,
+      synced: this.syncedSignal,
+      pendingUpdates: this.pendingSignal,
+      error: this.errorSignal,
+      whenSynced: () =>
+        this.syncedSignal.peek()
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => this.waiters.push(resolve)),
+      dispose: release,
+    };
+  }
+
+  private sync(): void {
+    this.syncedSignal.set(false);
+    this.room.client.sendBinary(
+      encodeStorageFrame({
+        kind: StorageFrameKind.SyncStep1,
+        room: this.room.id,
+        tag: 0,
+        payload: Y.encodeStateVector(this.doc),
+      }),
+    );
+  }
+
+  private receive(frame: StorageFrame): void {
+    switch (frame.kind) {
+      case StorageFrameKind.SyncStep2:
+        Y.applyUpdate(this.doc, frame.payload, REMOTE);
+        this.syncedSignal.set(true);
+        for (const resolve of this.waiters.splice(0)) resolve();
+        break;
+      case StorageFrameKind.SyncStep1: {
+        // The server's state vector: send back what it lacks (edits made while offline).
+        const missing = Y.encodeStateAsUpdate(this.doc, frame.payload);
+        if (missing.length > 2) this.send(StorageFrameKind.SyncStep2, missing);
+        break;
+      }
+      case StorageFrameKind.Update:
+        Y.applyUpdate(this.doc, frame.payload, REMOTE);
+        break;
+    }
+  }
+
+  private send(kind: StorageFrameKind, payload: Uint8Array): void {
+    const { client } = this.room;
+    const ref = client.makeRef();
+    const sent = client.sendBinary(
+      encodeStorageFrame({ kind, room: this.room.id, tag: ref, payload }),
+    );
+    // Not sent: the next sync carries it (the server's state vector will not cover it).
+    if (!sent) return;
+    this.pendingSignal.set((n) => n + 1);
+    void client.expect(ref).then((reply) => {
+      this.pendingSignal.set((n) => n - 1);
+      if (!reply.ok && reply.error.code !== 'disconnected') {
+        this.errorSignal.set(reply.error);
+        client.reportError(reply.error);
+      }
+    });
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The WebSocket the client uses: the one passed in the options, else the platform's (browsers,
+ * Deno, Bun, Node 22+), else the `ws` package (Node 20). `ws` is loaded through a computed
+ * specifier so browser bundlers never try to include it.
+ */
+
+/** The part of the WHATWG WebSocket API the client uses; `ws` and browsers both provide it. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  binaryType: string;
+  send(data: string | ArrayBuffer | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+) => WebSocketLike;
+
+export const OPEN = 1;
+
+let nodeWebSocket: Promise<WebSocketConstructor> | undefined;
+
+export function resolveWebSocket(
+  custom: WebSocketConstructor | undefined,
+): WebSocketConstructor | Promise<WebSocketConstructor> {
+  if (custom) return custom;
+  const platform = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (typeof platform === 'function') return platform;
+  nodeWebSocket ??= loadWs();
+  return nodeWebSocket;
+}
+
+async function loadWs(): Promise<WebSocketConstructor> {
+  const specifier = ['w', 's'].join('');
+  try {
+    const mod = (await import(/* @vite-ignore */ specifier)) as {
+      WebSocket?: WebSocketConstructor;
+      default?: WebSocketConstructor;
+    };
+    const ctor = mod.WebSocket ?? mod.default;
+    if (ctor) return ctor;
+  } catch {
+    // fall through to the error below
+  }
+  nodeWebSocket = undefined;
+  throw new Error(
+    'no WebSocket implementation: this platform has no global WebSocket and the "ws" package could not be loaded; pass one as the WebSocket option',
+  );
+}

@@ -1,0 +1,486 @@
+import { decodeStorageFrame } from '@roomkit/protocol/storage-frame';
+import { reconnectDelay } from './backoff.js';
+import {
+  OPEN,
+  resolveWebSocket,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './platform.js';
+import { RoomClient } from './room-client.js';
+import { type ReadonlySignal, signal } from './signals.js';
+import {
+  type ConnectionStatus,
+  type RealtimeMessage,
+  RoomkitError,
+  type Session,
+} from './types.js';
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+
+/** The reconnect the client is waiting for: which attempt, and when it will be made. */
+export interface RetryInfo {
+  attempt: number;
+  delayMs: number;
+  /** ms since epoch */
+  at: number;
+}
+
+export interface WebSocketClientOptions {
+  /** The server's WebSocket endpoint, e.g. `ws://localhost:1234/rooms`. */
+  url: string;
+  protocols?: string | string[];
+  /** Reconnect after the socket drops (default `true`). `disconnect()` always stops it. */
+  reconnect?: boolean;
+  /** First reconnect delay in ms (default 1000); doubles per failed attempt, with jitter. */
+  reconnectDelay?: number;
+  /** Longest reconnect delay in ms (default 30000). */
+  maxReconnectDelay?: number;
+  /** Consecutive reconnect attempts before giving up (default `Infinity`). */
+  reconnectAttempts?: number;
+  /**
+   * How often to send `heartbeat` in ms (default 30000; the server's own interval wins when it is
+   * shorter). A connection that hears nothing for two intervals is treated as dead and replaced.
+   */
+  heartbeatInterval?: number;
+  /** The connection is ready: the server's `welcome` arrived (first connect and every reconnect). */
+  onOpen?: () => void;
+  onClose?: (event: CloseInfo) => void;
+  onError?: (error: Error) => void;
+  onMessage?: (message: RealtimeMessage) => void;
+  /**
+   * Query parameters added to `url` on every (re)connect: `userId`, `displayName`, or a token for
+   * the server's `auth`. A function is called before each attempt, so a token can be refreshed.
+   */
+  params?:
+    | Record<string, string>
+    | (() => Record<string, string> | Promise<Record<string, string>>);
+  /** A WebSocket implementation to use instead of the platform's (or `ws` in Node). */
+  WebSocket?: WebSocketConstructor;
+  /** Messages `send()` keeps while disconnected, sent after the next connect (default 1000). */
+  maxQueuedMessages?: number;
+  /** How long an attempt may take to get the server's `welcome`, in ms (default 10000). */
+  connectTimeout?: number;
+}
+
+export type MessageHandler<P = unknown> = (payload: P, message: RealtimeMessage<P>) => void;
+
+/** A request's outcome: the server's reply, or why there is none. Never rejects. */
+export type Reply = { ok: true; message: RealtimeMessage } | { ok: false; error: RoomkitError };
+
+interface Pending {
+  resolve(reply: Reply): void;
+}
+
+const REPLY_TYPES = new Set(['ack', 'error', 'room:list', 'storage:init']);
+
+/**
+ * A reconnecting WebSocket connection to a Roomkit server. Rooms, presence, cursors, shared state
+ * and storage hang off it (`client.room(id)`); after a reconnect they rejoin and resync on their own.
+ */
+export class WebSocketClient {
+  /** Called for every message received (after the feature state and `on` handlers saw it). */
+  onMessage: ((message: RealtimeMessage) => void) | null;
+  readonly status: ReadonlySignal<ConnectionStatus>;
+  readonly lastMessage: ReadonlySignal<RealtimeMessage | null>;
+  /** Who the server says this connection is, while connected. */
+  readonly session: ReadonlySignal<Session | null>;
+  /** The scheduled reconnect, while waiting for one. */
+  readonly retry: ReadonlySignal<RetryInfo | null>;
+
+  private readonly options: Required<
+    Pick<
+      WebSocketClientOptions,
+      | 'reconnect'
+      | 'reconnectDelay'
+      | 'maxReconnectDelay'
+      | 'reconnectAttempts'
+      | 'heartbeatInterval'
+      | 'maxQueuedMessages'
+      | 'connectTimeout'
+    >
+  > &
+    WebSocketClientOptions;
+  private readonly statusSignal = signal<ConnectionStatus>('disconnected');
+  private readonly lastMessageSignal = signal<RealtimeMessage | null>(null);
+  private readonly sessionSignal = signal<Session | null>(null);
+  private readonly retrySignal = signal<RetryInfo | null>(null);
+  private readonly handlers = new Map<string, Set<MessageHandler>>();
+  private readonly rooms = new Map<string, RoomClient>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly queue: string[] = [];
+  private socket: WebSocketLike | null = null;
+  private active = false;
+  private attempt = 0;
+  private nextRef = 1;
+  private lastHeard = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: WebSocketClientOptions) {
+    if (typeof options?.url !== 'string') throw new TypeError('WebSocketClient: url is required');
+    this.options = {
+      reconnect: true,
+      reconnectDelay: 1000,
+      maxReconnectDelay: 30_000,
+      reconnectAttempts: Number.POSITIVE_INFINITY,
+      heartbeatInterval: 30_000,
+      maxQueuedMessages: 1000,
+      connectTimeout: 10_000,
+      ...withoutUndefined(options),
+      url: options.url,
+    };
+    for (const key of [
+      'reconnectDelay',
+      'maxReconnectDelay',
+      'heartbeatInterval',
+      'connectTimeout',
+    ] as const) {
+      if (!(this.options[key] > 0)) {
+        throw new TypeError(`WebSocketClient: ${key} must be a positive number`);
+      }
+    }
+    this.onMessage = options.onMessage ?? null;
+    this.status = this.statusSignal;
+    this.lastMessage = this.lastMessageSignal;
+    this.session = this.sessionSignal;
+    this.retry = this.retrySignal;
+  }
+
+  /** Opens the connection (and keeps it open until `disconnect()`). Safe to call again. */
+  connect(): void {
+    if (this.active) return;
+    this.active = true;
+    this.attempt = 0;
+    void this.open();
+  }
+
+  /** Closes the connection and stops reconnecting. Rooms stay registered for a later `connect()`. */
+  disconnect(): void {
+    this.active = false;
+    clearTimeout(this.retryTimer);
+    this.retrySignal.set(null);
+    const socket = this.socket;
+    if (socket) this.drop(socket, { code: 1000, reason: 'client disconnected', wasClean: true });
+    this.statusSignal.set('disconnected');
+  }
+
+  /**
+   * Sends an application message `{type, payload, room}`. While disconnected it is queued and
+   * sent after the next connect, once the client's rooms are rejoined.
+   */
+  send(type: string, payload?: unknown, room?: string): void {
+    const message: RealtimeMessage = { type };
+    if (room !== undefined) message.room = room;
+    if (payload !== undefined) message.payload = payload;
+    const target = room === undefined ? undefined : this.rooms.get(room);
+    if (target) target.send(message);
+    else this.sendOrQueue(message);
+  }
+
+  /** Calls `handler(payload, message)` for every message of `type`. Returns the unsubscribe. */
+  on<P = unknown>(type: string, handler: MessageHandler<P>): () => void {
+    let set = this.handlers.get(type);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(type, set);
+    }
+    const entry = handler as MessageHandler;
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+    };
+  }
+
+  /** The room `id` on this client (one object per id). */
+  room(id: string): RoomClient {
+    let room = this.rooms.get(id);
+    if (!room) {
+      room = new RoomClient(this, id);
+      this.rooms.set(id, room);
+    }
+    return room;
+  }
+
+  // ---- for the room features ----
+
+  /** Sends now if connected; returns false (and drops it) otherwise. */
+  sendMessage(message: RealtimeMessage): boolean {
+    if (!this.isReady()) return false;
+    this.socket!.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Sends now if connected, else queues (bounded; the oldest is dropped and reported). */
+  sendOrQueue(message: RealtimeMessage): void {
+    if (this.sendMessage(message)) return;
+    if (this.queue.length >= this.options.maxQueuedMessages) {
+      this.queue.shift();
+      this.reportError(new RoomkitError('queue_full', 'send queue is full; dropped the oldest'));
+    }
+    this.queue.push(JSON.stringify(message));
+  }
+
+  sendBinary(bytes: Uint8Array): boolean {
+    if (!this.isReady()) return false;
+    this.socket!.send(bytes);
+    return true;
+  }
+
+  /** Sends `message` with a fresh `ref` and resolves with the server's reply to it. */
+  request(message: RealtimeMessage): Promise<Reply> {
+    const ref = this.makeRef();
+    return new Promise((resolve) => {
+      if (!this.sendMessage({ ...message, ref })) {
+        resolve({ ok: false, error: new RoomkitError('disconnected', 'not connected') });
+        return;
+      }
+      this.pending.set(ref, { resolve });
+    });
+  }
+
+  /** A fresh numeric `ref` (binary frames carry refs as numbers); `expect(ref)` awaits its reply. */
+  makeRef(): number {
+    return this.nextRef++;
+  }
+
+  expect(ref: number): Promise<Reply> {
+    return new Promise((resolve) => this.pending.set(ref, { resolve }));
+  }
+
+  /** Delivers a message locally, as if received (the room's own echo of its broadcasts). */
+  emitLocal(message: RealtimeMessage): void {
+    this.dispatch(message, false);
+  }
+
+  reportError(error: Error): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // an app's error handler must not break the connection
+    }
+  }
+
+  // ---- connection ----
+
+  private isReady(): boolean {
+    return this.socket?.readyState === OPEN && this.sessionSignal.peek() !== null;
+  }
+
+  private async open(): Promise<void> {
+    this.retrySignal.set(null);
+    this.statusSignal.set(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    let socket: WebSocketLike;
+    try {
+      const Ctor = await resolveWebSocket(this.options.WebSocket);
+      const url = await this.connectUrl();
+      if (!this.active || this.socket) return;
+      socket = new Ctor(url, this.options.protocols);
+    } catch (error) {
+      this.reportError(error instanceof Error ? error : new Error(String(error)));
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.binaryType = 'arraybuffer';
+    this.connectTimer = setTimeout(() => {
+      this.drop(socket, { code: 4000, reason: 'connect timeout', wasClean: false });
+    }, this.options.connectTimeout);
+    socket.onmessage = (event) => {
+      if (this.socket !== socket) return;
+      this.lastHeard = Date.now();
+      if (typeof event.data === 'string') this.receiveText(event.data);
+      else this.receiveBinary(event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.socket === socket) {
+        this.closed({ code: event.code, reason: event.reason, wasClean: event.wasClean });
+      }
+    };
+    socket.onerror = () => {
+      if (this.socket === socket)
+        this.reportError(new Error(`WebSocket error (${this.options.url})`));
+    };
+  }
+
+  private async connectUrl(): Promise<string> {
+    const { params } = this.options;
+    if (!params) return this.options.url;
+    const values = typeof params === 'function' ? await params() : params;
+    const url = new URL(this.options.url);
+    for (const [key, value] of Object.entries(values)) url.searchParams.set(key, value);
+    return url.toString();
+  }
+
+  private receiveText(text: string): void {
+    let message: RealtimeMessage;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (
+        typeof parsed !== 'object' ||
+        parsed === null ||
+        typeof (parsed as RealtimeMessage).type !== 'string'
+      ) {
+        return;
+      }
+      message = parsed as RealtimeMessage;
+    } catch {
+      return;
+    }
+    if (message.type === 'welcome') {
+      this.welcome(message);
+      return;
+    }
+    this.dispatch(message, true);
+  }
+
+  private receiveBinary(data: unknown): void {
+    const bytes =
+      data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : null;
+    if (!bytes) return;
+    const decoded = decodeStorageFrame(bytes);
+    if (decoded.ok) this.rooms.get(decoded.frame.room)?.receiveFrame(decoded.frame);
+  }
+
+  private welcome(message: RealtimeMessage): void {
+    clearTimeout(this.connectTimer);
+    const session: Session = {
+      connectionId: String(message.connectionId),
+      userId: String(message.userId),
+      displayName: String(message.displayName),
+      color: String(message.color),
+      heartbeatIntervalMs: Number(message.heartbeatIntervalMs) || this.options.heartbeatInterval,
+      maxMessageBytes: Number(message.maxMessageBytes) || 65_536,
+    };
+    this.attempt = 0;
+    this.sessionSignal.set(session);
+    this.statusSignal.set('connected');
+    this.startHeartbeat(Math.min(this.options.heartbeatInterval, session.heartbeatIntervalMs));
+    // Rooms rejoin first, so queued room messages reach the server after their room:join.
+    for (const room of this.rooms.values()) room.sessionStarted();
+    for (const frame of this.queue.splice(0)) this.socket!.send(frame);
+    try {
+      this.options.onOpen?.();
+    } catch (error) {
+      this.reportError(error as Error);
+    }
+    this.lastMessageSignal.set(message);
+  }
+
+  private dispatch(message: RealtimeMessage, received: boolean): void {
+    const ref = message.ref;
+    if (received && typeof ref === 'number' && REPLY_TYPES.has(message.type)) {
+      const pending = this.pending.get(ref);
+      if (pending) {
+        this.pending.delete(ref);
+        pending.resolve(
+          message.type === 'error'
+            ? {
+                ok: false,
+                error: new RoomkitError(String(message.code), String(message.message)),
+              }
+            : { ok: true, message },
+        );
+      }
+    } else if (received && message.type === 'error') {
+      this.reportError(new RoomkitError(String(message.code), String(message.message)));
+    }
+    if (typeof message.room === 'string') this.rooms.get(message.room)?.receive(message);
+    if (received) this.lastMessageSignal.set(message);
+    const handlers = this.handlers.get(message.type);
+    if (handlers) {
+      for (const handler of [...handlers]) {
+        try {
+          handler(message.payload, message);
+        } catch (error) {
+          this.reportError(error as Error);
+        }
+      }
+    }
+    if (received && this.onMessage) {
+      try {
+        this.onMessage(message);
+      } catch (error) {
+        this.reportError(error as Error);
+      }
+    }
+  }
+
+  private startHeartbeat(intervalMs: number): void {
+    clearInterval(this.heartbeatTimer);
+    this.lastHeard = Date.now();
+    this.heartbeatTimer = setInterval(() => {
+      const socket = this.socket;
+      if (!socket) return;
+      if (Date.now() - this.lastHeard > 2 * intervalMs) {
+        this.drop(socket, { code: 4000, reason: 'no reply from the server', wasClean: false });
+        return;
+      }
+      this.sendMessage({ type: 'heartbeat', ref: 'hb' });
+    }, intervalMs);
+  }
+
+  /** Forgets `socket` now (a dead peer may never finish a close handshake) and closes it. */
+  private drop(socket: WebSocketLike, info: CloseInfo): void {
+    socket.onmessage = null;
+    socket.onclose = null;
+    // `ws` throws an 'error' with no listener (closing while connecting emits one).
+    socket.onerror = () => {};
+    try {
+      socket.close(info.code === 1000 ? 1000 : 4000, info.reason);
+    } catch {
+      // closing a socket that never opened may throw; it is gone either way
+    }
+    (socket as { terminate?: () => void }).terminate?.();
+    if (this.socket === socket) this.closed(info);
+  }
+
+  private closed(info: CloseInfo): void {
+    this.socket = null;
+    clearTimeout(this.connectTimer);
+    clearInterval(this.heartbeatTimer);
+    const hadSession = this.sessionSignal.peek() !== null;
+    this.sessionSignal.set(null);
+    for (const pending of this.pending.values()) {
+      pending.resolve({ ok: false, error: new RoomkitError('disconnected', 'connection lost') });
+    }
+    this.pending.clear();
+    if (hadSession) for (const room of this.rooms.values()) room.sessionEnded();
+    try {
+      this.options.onClose?.(info);
+    } catch (error) {
+      this.reportError(error as Error);
+    }
+    if (this.active) this.scheduleReconnect();
+    else this.statusSignal.set('disconnected');
+  }
+
+  private scheduleReconnect(): void {
+    const {
+      reconnect,
+      reconnectAttempts,
+      reconnectDelay: initial,
+      maxReconnectDelay,
+    } = this.options;
+    if (!this.active || !reconnect || this.attempt >= reconnectAttempts) {
+      this.active = false;
+      this.statusSignal.set('disconnected');
+      return;
+    }
+    this.attempt += 1;
+    const delayMs = reconnectDelay(this.attempt, initial, maxReconnectDelay);
+    this.statusSignal.set('reconnecting');
+    this.retrySignal.set({ attempt: this.attempt, delayMs, at: Date.now() + delayMs });
+    this.retryTimer = setTimeout(() => {
+      if (this.active) void this.open();
+    }, delayMs);
+  }
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
