@@ -21,7 +21,10 @@ export const ErrorCode = {
   NotInRoom: 'not_in_room',
   /** The message needs a room, but names none and the connection has no default room. */
   RoomRequired: 'room_required',
-  /** The room is at `roomConfig.maxConnections`. */
+  /**
+   * The room is at `roomConfig.maxConnections`, or the join would add a user past the room's
+   * `maxUsers` distinct users.
+   */
   RoomFull: 'room_full',
   /** `auth.authorizeRoom` refused this user for the room. */
   Forbidden: 'forbidden',
@@ -37,8 +40,13 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   /** The room's live state is at `limits.maxStateKeys` or `limits.maxStateBytes`. */
   StateLimit: 'state_limit',
-  /** Presence `metadata` is larger than `limits.maxPresenceMetadataBytes`. */
+  /**
+   * Presence `metadata` is larger than `limits.maxPresenceMetadataBytes`, or the room `metadata` of
+   * a `room:join` that creates the room is larger than `limits.maxRoomMetadataBytes`.
+   */
   MetadataTooLarge: 'metadata_too_large',
+  /** The room has a password and the `room:join` carried none, or another one. */
+  WrongPassword: 'wrong_password',
   /** A Yjs update or state vector (or a binary frame's header) is malformed or truncated; nothing was applied. */
   InvalidUpdate: 'invalid_update',
   /** A Yjs update is larger than `storage.maxUpdateBytes`. */
@@ -61,7 +69,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const UpgradeErrorCode = {
   /** 400: the room id in the path is not valid. */
   InvalidRoomId: 'invalid_room_id',
-  /** 400: the request URL or the query-string identity is malformed. */
+  /** 400: the request URL, the query-string identity or the `password` parameter is malformed. */
   BadRequest: 'bad_request',
   /** 401: `auth.authenticate` returned null, threw, timed out or returned no valid user. */
   Unauthorized: 'unauthorized',
@@ -69,9 +77,11 @@ export const UpgradeErrorCode = {
   OriginNotAllowed: 'origin_not_allowed',
   /** 403: `auth.authorizeRoom` refused the path room. */
   Forbidden: 'forbidden',
+  /** 403: the path room has a password and the `password` query parameter is missing or another one. */
+  WrongPassword: 'wrong_password',
   /** 404: no WebSocket endpoint at this path. */
   NotFound: 'not_found',
-  /** 503: the room is at `roomConfig.maxConnections`. */
+  /** 503: the room is at `roomConfig.maxConnections`, or at its `maxUsers` distinct users. */
   RoomFull: 'room_full',
   /** 503: the room does not exist and the server holds `limits.maxRooms` rooms. */
   RoomLimit: 'room_limit',

@@ -8,6 +8,13 @@ export const MAX_ROOM_ID_LENGTH = 128;
 /** Message types: 1-64 printable characters without spaces. */
 export const MESSAGE_TYPE_PATTERN = /^[\x21-\x7e]{1,64}$/;
 
+/** Broadcast channel names: like message types, 1-128 printable characters without spaces. */
+export const CHANNEL_PATTERN = /^[\x21-\x7e]{1,128}$/;
+export const MAX_CHANNEL_LENGTH = 128;
+
+/** Room passwords: 1-256 characters (JavaScript string length). */
+export const MAX_ROOM_PASSWORD_LENGTH = 256;
+
 /** Keys rejected anywhere in an inbound message, so no merge can ever reach an object prototype. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
   '__proto__',
@@ -22,3 +29,5 @@ export function isValidRoomId(value: unknown): value is string {
 /** Defaults for the per-message limits the codec enforces. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 export const DEFAULT_MAX_DEPTH = 32;
+/** Default for `limits.maxRoomMetadataBytes`: the room `metadata` a creating `room:join` may set. */
+export const DEFAULT_MAX_ROOM_METADATA_BYTES = 4096;

@@ -1,5 +1,6 @@
 import type { ErrorCode } from './errors.js';
 import type {
+  BroadcastMessage,
   CursorUpdateMessage,
   HeartbeatMessage,
   PresenceUpdateMessage,
@@ -65,6 +66,7 @@ export type BuiltInClientMessage =
   | RoomJoinMessage
   | RoomLeaveMessage
   | RoomListMessage
+  | BroadcastMessage
   | StorageInitMessage
   | StorageOpsMessage;
 
@@ -134,6 +136,62 @@ export interface RoomLeftServerMessage {
   reason: string;
 }
 
+/**
+ * A room's settings as its members see them: sent to every joiner (after `state:init`) and to
+ * every member when the application changes the room's metadata. Never carries the password.
+ */
+export interface RoomInfoServerMessage {
+  type: 'room:info';
+  room: string;
+  /** When the room was created (ms since epoch). */
+  createdAt: number;
+  /** The room's metadata (`{}` when none was set). */
+  metadata: Record<string, unknown>;
+  /** The most distinct users the room admits, or null for no limit. */
+  maxUsers: number | null;
+  hasPassword: boolean;
+}
+
+/** The user as `room:user:joined` describes it (the spec's `User`). */
+export interface RoomEventUser {
+  userId: string;
+  displayName: string;
+  color: string;
+  avatarUrl?: string;
+}
+
+/** A user's first connection joined the room; sent to the room's other members. */
+export interface RoomUserJoinedServerMessage {
+  type: 'room:user:joined';
+  room: string;
+  payload: { userId: string; user: RoomEventUser };
+  /** Server time (ms since epoch). */
+  timestamp: number;
+}
+
+/** A user's last connection left the room; sent to the remaining members. `payload` is its userId. */
+export interface RoomUserLeftServerMessage {
+  type: 'room:user:left';
+  room: string;
+  payload: string;
+  /** Server time (ms since epoch). */
+  timestamp: number;
+}
+
+/** A message published on a broadcast channel, as the other members receive it. */
+export interface BroadcastServerMessage {
+  type: 'broadcast';
+  room: string;
+  channel: string;
+  /** What the sender published (`null` when it sent none). */
+  payload: unknown;
+  /** The sender's `userId`, or `"server"` for `RoomServer.broadcast`. */
+  from: string;
+  /** Server time (ms since epoch) when the message was relayed. */
+  timestamp: number;
+  cid?: string;
+}
+
 /** Answer to a client's `storage:init`: what it lacked, and the server's state vector. */
 export interface StorageInitServerMessage {
   type: 'storage:init';
@@ -188,6 +246,10 @@ export type ServerMessage =
   | StateUpdateServerMessage
   | RoomListServerMessage
   | RoomLeftServerMessage
+  | RoomInfoServerMessage
+  | RoomUserJoinedServerMessage
+  | RoomUserLeftServerMessage
+  | BroadcastServerMessage
   | StorageInitServerMessage
   | StorageOpsServerMessage
   | AckServerMessage
@@ -201,6 +263,9 @@ export const SERVER_ONLY_TYPES: ReadonlySet<string> = new Set([
   'ack',
   'error',
   'room:left',
+  'room:info',
+  'room:user:joined',
+  'room:user:left',
 ]);
 
 /** Built-in types of CRDT (Yjs) storage. */

@@ -1,5 +1,10 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { MAX_ROOM_ID_LENGTH } from './limits.js';
+import {
+  CHANNEL_PATTERN,
+  MAX_CHANNEL_LENGTH,
+  MAX_ROOM_ID_LENGTH,
+  MAX_ROOM_PASSWORD_LENGTH,
+} from './limits.js';
 
 /**
  * Runtime schemas of the built-in client→server messages. The envelope fields (`type`, `room`,
@@ -65,12 +70,21 @@ export const StateUpdateSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Joins a room. `password` is checked against a room that has one (and becomes the password of a
+ * room this join creates); `maxUsers` and `metadata` are the settings of a room this join creates,
+ * ignored when the room already exists. `metadata`'s size is checked by the server
+ * (`limits.maxRoomMetadataBytes`).
+ */
 export const RoomJoinSchema = Type.Object(
   {
     type: Type.Literal('room:join'),
     room: RoomId,
     ref: Type.Optional(Ref),
     cid: Type.Optional(ClientMessageId),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ROOM_PASSWORD_LENGTH })),
+    maxUsers: Type.Optional(Type.Integer({ minimum: 1 })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { additionalProperties: false },
 );
@@ -87,6 +101,24 @@ export const RoomLeaveSchema = Type.Object(
 
 export const RoomListSchema = Type.Object(
   { type: Type.Literal('room:list'), ref: Type.Optional(Ref), cid: Type.Optional(ClientMessageId) },
+  { additionalProperties: false },
+);
+
+/**
+ * Publishes `payload` on a channel of the room: relayed to every other member, stamped with the
+ * sender (`from`) and the server time. The channel follows the message type rule, up to 128.
+ */
+export const BroadcastSchema = Type.Object(
+  {
+    type: Type.Literal('broadcast'),
+    ...envelope,
+    channel: Type.String({
+      minLength: 1,
+      maxLength: MAX_CHANNEL_LENGTH,
+      pattern: CHANNEL_PATTERN.source,
+    }),
+    payload: Type.Optional(Type.Unknown()),
+  },
   { additionalProperties: false },
 );
 
@@ -121,6 +153,7 @@ export const clientMessageSchemas = {
   'room:join': RoomJoinSchema,
   'room:leave': RoomLeaveSchema,
   'room:list': RoomListSchema,
+  broadcast: BroadcastSchema,
   'storage:init': StorageInitSchema,
   'storage:ops': StorageOpsSchema,
 } as const satisfies Record<string, TSchema>;
@@ -132,6 +165,7 @@ export type StateUpdateMessage = Static<typeof StateUpdateSchema>;
 export type RoomJoinMessage = Static<typeof RoomJoinSchema>;
 export type RoomLeaveMessage = Static<typeof RoomLeaveSchema>;
 export type RoomListMessage = Static<typeof RoomListSchema>;
+export type BroadcastMessage = Static<typeof BroadcastSchema>;
 export type StorageInitMessage = Static<typeof StorageInitSchema>;
 export type StorageOpsMessage = Static<typeof StorageOpsSchema>;
 export type Ref = Static<typeof Ref>;

@@ -111,6 +111,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: '4096',
   },
   {
+    flag: 'max-room-metadata-bytes',
+    env: 'ROOMKIT_MAX_ROOM_METADATA_BYTES',
+    kind: 'number',
+    help: 'size of the room metadata a creating room:join may set',
+    defaultText: '4096',
+  },
+  {
     flag: 'rate-limit',
     env: 'ROOMKIT_RATE_LIMIT',
     kind: 'number',
@@ -337,6 +344,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
       maxStateBytes: num('max-state-bytes'),
       maxRooms: num('max-rooms'),
       maxPresenceMetadataBytes: num('max-metadata-bytes'),
+      maxRoomMetadataBytes: num('max-room-metadata-bytes'),
       lossyBufferedBytes: num('lossy-buffered-bytes'),
       maxBufferedBytes: num('max-buffered-bytes'),
     },

@@ -1,5 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_BYTES, type PresenceUser } from '@roomkit/protocol';
+import {
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_ROOM_METADATA_BYTES,
+  type PresenceUser,
+} from '@roomkit/protocol';
 import type { Bus } from './bus/bus.js';
 import type { Logger } from './observability/logger.js';
 import type { Store } from './store/store.js';
@@ -42,6 +47,11 @@ export type SerializedCrdt = Uint8Array;
 
 export type OnJoinHandler = (roomId: string, user: PresenceUser) => void | Promise<void>;
 export type OnLeaveHandler = (roomId: string, user: PresenceUser) => void | Promise<void>;
+/**
+ * Called for every application message and every client `broadcast` before it is relayed, with
+ * the message minus `ref`. Fields it adds to an application message are relayed; of a `broadcast`,
+ * only a changed `payload` is.
+ */
 export type OnMessageHandler = (
   roomId: string,
   senderId: string,
@@ -85,6 +95,12 @@ export interface LimitsConfig {
   maxRooms?: number;
   /** Size of one user's presence `metadata` (JSON bytes); larger gets `metadata_too_large`. Default 4096. */
   maxPresenceMetadataBytes?: number;
+  /**
+   * Size of the room `metadata` a `room:join` that creates the room may set (JSON bytes); larger
+   * gets `metadata_too_large`. The server API (`createRoom`, `Room.setMetadata`) is not limited.
+   * Default 4096.
+   */
+  maxRoomMetadataBytes?: number;
   /** Send buffer past which a connection stops getting cursor and presence traffic. Default 512 KiB. */
   lossyBufferedBytes?: number;
   /** Send buffer past which a connection is closed with 4009. Default 8 MiB. */
@@ -285,6 +301,11 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
         'limits.maxPresenceMetadataBytes',
         limits.maxPresenceMetadataBytes,
         4096,
+      ),
+      maxRoomMetadataBytes: positive(
+        'limits.maxRoomMetadataBytes',
+        limits.maxRoomMetadataBytes,
+        DEFAULT_MAX_ROOM_METADATA_BYTES,
       ),
       lossyBufferedBytes,
       maxBufferedBytes: Math.max(

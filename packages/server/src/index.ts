@@ -28,6 +28,7 @@ export type { ClientSession, Connection, Identity, RoomConnection } from './room
 export { colorForUser, USER_COLORS } from './rooms/presence-user.js';
 export type { Room } from './rooms/room.js';
 export type { RoomManager } from './rooms/room-manager.js';
+export type { RoomSettings } from './rooms/room-settings.js';
 export { RoomServer } from './server.js';
 export type { StorageDocument } from './storage/room-document.js';
 export type { MigrationOutcome } from './store/migrations.js';

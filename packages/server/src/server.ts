@@ -2,19 +2,32 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CloseCode, ErrorCode, encodeServerMessage, UpgradeErrorCode } from '@roomkit/protocol';
+import {
+  CloseCode,
+  ErrorCode,
+  encodeServerMessage,
+  MAX_ROOM_PASSWORD_LENGTH,
+  UpgradeErrorCode,
+} from '@roomkit/protocol';
 import { WebSocket, WebSocketServer } from 'ws';
 import { identityFromAuth, identityFromQuery } from './auth/identity.js';
 import type { Bus } from './bus/bus.js';
 import { LocalBus } from './bus/local-bus.js';
 import { type ResolvedConfig, resolveConfig, type ServerConfig } from './config.js';
 import { Dispatcher } from './dispatch.js';
+import {
+  BroadcastFeature,
+  checkChannel,
+  encodeBroadcast,
+  SERVER_SENDER,
+} from './features/broadcast.js';
 import { CursorsFeature } from './features/cursors.js';
 import { type Feature, type FeatureContext, ProtocolError } from './features/feature.js';
 import { HeartbeatFeature } from './features/heartbeat.js';
 import { LiveStateFeature } from './features/live-state.js';
 import { PresenceFeature } from './features/presence.js';
 import { Relay } from './features/relay.js';
+import { RoomEventsFeature } from './features/room-events.js';
 import { RoomsFeature } from './features/rooms.js';
 import { StorageFeature } from './features/storage.js';
 import { HybridLogicalClock } from './hlc.js';
@@ -23,8 +36,9 @@ import { createRequestHandler } from './http/requests.js';
 import { isOriginAllowed, parseUpgradeTarget } from './http/upgrade-target.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { ClientSession, type Identity, type SessionLimits, type Wire } from './rooms/connection.js';
-import { Membership } from './rooms/membership.js';
+import { type JoinOptions, Membership } from './rooms/membership.js';
 import { RoomManager } from './rooms/room-manager.js';
+import { checkRoomAccess } from './rooms/room-settings.js';
 import { YWebsocketFeature } from './yjs/y-websocket-feature.js';
 
 const SESSION = Symbol('roomkit.session');
@@ -71,6 +85,7 @@ export class RoomServer {
   private readonly features: Feature[];
   private readonly heartbeat: HeartbeatFeature;
   private readonly membership: Membership;
+  private readonly ctx: FeatureContext;
   private readonly dispatcher: Dispatcher;
   private readonly storage: StorageFeature | null;
   private readonly yjs: YWebsocketFeature | null;
@@ -115,12 +130,13 @@ export class RoomServer {
       maxKeys: this.config.limits.maxStateKeys,
       maxBytes: this.config.limits.maxStateBytes,
     });
-    const ctx: FeatureContext = {
+    this.ctx = {
       config: this.config,
       rooms: this.rooms,
       clock: new HybridLogicalClock(),
       logger: this.logger,
     };
+    const { ctx } = this;
     const presence = new PresenceFeature(ctx);
     this.heartbeat = new HeartbeatFeature(ctx, presence, () => this.sessions);
     this.storage = this.config.storage ? new StorageFeature(ctx, this.config.storage) : null;
@@ -133,7 +149,10 @@ export class RoomServer {
     this.features = [
       presence,
       new LiveStateFeature(ctx),
+      // After live state: a joiner's `room:info` follows its `state:init`.
+      new RoomEventsFeature(ctx),
       new CursorsFeature(ctx),
+      new BroadcastFeature(ctx),
       this.heartbeat,
       new RoomsFeature(() => this.membership),
     ];
@@ -211,6 +230,23 @@ export class RoomServer {
     return true;
   }
 
+  /**
+   * Publishes `payload` on `channel` of a room from server code: every member receives a
+   * `broadcast` with `"from":"server"`. Returns false if no such room. Throws a `TypeError` for an
+   * invalid channel name (1-128 printable ASCII characters, no spaces).
+   */
+  broadcast(roomId: string, channel: string, payload: unknown): boolean {
+    checkChannel('RoomServer.broadcast', channel);
+    const room = this.rooms.get(roomId);
+    if (!room) return false;
+    room.broadcast(encodeBroadcast(room, channel, payload, SERVER_SENDER));
+    return true;
+  }
+
+  /**
+   * The rooms: `get`, `create` (a room with a password, `maxUsers` or metadata, ahead of its
+   * members), `remove`, and membership queries.
+   */
   getRoomManager(): RoomManager {
     return this.rooms;
   }
@@ -305,6 +341,17 @@ export class RoomServer {
       return refuse(identity.status, code, identity.reason);
     }
     const { roomId, wire } = target;
+    const { userId } = identity.identity;
+    // The path room's password: read even with `auth` (it is the room's secret, not an identity),
+    // and checked once the room's other checks passed, like a room:join's.
+    const password = roomId === null ? undefined : (target.query.get('password') ?? undefined);
+    if (password !== undefined && (password === '' || password.length > MAX_ROOM_PASSWORD_LENGTH)) {
+      return refuse(
+        400,
+        UpgradeErrorCode.BadRequest,
+        `password must be 1-${MAX_ROOM_PASSWORD_LENGTH} characters`,
+      );
+    }
     let readOnly = false;
     if (roomId !== null && this.config.auth?.authorizeRoom) {
       const access = await this.membership.authorizeIdentity(identity.identity, roomId);
@@ -322,19 +369,27 @@ export class RoomServer {
       if (!this.rooms.get(roomId) && this.rooms.roomCount >= this.config.limits.maxRooms) {
         return refuse(503, UpgradeErrorCode.RoomLimit, 'the server has no room for another room');
       }
-      this.rooms.reserve(roomId);
+      try {
+        checkRoomAccess(this.ctx, roomId, userId, { password });
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        return error.code === ErrorCode.WrongPassword
+          ? refuse(403, UpgradeErrorCode.WrongPassword, error.message)
+          : refuse(503, UpgradeErrorCode.RoomFull, error.message);
+      }
+      this.rooms.reserve(roomId, userId);
     }
     // The seat goes back when the socket is accepted, or when ws refuses the handshake itself.
     let seated = roomId !== null;
     const releaseSeat = () => {
-      if (seated && roomId !== null) this.rooms.release(roomId);
+      if (seated && roomId !== null) this.rooms.release(roomId, userId);
       seated = false;
     };
     socket.once('close', releaseSeat);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       releaseSeat();
       socket.off('close', releaseSeat);
-      this.accept(ws, identity.identity, roomId, wire, readOnly);
+      this.accept(ws, identity.identity, roomId, wire, { readOnly, password });
     });
   }
 
@@ -343,7 +398,7 @@ export class RoomServer {
     identity: Identity,
     roomId: string | null,
     wire: Wire,
-    readOnly: boolean,
+    options: JoinOptions,
   ): void {
     const { limits, heartbeat } = this.config;
     const session = new ClientSession(
@@ -376,7 +431,7 @@ export class RoomServer {
     );
     if (roomId !== null) {
       try {
-        this.membership.join(session, roomId, readOnly);
+        this.membership.join(session, roomId, options);
       } catch (error) {
         // Capacity and room count were checked at upgrade, so this is a lost race (or a bug): say
         // why and close, since a path connection without its room has no purpose.

@@ -31,6 +31,7 @@ async function setup(config: ServerConfig = {}): Promise<Pair> {
   // Let bob's join snapshot go by, so bob's next message is whatever alice causes.
   await bob.next((m) => m.type === 'presence' && (m.users as unknown[]).length === 2);
   await bob.next('state:init');
+  await bob.next('room:info');
   await expectNothingRelayed(pair);
   return pair;
 }
@@ -274,6 +275,37 @@ describe('bad input over a real socket', () => {
     expect(pair.server.getRoomManager().get(ROOM)!.size).toBe(2);
   });
 
+  it('room:join with a bad password, maxUsers or metadata is refused, naming the field, and creates nothing', async () => {
+    const pair = await setup();
+    // The fields as JSON text, so `__proto__` is a real key on the wire.
+    const cases: Array<[string, ErrorCode, string]> = [
+      ['"password":""', ErrorCode.InvalidMessage, '"password"'],
+      [`"password":"${'p'.repeat(257)}"`, ErrorCode.InvalidMessage, '"password"'],
+      ['"password":1234', ErrorCode.InvalidMessage, '"password"'],
+      ['"password":null', ErrorCode.InvalidMessage, '"password"'],
+      ['"maxUsers":0', ErrorCode.InvalidMessage, '"maxUsers"'],
+      ['"maxUsers":-3', ErrorCode.InvalidMessage, '"maxUsers"'],
+      ['"maxUsers":2.5', ErrorCode.InvalidMessage, '"maxUsers"'],
+      ['"maxUsers":"2"', ErrorCode.InvalidMessage, '"maxUsers"'],
+      ['"maxUsers":null', ErrorCode.InvalidMessage, '"maxUsers"'],
+      ['"metadata":[1,2]', ErrorCode.InvalidMessage, '"metadata"'],
+      ['"metadata":"m"', ErrorCode.InvalidMessage, '"metadata"'],
+      ['"metadata":null', ErrorCode.InvalidMessage, '"metadata"'],
+      ['"settings":{"maxUsers":2}', ErrorCode.InvalidMessage, '"settings"'],
+      ['"metadata":{"__proto__":{"admin":true}}', ErrorCode.ForbiddenKey, '__proto__'],
+      ['"metadata":{"a":{"constructor":1}}', ErrorCode.ForbiddenKey, 'constructor'],
+      ['"metadata":{"prototype":1}', ErrorCode.ForbiddenKey, 'prototype'],
+    ];
+    for (const [i, [fields, code, mention]] of cases.entries()) {
+      const ref = `rj-${i}`;
+      const frame = `{"type":"room:join","room":"fresh","ref":"${ref}",${fields}}`;
+      const error = await expectRejected(pair, frame, code, ref);
+      expect(error.message).toContain(mention);
+    }
+    expect(pair.server.getRoomManager().get('fresh')).toBeUndefined();
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
   it('frames over the default maxMessageBytes (64 KiB) get message_too_large', async () => {
     const pair = await setup();
     expect(pair.alice.all('welcome')[0]).toMatchObject({ maxMessageBytes: 64 * 1024 });
@@ -489,7 +521,17 @@ describe('bad input over a real socket', () => {
 
   it('server-only types get reserved_type', async () => {
     const pair = await setup();
-    for (const type of ['welcome', 'presence', 'state:init', 'ack', 'error']) {
+    for (const type of [
+      'welcome',
+      'presence',
+      'state:init',
+      'ack',
+      'error',
+      'room:left',
+      'room:info',
+      'room:user:joined',
+      'room:user:left',
+    ]) {
       const error = await expectRejected(
         pair,
         { type, ref: type, room: ROOM, users: [], states: {}, code: 'x', connectionId: 'c' },

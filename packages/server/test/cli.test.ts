@@ -237,6 +237,12 @@ describe('parseCli', () => {
       want: 256,
     },
     {
+      flag: 'max-room-metadata-bytes',
+      raw: '512',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxRoomMetadataBytes,
+      want: 512,
+    },
+    {
       flag: 'rate-limit',
       raw: '50',
       read: (s: ReturnType<typeof parseCli>) => s.config.rateLimit?.messagesPerSecond,

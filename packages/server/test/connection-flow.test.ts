@@ -214,7 +214,7 @@ describe('application messages', () => {
 });
 
 describe('joining by message on the bare path', () => {
-  it('runs the same flow for room:join: presence, then state:init, then an ack', async () => {
+  it('runs the same flow for room:join: presence, then state:init, then room:info, then an ack', async () => {
     const server = await startServer();
     const alice = await join(server, 'lobby', 'alice');
     const bare = await connect(server, '/rooms', 'userId=bea');
@@ -222,10 +222,11 @@ describe('joining by message on the bare path', () => {
 
     const ack = await bare.request({ type: 'room:join', room: 'lobby' });
     expect(ack).toMatchObject({ type: 'ack', room: 'lobby' });
-    expect(bare.received.slice(0, 4).map((m) => m.type)).toEqual([
+    expect(bare.received.slice(0, 5).map((m) => m.type)).toEqual([
       'welcome',
       'presence',
       'state:init',
+      'room:info',
       'ack',
     ]);
     expect(presenceWith('lobby', ['alice', 'bea'])(bare.all('presence')[0]!)).toBe(true);

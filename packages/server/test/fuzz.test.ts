@@ -20,12 +20,16 @@ const BUILT_IN_TYPES = [
   'room:list',
   'storage:init',
   'storage:ops',
+  'broadcast',
   // server-only
   'welcome',
   'presence',
   'state:init',
   'ack',
   'error',
+  'room:info',
+  'room:user:joined',
+  'room:user:left',
 ] as const;
 
 /** Built-in names: none of them may reach the observer as a relay (their handlers own them). */
@@ -53,6 +57,10 @@ const FIELD_NAMES = [
   'code',
   'cid',
   'offset',
+  'channel',
+  'payload',
+  'password',
+  'maxUsers',
   '__proto__',
   'constructor',
   'prototype',
@@ -124,6 +132,29 @@ const plausibleBuiltIn = fc.oneof(
     { requiredKeys: ['type'] },
   ),
   fc.record({ type: fc.constantFrom('room:join', 'room:leave'), room: roomValue }),
+  fc.record(
+    {
+      type: fc.constant('room:join'),
+      room: roomValue,
+      password: fc.oneof(fc.constantFrom('pw', 'other'), fc.string({ maxLength: 300 })),
+      maxUsers: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.double()),
+      metadata: fc.oneof(
+        fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 })),
+        fc.jsonValue({ maxDepth: 1 }),
+      ),
+    },
+    { requiredKeys: ['type', 'room'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('broadcast'),
+      channel: fc.oneof(fc.constantFrom('typing', 'cursor', ''), fc.string({ maxLength: 140 })),
+      payload: fc.jsonValue({ maxDepth: 3 }),
+      room: fc.constantFrom(ROOM, 'elsewhere'),
+      cid: fc.string({ maxLength: 70 }),
+    },
+    { requiredKeys: ['type', 'channel'] },
+  ),
   fc.record({ type: fc.constantFrom('heartbeat', 'room:list') }),
 );
 
@@ -212,6 +243,22 @@ function checkObserverMessage(message: Received): void {
       expect(cursor, where).toMatchObject({ userId: FUZZER, displayName: FUZZER });
       expect(typeof cursor.x, where).toBe('number');
       expect(typeof cursor.y, where).toBe('number');
+      return;
+    }
+    case 'broadcast':
+      expect(message, where).toMatchObject({ room: ROOM, from: FUZZER });
+      expect(typeof message.channel, where).toBe('string');
+      expect(typeof message.timestamp, where).toBe('number');
+      expect(message, where).toHaveProperty('payload');
+      expect(message, where).not.toHaveProperty('ref');
+      return;
+    // The fuzzer leaves and rejoins the room.
+    case 'room:user:joined':
+    case 'room:user:left': {
+      expect(message.room, where).toBe(ROOM);
+      const payload = message.payload as { userId?: unknown } | string;
+      const userId = typeof payload === 'string' ? payload : payload.userId;
+      expect(userId, where).toBe(FUZZER);
       return;
     }
     default:

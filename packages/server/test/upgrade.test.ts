@@ -134,6 +134,7 @@ describe('identity without auth', () => {
     'userId=',
     `userId=ok&displayName=${'d'.repeat(129)}`,
     'userId=ok&displayName=',
+    'userId=server',
   ])('refuses the query identity %s with 400 bad_request', async (query) => {
     const server = await startServer();
     expect(await refusal(wsUrl(server, '/rooms/r', query))).toEqual({
@@ -141,6 +142,13 @@ describe('identity without auth', () => {
       code: 'bad_request',
     });
   });
+});
+
+it('refuses an auth result holding the reserved userId "server" (the sender of server broadcasts) with 401', async () => {
+  const server = await startServer({
+    auth: { authenticate: () => ({ userId: 'server', displayName: 'Mallory' }) },
+  });
+  expect(await refusal(wsUrl(server, '/rooms/r'))).toEqual({ status: 401, code: 'unauthorized' });
 });
 
 describe('room capacity', () => {

@@ -7,6 +7,8 @@ import { colorForUser } from '../rooms/presence-user.js';
 import { TIMED_OUT, withDeadline } from './deadline.js';
 
 const MAX_ID_LENGTH = 128;
+/** The `from` of messages the application publishes (`RoomServer.broadcast`); no user may hold it. */
+export const RESERVED_USER_ID = 'server';
 
 export type IdentityResult =
   | { ok: true; identity: Identity }
@@ -39,6 +41,9 @@ export function identityFromQuery(query: URLSearchParams): IdentityResult {
       reason: `userId and displayName must be 1-${MAX_ID_LENGTH} characters`,
     };
   }
+  if (userId === RESERVED_USER_ID) {
+    return { ok: false, status: 400, reason: `userId "${RESERVED_USER_ID}" is reserved` };
+  }
   return { ok: true, identity: toIdentity({ userId, displayName }) };
 }
 
@@ -63,6 +68,10 @@ export async function identityFromAuth(
         status: 401,
         reason: 'authentication returned no valid userId/displayName',
       };
+    }
+    if (result.userId === RESERVED_USER_ID) {
+      logger.warn('auth.authenticate returned the reserved userId "server"; refusing the upgrade');
+      return { ok: false, status: 401, reason: `userId "${RESERVED_USER_ID}" is reserved` };
     }
     return { ok: true, identity: toIdentity(result) };
   } catch (error) {

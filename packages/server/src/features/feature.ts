@@ -98,7 +98,12 @@ export interface Feature {
   readonly handlers?: readonly MessageHandler[];
   /** After a connection was added to a room: send it snapshots, tell the others. */
   onJoin?(room: Room, connection: RoomConnection): void;
-  /** After a connection was removed from a room. */
+  /**
+   * After a join completed and was announced (the `onJoin` hook follows): not for a join that was
+   * rolled back or cut short by its connection closing. A throw is logged, the join stands.
+   */
+  onAnnounce?(room: Room, connection: RoomConnection): void;
+  /** After a connection was removed from a room (also a rolled-back join, and a removed room's members). */
   onLeave?(room: Room, connection: RoomConnection): void;
   /** When a room is destroyed. */
   onRoomUnload?(room: Room): void;

@@ -3,7 +3,18 @@ import { TIMED_OUT, withDeadline } from '../auth/deadline.js';
 import type { RoomAccess } from '../config.js';
 import { type Feature, type FeatureContext, ProtocolError } from '../features/feature.js';
 import { runHook } from '../hooks.js';
+import { guarded } from '../observability/guard.js';
 import { type ClientSession, type Identity, RoomConnection } from './connection.js';
+import { checkRoomAccess, type RoomSettings } from './room-settings.js';
+
+/**
+ * What a join brings besides the room id: the password it presents (which becomes the room's if
+ * this join creates it), the settings of a room it creates, and read-only access.
+ */
+export interface JoinOptions extends RoomSettings {
+  /** From `authorizeRoom`: adds to the identity's own read-only flag, never lifts it. */
+  readOnly?: boolean;
+}
 
 /**
  * The one join path and the one leave path, used by the upgrade (path room) and by
@@ -22,15 +33,16 @@ export class Membership {
   authorizeAndJoin(
     session: ClientSession,
     roomId: string,
+    settings: RoomSettings = {},
   ): RoomConnection | Promise<RoomConnection> {
     const authorize = this.ctx.config.auth?.authorizeRoom;
-    if (!authorize || session.memberships.has(roomId)) return this.join(session, roomId);
+    if (!authorize || session.memberships.has(roomId)) return this.join(session, roomId, settings);
     return this.authorizeIdentity(session.identity, roomId).then((access) => {
       if (access === false) {
         throw new ProtocolError(ErrorCode.Forbidden, `not allowed to join room "${roomId}"`);
       }
       if (session.isClosing) throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
-      return this.join(session, roomId, access === 'read-only');
+      return this.join(session, roomId, { ...settings, readOnly: access === 'read-only' });
     });
   }
 
@@ -55,10 +67,11 @@ export class Membership {
   }
 
   /**
-   * Throws `ProtocolError` (`room_full`, `too_many_rooms`) when the join is refused. `readOnly`
-   * (from `authorizeRoom`) adds to the identity's own read-only flag, never lifts it.
+   * Throws `ProtocolError` when the join is refused, checking in this order: `too_many_rooms`,
+   * `room_full` (connections), `room_limit`, `wrong_password`, `room_full` (`maxUsers`),
+   * `metadata_too_large`. Already a member: a no-op, nothing checked.
    */
-  join(session: ClientSession, roomId: string, readOnly = false): RoomConnection {
+  join(session: ClientSession, roomId: string, options: JoinOptions = {}): RoomConnection {
     const existing = session.memberships.get(roomId);
     if (existing) return existing;
     const { limits, maxConnectionsPerRoom, hooks } = this.ctx.config;
@@ -71,18 +84,21 @@ export class Membership {
     if (this.ctx.rooms.occupancy(roomId) >= maxConnectionsPerRoom) {
       throw new ProtocolError(ErrorCode.RoomFull, `room "${roomId}" is full`);
     }
-    if (!this.ctx.rooms.get(roomId) && this.ctx.rooms.roomCount >= limits.maxRooms) {
+    const current = this.ctx.rooms.get(roomId);
+    if (!current && this.ctx.rooms.roomCount >= limits.maxRooms) {
       throw new ProtocolError(
         ErrorCode.RoomLimit,
         `the server is at its limit of ${limits.maxRooms} rooms`,
       );
     }
-    const room = this.ctx.rooms.getOrCreate(roomId);
+    checkRoomAccess(this.ctx, roomId, session.identity.userId, options);
+    // A room this join creates gets its settings; an existing one keeps its own.
+    const room = this.ctx.rooms.getOrCreate(roomId, current ? undefined : options);
     const connection = new RoomConnection(
       session,
       room,
       Date.now(),
-      readOnly || session.identity.readOnly === true,
+      options.readOnly === true || session.identity.readOnly === true,
     );
     room.add(connection);
     session.memberships.set(roomId, connection);
@@ -97,6 +113,12 @@ export class Membership {
     // is no membership to announce, and onLeave must not be followed by onJoin.
     if (session.isClosing || session.memberships.get(roomId) !== connection) return connection;
     connection.announced = true;
+    for (const feature of this.features) {
+      const announce = feature.onAnnounce?.bind(feature);
+      // The join is done: a failing announcement is logged, not turned into a refusal.
+      if (announce)
+        guarded(this.ctx.logger, `${feature.name} announce`, () => announce(room, connection));
+    }
     if (hooks.onJoin) {
       const onJoin = hooks.onJoin;
       const user = { ...connection.user };

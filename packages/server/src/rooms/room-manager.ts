@@ -1,8 +1,10 @@
+import { isValidRoomId } from '@roomkit/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { StateLimits } from '../features/live-state-store.js';
 import { guarded } from '../observability/guard.js';
 import type { Logger } from '../observability/logger.js';
 import { Room } from './room.js';
+import { checkSettings, type RoomSettings } from './room-settings.js';
 
 export type RoomUnloadListener = (room: Room) => void;
 
@@ -14,8 +16,11 @@ export class RoomManager {
   private readonly rooms = new Map<string, Room>();
   private readonly cleanupTimers = new Map<string, NodeJS.Timeout>();
   private readonly unloadListeners: RoomUnloadListener[] = [];
-  /** Seats promised to upgrades in flight, so concurrent joins cannot overfill a room. */
-  private readonly reserved = new Map<string, number>();
+  /**
+   * Seats promised to upgrades in flight, by room and user, so concurrent joins can overfill
+   * neither `maxConnections` nor `maxUsers`.
+   */
+  private readonly reserved = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly bus: Bus,
@@ -47,14 +52,37 @@ export class RoomManager {
     this.unloadListeners.push(listener);
   }
 
-  /** The room, created if needed. Cancels a pending cleanup, so a rejoin keeps the room's state. */
-  getOrCreate(roomId: string): Room {
+  /**
+   * The room, created with `settings` if needed (an existing room keeps its own). Cancels a
+   * pending cleanup, so a rejoin keeps the room's state.
+   */
+  getOrCreate(roomId: string, settings?: RoomSettings): Room {
     this.cancelCleanup(roomId);
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = new Room(roomId, this.bus, this.stateLimits);
+      room = new Room(roomId, this.bus, this.stateLimits, settings);
       this.rooms.set(roomId, room);
     }
+    return room;
+  }
+
+  /**
+   * Creates an empty room with `settings` ahead of its members (server API). The room is pinned:
+   * it is not cleaned up while empty, so its password holds until the application calls `remove`.
+   * It counts toward `limits.maxRooms` but is not refused by it. Throws a `TypeError` for an invalid
+   * room id or setting, and an `Error` if the room already exists (a room in its empty grace period
+   * too: `remove` it first to recreate it).
+   */
+  create(roomId: string, settings: RoomSettings = {}): Room {
+    if (!isValidRoomId(roomId)) {
+      throw new TypeError(`RoomManager.create: "${roomId}" is not a valid room id`);
+    }
+    const checked = checkSettings('RoomManager.create', settings);
+    if (this.rooms.has(roomId)) {
+      throw new Error(`RoomManager.create: room "${roomId}" already exists`);
+    }
+    const room = new Room(roomId, this.bus, this.stateLimits, checked, true);
+    this.rooms.set(roomId, room);
     return room;
   }
 
@@ -71,9 +99,13 @@ export class RoomManager {
     for (const listener of this.unloadListeners) listener(room);
   }
 
-  /** Removes the room after `timeoutMs` unless someone joins first (then `getOrCreate` cancels it). */
+  /**
+   * Removes the room after `timeoutMs` unless someone joins first (then `getOrCreate` cancels it).
+   * A pinned room is kept.
+   */
   scheduleCleanup(roomId: string, timeoutMs: number): void {
     this.cancelCleanup(roomId);
+    if (this.rooms.get(roomId)?.pinned) return;
     const timer = setTimeout(() => {
       this.cleanupTimers.delete(roomId);
       const room = this.rooms.get(roomId);
@@ -85,17 +117,45 @@ export class RoomManager {
 
   /** Members plus seats reserved by upgrades in flight. */
   occupancy(roomId: string): number {
-    return (this.rooms.get(roomId)?.size ?? 0) + (this.reserved.get(roomId) ?? 0);
+    let seats = this.rooms.get(roomId)?.size ?? 0;
+    for (const count of this.reserved.get(roomId)?.values() ?? []) seats += count;
+    return seats;
   }
 
-  reserve(roomId: string): void {
-    this.reserved.set(roomId, (this.reserved.get(roomId) ?? 0) + 1);
+  /**
+   * Whether `userId` fits a room that admits `maxUsers` distinct users (null: no limit): a user
+   * already in the room, or with an upgrade in flight to it, always does (another tab); a new one
+   * if the distinct users, counting those of upgrades in flight, are fewer than `maxUsers`.
+   */
+  admitsUser(roomId: string, userId: string, maxUsers: number | null): boolean {
+    if (maxUsers === null) return true;
+    const room = this.rooms.get(roomId);
+    const pending = this.reserved.get(roomId);
+    if ((room?.connectionsOf(userId) ?? 0) > 0 || pending?.has(userId)) return true;
+    let users = room?.userCount ?? 0;
+    for (const pendingUser of pending?.keys() ?? []) {
+      if ((room?.connectionsOf(pendingUser) ?? 0) === 0) users++;
+    }
+    return users < maxUsers;
   }
 
-  release(roomId: string): void {
-    const count = (this.reserved.get(roomId) ?? 1) - 1;
-    if (count <= 0) this.reserved.delete(roomId);
-    else this.reserved.set(roomId, count);
+  /** Holds a seat for an upgrade in flight until `release`. */
+  reserve(roomId: string, userId: string): void {
+    let users = this.reserved.get(roomId);
+    if (!users) {
+      users = new Map();
+      this.reserved.set(roomId, users);
+    }
+    users.set(userId, (users.get(userId) ?? 0) + 1);
+  }
+
+  release(roomId: string, userId: string): void {
+    const users = this.reserved.get(roomId);
+    if (!users) return;
+    const count = (users.get(userId) ?? 1) - 1;
+    if (count > 0) users.set(userId, count);
+    else users.delete(userId);
+    if (users.size === 0) this.reserved.delete(roomId);
   }
 
   hasPendingCleanup(roomId: string): boolean {
@@ -115,8 +175,7 @@ export class RoomManager {
   /** Distinct user ids connected to the room. */
   getUsers(roomId: string): string[] {
     const room = this.rooms.get(roomId);
-    if (!room) return [];
-    return [...new Set(Array.from(room.connections.values(), (c) => c.user.userId))];
+    return room ? [...room.userIds()] : [];
   }
 
   /** Ids of the rooms the user has at least one connection in. */
@@ -129,12 +188,7 @@ export class RoomManager {
   }
 
   isInRoom(roomId: string, userId: string): boolean {
-    const room = this.rooms.get(roomId);
-    if (!room) return false;
-    for (const connection of room.connections.values()) {
-      if (connection.user.userId === userId) return true;
-    }
-    return false;
+    return (this.rooms.get(roomId)?.connectionsOf(userId) ?? 0) > 0;
   }
 
   getRoomCount(): number {
@@ -143,7 +197,7 @@ export class RoomManager {
 
   /** Distinct users in the room (a user with three tabs counts once). */
   getUserCount(roomId: string): number {
-    return this.getUsers(roomId).length;
+    return this.rooms.get(roomId)?.userCount ?? 0;
   }
 
   private cancelCleanup(roomId: string): void {

@@ -3,6 +3,7 @@ import {
   encodeServerMessage,
   encodeStorageFrame,
   type PresenceUser,
+  type RoomInfoServerMessage,
   StorageFrameKind,
 } from '@roomkit/protocol';
 import type { Bus } from '../bus/bus.js';
@@ -12,13 +13,26 @@ import { encodeYjsUpdateMessage } from '../yjs/y-websocket-protocol.js';
 import type { RoomConnection } from './connection.js';
 import { binaryFrame, textFrame } from './frame.js';
 import { aggregatePresence } from './presence-user.js';
+import { copyMetadata, RoomPassword, type RoomSettings } from './room-settings.js';
 
 export class Room {
   readonly connections = new Map<string, RoomConnection>();
   readonly liveState: LiveStateStore;
   readonly createdAt = Date.now();
+  /** The most distinct users the room admits (`room_full` past it), or null for no limit. */
+  readonly maxUsers: number | null;
+  /**
+   * Created by the application (`RoomManager.create`): kept while empty, until the application
+   * removes it, so its password cannot lapse with an idle spell.
+   */
+  readonly pinned: boolean;
   /** The room's document once storage was first used (set by the storage feature). */
   storageDocument: StorageDocument | null = null;
+  private readonly password: RoomPassword | null;
+  private metadataValue: Record<string, unknown>;
+  private infoFrameCache: string | null = null;
+  /** Connections per `userId`: distinct users for `maxUsers`, first and last tabs for room events. */
+  private readonly userConnections = new Map<string, number>();
   private presenceVersion = 0;
   private usersCache: PresenceUser[] | null = null;
   private presenceFrameCache: string | null = null;
@@ -27,12 +41,70 @@ export class Room {
     readonly id: string,
     private readonly bus: Bus,
     stateLimits: StateLimits,
+    settings: RoomSettings = {},
+    pinned = false,
   ) {
     this.liveState = new LiveStateStore(stateLimits);
+    this.maxUsers = settings.maxUsers ?? null;
+    this.password = settings.password === undefined ? null : new RoomPassword(settings.password);
+    this.metadataValue = settings.metadata ?? {};
+    this.pinned = pinned;
   }
 
   get size(): number {
     return this.connections.size;
+  }
+
+  /** Distinct users connected (a user with three tabs counts once). */
+  get userCount(): number {
+    return this.userConnections.size;
+  }
+
+  /** How many connections `userId` has in the room. */
+  connectionsOf(userId: string): number {
+    return this.userConnections.get(userId) ?? 0;
+  }
+
+  /** The distinct user ids connected. */
+  userIds(): IterableIterator<string> {
+    return this.userConnections.keys();
+  }
+
+  get hasPassword(): boolean {
+    return this.password !== null;
+  }
+
+  /** True if the room has no password, or `candidate` is it (compared in constant time). */
+  admitsPassword(candidate: string | undefined): boolean {
+    return this.password === null || this.password.matches(candidate);
+  }
+
+  /** The room's metadata as members see it in `room:info`. Change it with `setMetadata`. */
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.metadataValue;
+  }
+
+  /**
+   * Replaces the room's metadata (a JSON object; a copy is kept) and sends the new `room:info` to
+   * every member. Not limited by `limits.maxRoomMetadataBytes`: the application decides.
+   */
+  setMetadata(metadata: Record<string, unknown>): void {
+    this.metadataValue = copyMetadata('Room.setMetadata', metadata);
+    this.infoFrameCache = null;
+    this.broadcast(this.infoFrame());
+  }
+
+  /** The encoded `room:info`, encoded once per metadata change (every joiner gets it). */
+  infoFrame(): string {
+    this.infoFrameCache ??= encodeServerMessage({
+      type: 'room:info',
+      room: this.id,
+      createdAt: this.createdAt,
+      metadata: this.metadataValue,
+      maxUsers: this.maxUsers,
+      hasPassword: this.password !== null,
+    } satisfies RoomInfoServerMessage);
+    return this.infoFrameCache;
   }
 
   /** Whether the room's CRDT document has been loaded. */
@@ -171,6 +243,8 @@ export class Room {
 
   add(connection: RoomConnection): void {
     this.connections.set(connection.id, connection);
+    const { userId } = connection.user;
+    this.userConnections.set(userId, (this.userConnections.get(userId) ?? 0) + 1);
     this.presenceChanged();
   }
 
@@ -178,6 +252,10 @@ export class Room {
     const connection = this.connections.get(connectionId);
     if (connection) {
       this.connections.delete(connectionId);
+      const { userId } = connection.user;
+      const left = (this.userConnections.get(userId) ?? 1) - 1;
+      if (left > 0) this.userConnections.set(userId, left);
+      else this.userConnections.delete(userId);
       this.presenceChanged();
     }
     return connection;
