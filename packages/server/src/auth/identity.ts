@@ -70,7 +70,10 @@ export async function identityFromAuth(
       };
     }
     if (result.userId === RESERVED_USER_ID) {
-      logger.warn('auth.authenticate returned the reserved userId "server"; refusing the upgrade');
+      logger.warn(
+        { userId: result.userId },
+        'auth.authenticate returned a reserved userId; refusing the upgrade',
+      );
       return { ok: false, status: 401, reason: `userId "${RESERVED_USER_ID}" is reserved` };
     }
     return { ok: true, identity: toIdentity(result) };
