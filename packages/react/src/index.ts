@@ -1,1 +1,36 @@
-export {};
+/**
+ * React bindings for Roomkit: a `RoomProvider` and hooks with the spec's names and options
+ * (`usePresence`, `useCursors`, `useRoom`, `useBroadcast`, `useSharedState`, plus `useStorage`),
+ * each returning plain values and stable actions, read through `useSyncExternalStore`.
+ */
+export {
+  type RoomContextValue,
+  RoomProvider,
+  type RoomProviderProps,
+  useClient,
+  useRoomContext,
+} from './context.js';
+export {
+  type UseBroadcastOptions,
+  type UseBroadcastResult,
+  type UseSharedStateOptions,
+  type UseSharedStateResult,
+  type UseStorageResult,
+  useBroadcast,
+  useSharedState,
+  useStorage,
+} from './data-hooks.js';
+export { sameData } from './equal.js';
+export {
+  type RoomTarget,
+  type UseCursorsOptions,
+  type UseCursorsResult,
+  type UsePresenceOptions,
+  type UsePresenceResult,
+  type UseRoomOptions,
+  type UseRoomResult,
+  useCursors,
+  usePresence,
+  useRoom,
+} from './hooks.js';
+export { type Equality, useClientStatus, useSignal } from './use-signal.js';
