@@ -16,7 +16,11 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'packages/*/test/**/*.test.tsx', 'bench/test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'packages/*/test/**/*.test.tsx',
+      'bench/test/**/*.test.ts',
+    ],
     testTimeout: 15_000,
     hookTimeout: 15_000,
   },

@@ -27,6 +27,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const entry = new URL('../dist/index.js', import.meta.url).pathname;
   const { minified, gzipped } = await measureClient(entry);
   const kb = (n) => `${(n / 1000).toFixed(2)} kB`;
-  console.log(`@roomkit/client without yjs: ${kb(minified)} minified, ${kb(gzipped)} min+gzip (budget ${kb(BUDGET_BYTES)})`);
+  console.log(
+    `@roomkit/client without yjs: ${kb(minified)} minified, ${kb(gzipped)} min+gzip (budget ${kb(BUDGET_BYTES)})`,
+  );
   if (gzipped > BUDGET_BYTES) process.exit(1);
 }

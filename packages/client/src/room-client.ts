@@ -23,6 +23,7 @@ import { batch, effect, memo, type ReadonlySignal, signal } from './signals.js';
 import { type RealtimeMessage, RoomkitError, type User } from './types.js';
 import { toUser } from './users.js';
 import type { WebSocketClient } from './websocket-client.js';
+import { isSafeKey, readPresenceUsers, readRoomInfo, readStateEntry, readStates } from './wire.js';
 
 /** What the server says about a room when it is joined (`room:info`). */
 export interface RoomInfo {
@@ -82,7 +83,10 @@ export class RoomClient {
   /** Whether this client wants to be in the room (the server may not have said yes yet). */
   private wanted = false;
   private joining = false;
-  private pendingJoin: Promise<boolean> | null = null;
+  /** The url named this room, so the server put the connection in it at connect. */
+  private implicit = false;
+  /** Numbers the joins sent, so a late reply to a superseded join is ignored. */
+  private joinSeq = 0;
   private reconcileQueued = false;
   private presenceTimer: ReturnType<typeof setTimeout> | undefined;
   private lastPresenceSent = 0;
@@ -169,10 +173,12 @@ export class RoomClient {
     };
   }
 
-  /** Resolves once the room is joined (true) or the join was refused (false; see `error()`). */
+  /**
+   * Resolves once the room is joined (true) or a join is refused (false; see `error()`). A lost
+   * connection is not a refusal: the join is retried after the reconnect.
+   */
   whenJoined(): Promise<boolean> {
     if (this.joinedSignal.peek()) return Promise.resolve(true);
-    if (this.pendingJoin) return this.pendingJoin;
     const errorBefore = this.errorSignal.peek();
     return new Promise((resolve) => {
       let settled = false;
@@ -206,7 +212,12 @@ export class RoomClient {
    * always reaches the server after the join.
    */
   send(message: RealtimeMessage): void {
-    if (this.joining || this.joinedSignal.peek() || this.holders === 0) {
+    // Not held: no join is coming to flush an outbox, so the client's own queue takes it.
+    if (this.holders === 0) {
+      this.client.sendOrQueue(message);
+      return;
+    }
+    if (this.joining || this.joinedSignal.peek()) {
       if (this.client.sendMessage(message)) return;
     }
     if (this.outbox.length >= OUTBOX_LIMIT) {
@@ -266,51 +277,54 @@ export class RoomClient {
   // ---- called by the client ----
 
   receive(message: RealtimeMessage): void {
+    // A frame about a room this client has left (one already in flight at the leave) is stale,
+    // unless the room is the connection's default one, which the server joined without asking.
+    if (!this.wanted && !this.implicit) return;
     switch (message.type) {
-      case 'presence':
-        if (Array.isArray(message.users)) this.membersSignal.set(message.users as PresenceUser[]);
+      case 'presence': {
+        const users = readPresenceUsers(message.users);
+        if (users) this.membersSignal.set(users);
         break;
+      }
       case 'room:info':
-        this.infoSignal.set({
-          createdAt: Number(message.createdAt),
-          metadata: (message.metadata as Record<string, unknown>) ?? {},
-          maxUsers: typeof message.maxUsers === 'number' ? message.maxUsers : null,
-          hasPassword: message.hasPassword === true,
-        });
+        this.infoSignal.set(readRoomInfo(message));
         break;
-      case 'state:init':
-        if (isRecord(message.states))
-          this.stateSignal.set({ ...(message.states as Record<string, StateEntry>) });
+      case 'state:init': {
+        const states = readStates(message.states);
+        if (states) this.stateSignal.set(states);
         break;
-      case 'state:update':
-        if (typeof message.key === 'string') {
-          const entry: StateEntry = {
-            value: message.value,
-            timestamp: Number(message.timestamp),
-            userId: String(message.userId),
-          };
-          this.stateSignal.set({ ...this.stateSignal.peek(), [message.key]: entry });
+      }
+      case 'state:update': {
+        const entry = readStateEntry(message);
+        const { key } = message;
+        if (entry && typeof key === 'string' && isSafeKey(key)) {
+          this.stateSignal.set({ ...this.stateSignal.peek(), [key]: entry });
         }
         break;
+      }
       case 'room:left':
         this.wanted = false;
+        this.joining = false;
+        this.implicit = false;
         this.left(new RoomkitError('room_left', String(message.reason ?? 'removed from the room')));
         break;
     }
     const set = this.listeners.get(message.type);
-    if (set) for (const listener of [...set]) listener(message);
+    if (set) this.notify([...set].map((listener) => () => listener(message)));
   }
 
   receiveFrame(frame: StorageFrame): void {
-    for (const listener of [...this.frameListeners]) listener(frame);
+    if (this.wanted) this.notify([...this.frameListeners].map((listener) => () => listener(frame)));
   }
 
   sessionStarted(): void {
-    if (this.wanted) this.join();
+    this.implicit = this.client.session.peek()?.room === this.id;
+    if (this.wanted) this.sendJoin();
   }
 
   sessionEnded(): void {
     this.joining = false;
+    this.implicit = false;
     if (this.joinedSignal.peek() || this.membersSignal.peek().length > 0) this.left(null);
   }
 
@@ -323,35 +337,45 @@ export class RoomClient {
       this.reconcileQueued = false;
       if (this.holders > 0) {
         this.wanted = true;
-        this.join();
+        this.sendJoin();
       } else if (this.holders === 0 && this.wanted) {
         this.wanted = false;
-        if (this.joinedSignal.peek() || this.joining) {
+        if (this.joinedSignal.peek() || this.joining || this.implicit) {
           this.client.sendMessage({ type: 'room:leave', room: this.id });
         }
         this.joining = false;
+        this.implicit = false;
         this.left(null);
       }
     });
   }
 
-  /** (Re)sends the join; safe to call while one is in flight. */
+  /**
+   * Joins again after a refusal or after the server removed this client from the room (`room:left`),
+   * if anything still holds the room. Safe to call while a join is in flight.
+   */
   join(): void {
+    if (this.holders === 0) return;
+    this.wanted = true;
+    this.sendJoin();
+  }
+
+  private sendJoin(): void {
     if (this.joining || this.joinedSignal.peek() || this.client.session.peek() === null) return;
     this.joining = true;
+    const seq = ++this.joinSeq;
     const message: RealtimeMessage = { type: 'room:join', room: this.id };
     const { password, maxUsers, metadata } = this.settings;
     if (password !== undefined) message.password = password;
     if (maxUsers !== undefined) message.maxUsers = maxUsers;
     if (metadata !== undefined) message.metadata = metadata;
-    const attempt = this.client.request(message).then((reply) => {
-      if (this.pendingJoin === attempt) this.pendingJoin = null;
-      if (!this.joining) return this.joinedSignal.peek();
+    void this.client.request(message).then((reply) => {
+      // Superseded: left (and maybe joined again) or disconnected since this join was sent.
+      if (seq !== this.joinSeq || !this.joining || !this.wanted) return;
       this.joining = false;
-      if (!this.wanted) return false;
       if (!reply.ok) {
         if (reply.error.code !== 'disconnected') this.errorSignal.set(reply.error);
-        return false;
+        return;
       }
       batch(() => {
         this.errorSignal.set(null);
@@ -359,10 +383,8 @@ export class RoomClient {
       });
       this.lastPresenceSent = 0;
       this.sendPresence();
-      for (const listener of [...this.joinedListeners]) listener();
-      return true;
+      this.notify(this.joinedListeners);
     });
-    this.pendingJoin = attempt;
     for (const queued of this.outbox.splice(0)) this.client.sendMessage(queued);
   }
 
@@ -374,7 +396,18 @@ export class RoomClient {
       this.membersSignal.set([]);
       if (error) this.errorSignal.set(error);
     });
-    for (const listener of [...this.leftListeners]) listener();
+    this.notify(this.leftListeners);
+  }
+
+  /** Runs feature callbacks; one that throws is reported and does not stop the others. */
+  private notify(listeners: Iterable<() => void>): void {
+    for (const listener of [...listeners]) {
+      try {
+        listener();
+      } catch (error) {
+        this.client.reportError(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
   }
 
   // ---- presence ----
@@ -403,8 +436,4 @@ export class RoomClient {
       if (!reply.ok && reply.error.code !== 'disconnected') this.client.reportError(reply.error);
     });
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

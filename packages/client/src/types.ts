@@ -76,6 +76,8 @@ export interface Session {
   color: string;
   heartbeatIntervalMs: number;
   maxMessageBytes: number;
+  /** The room the url named (`/rooms/demo`), which the server joined at connect; else null. */
+  room: string | null;
 }
 
 /** A refusal from the server, with its stable code (`room_full`, `wrong_password`, ...). */

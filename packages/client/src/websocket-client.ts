@@ -1,3 +1,4 @@
+import { isValidRoomId } from '@roomkit/protocol/limits';
 import { decodeStorageFrame } from '@roomkit/protocol/storage-frame';
 import { reconnectDelay } from './backoff.js';
 import {
@@ -14,6 +15,7 @@ import {
   RoomkitError,
   type Session,
 } from './types.js';
+import { positive } from './wire.js';
 
 export interface CloseInfo {
   code: number;
@@ -43,7 +45,8 @@ export interface WebSocketClientOptions {
   reconnectAttempts?: number;
   /**
    * How often to send `heartbeat` in ms (default 30000; the server's own interval wins when it is
-   * shorter). A connection that hears nothing for two intervals is treated as dead and replaced.
+   * shorter). A connection that hears nothing for two intervals (and at least a second) is treated
+   * as dead and replaced.
    */
   heartbeatInterval?: number;
   /** The connection is ready: the server's `welcome` arrived (first connect and every reconnect). */
@@ -76,6 +79,9 @@ interface Pending {
 }
 
 const REPLY_TYPES = new Set(['ack', 'error', 'room:list', 'storage:init']);
+const HEARTBEAT_REF = 'hb';
+/** Shortest heartbeat interval, whatever the server asks: no busy loop of heartbeats. */
+const MIN_HEARTBEAT_MS = 10;
 
 /**
  * A reconnecting WebSocket connection to a Roomkit server. Rooms, presence, cursors, shared state
@@ -116,13 +122,24 @@ export class WebSocketClient {
   private active = false;
   private attempt = 0;
   private nextRef = 1;
-  private lastHeard = 0;
+  /** A frame arrived since the last heartbeat tick. */
+  private heard = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: WebSocketClientOptions) {
     if (typeof options?.url !== 'string') throw new TypeError('WebSocketClient: url is required');
+    // Checked now, so a typo fails at once instead of as an endless reconnect loop.
+    const protocol = parseUrl(options.url)?.protocol;
+    if (
+      protocol !== 'ws:' &&
+      protocol !== 'wss:' &&
+      protocol !== 'http:' &&
+      protocol !== 'https:'
+    ) {
+      throw new TypeError(`WebSocketClient: url must be a ws: or wss: URL, got ${options.url}`);
+    }
     this.options = {
       reconnect: true,
       reconnectDelay: 1000,
@@ -144,6 +161,11 @@ export class WebSocketClient {
         throw new TypeError(`WebSocketClient: ${key} must be a positive number`);
       }
     }
+    for (const key of ['reconnectAttempts', 'maxQueuedMessages'] as const) {
+      if (!(this.options[key] >= 0)) {
+        throw new TypeError(`WebSocketClient: ${key} must be a number >= 0`);
+      }
+    }
     this.onMessage = options.onMessage ?? null;
     this.status = this.statusSignal;
     this.lastMessage = this.lastMessageSignal;
@@ -151,9 +173,17 @@ export class WebSocketClient {
     this.retry = this.retrySignal;
   }
 
-  /** Opens the connection (and keeps it open until `disconnect()`). Safe to call again. */
+  /**
+   * Opens the connection (and keeps it open until `disconnect()`). Safe to call again: while
+   * waiting to reconnect, it tries at once (e.g. on the browser's `online` event).
+   */
   connect(): void {
-    if (this.active) return;
+    if (this.active) {
+      if (this.retrySignal.peek() === null) return;
+      clearTimeout(this.retryTimer);
+      void this.open();
+      return;
+    }
     this.active = true;
     this.attempt = 0;
     void this.open();
@@ -218,11 +248,18 @@ export class WebSocketClient {
   /** Sends now if connected, else queues (bounded; the oldest is dropped and reported). */
   sendOrQueue(message: RealtimeMessage): void {
     if (this.sendMessage(message)) return;
+    const frame = JSON.stringify(message);
     if (this.queue.length >= this.options.maxQueuedMessages) {
+      this.reportError(
+        new RoomkitError(
+          'queue_full',
+          'send queue is full (maxQueuedMessages): dropped the oldest',
+        ),
+      );
+      if (this.options.maxQueuedMessages === 0) return;
       this.queue.shift();
-      this.reportError(new RoomkitError('queue_full', 'send queue is full; dropped the oldest'));
     }
-    this.queue.push(JSON.stringify(message));
+    this.queue.push(frame);
   }
 
   sendBinary(bytes: Uint8Array): boolean {
@@ -252,7 +289,11 @@ export class WebSocketClient {
     return new Promise((resolve) => this.pending.set(ref, { resolve }));
   }
 
-  /** Delivers a message locally, as if received (the room's own echo of its broadcasts). */
+  /**
+   * Delivers a message to this client's `on` handlers (a room's echo of its own broadcasts). It
+   * never reaches the room features: an app message named like a built-in one must not rewrite
+   * the room's members or state.
+   */
   emitLocal(message: RealtimeMessage): void {
     this.dispatch(message, false);
   }
@@ -281,7 +322,7 @@ export class WebSocketClient {
       if (!this.active || this.socket) return;
       socket = new Ctor(url, this.options.protocols);
     } catch (error) {
-      this.reportError(error instanceof Error ? error : new Error(String(error)));
+      this.reportError(asError(error));
       this.scheduleReconnect();
       return;
     }
@@ -292,27 +333,36 @@ export class WebSocketClient {
     }, this.options.connectTimeout);
     socket.onmessage = (event) => {
       if (this.socket !== socket) return;
-      this.lastHeard = Date.now();
-      if (typeof event.data === 'string') this.receiveText(event.data);
-      else this.receiveBinary(event.data);
+      this.heard = true;
+      // Nothing a frame holds may throw out of here: in Node it would be an uncaught exception.
+      try {
+        if (typeof event.data === 'string') this.receiveText(event.data);
+        else this.receiveBinary(event.data);
+      } catch (error) {
+        this.reportError(asError(error));
+      }
     };
     socket.onclose = (event) => {
       if (this.socket === socket) {
         this.closed({ code: event.code, reason: event.reason, wasClean: event.wasClean });
       }
     };
-    socket.onerror = () => {
-      if (this.socket === socket)
-        this.reportError(new Error(`WebSocket error (${this.options.url})`));
+    socket.onerror = (event) => {
+      if (this.socket !== socket) return;
+      const detail = (event as { message?: unknown } | null)?.message;
+      this.reportError(
+        new Error(`WebSocket error (${this.options.url})${detail ? `: ${String(detail)}` : ''}`),
+      );
     };
   }
 
+  /** The absolute ws(s) URL for the next attempt, with the current `params`. */
   private async connectUrl(): Promise<string> {
     const { params } = this.options;
-    if (!params) return this.options.url;
+    const url = parseUrl(this.options.url)!;
+    url.protocol = url.protocol.replace('http', 'ws');
     const values = typeof params === 'function' ? await params() : params;
-    const url = new URL(this.options.url);
-    for (const [key, value] of Object.entries(values)) url.searchParams.set(key, value);
+    for (const [key, value] of Object.entries(values ?? {})) url.searchParams.set(key, value);
     return url.toString();
   }
 
@@ -331,10 +381,9 @@ export class WebSocketClient {
     } catch {
       return;
     }
-    if (message.type === 'welcome') {
-      this.welcome(message);
-      return;
-    }
+    if (message.type === 'welcome') this.welcome(message);
+    // The heartbeat's ack only proves the connection alive; it is not the app's business.
+    else if (message.type === 'ack' && message.ref === HEARTBEAT_REF) return;
     this.dispatch(message, true);
   }
 
@@ -343,7 +392,10 @@ export class WebSocketClient {
       data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : null;
     if (!bytes) return;
     const decoded = decodeStorageFrame(bytes);
-    if (decoded.ok) this.rooms.get(decoded.frame.room)?.receiveFrame(decoded.frame);
+    if (!decoded.ok) return;
+    // An empty room stands for the connection's default (path) room.
+    const room = decoded.frame.room || this.sessionSignal.peek()?.room;
+    if (room) this.rooms.get(room)?.receiveFrame(decoded.frame);
   }
 
   private welcome(message: RealtimeMessage): void {
@@ -353,9 +405,13 @@ export class WebSocketClient {
       userId: String(message.userId),
       displayName: String(message.displayName),
       color: String(message.color),
-      heartbeatIntervalMs: Number(message.heartbeatIntervalMs) || this.options.heartbeatInterval,
-      maxMessageBytes: Number(message.maxMessageBytes) || 65_536,
+      heartbeatIntervalMs: positive(message.heartbeatIntervalMs, this.options.heartbeatInterval),
+      maxMessageBytes: positive(message.maxMessageBytes, 65_536),
+      room: isValidRoomId(message.room) ? message.room : null,
     };
+    // A url naming a room (`/rooms/demo`) puts the connection in it at once: its presence and
+    // state arrive now, so its RoomClient must exist to keep them for features created later.
+    if (session.room !== null) this.room(session.room);
     this.attempt = 0;
     this.sessionSignal.set(session);
     this.statusSignal.set('connected');
@@ -366,30 +422,31 @@ export class WebSocketClient {
     try {
       this.options.onOpen?.();
     } catch (error) {
-      this.reportError(error as Error);
+      this.reportError(asError(error));
     }
-    this.lastMessageSignal.set(message);
   }
 
   private dispatch(message: RealtimeMessage, received: boolean): void {
-    const ref = message.ref;
-    if (received && typeof ref === 'number' && REPLY_TYPES.has(message.type)) {
-      const pending = this.pending.get(ref);
+    if (received && REPLY_TYPES.has(message.type)) {
+      const ref = message.ref;
+      const pending = typeof ref === 'number' ? this.pending.get(ref) : undefined;
       if (pending) {
-        this.pending.delete(ref);
+        // A reply to the client's own request (a join, a state write, a document update): the
+        // feature that asked handles it; it is not an app message.
+        this.pending.delete(ref as number);
         pending.resolve(
           message.type === 'error'
-            ? {
-                ok: false,
-                error: new RoomkitError(String(message.code), String(message.message)),
-              }
+            ? { ok: false, error: new RoomkitError(String(message.code), String(message.message)) }
             : { ok: true, message },
         );
+        return;
       }
-    } else if (received && message.type === 'error') {
-      this.reportError(new RoomkitError(String(message.code), String(message.message)));
+      if (message.type === 'error') {
+        this.reportError(new RoomkitError(String(message.code), String(message.message)));
+      }
     }
-    if (typeof message.room === 'string') this.rooms.get(message.room)?.receive(message);
+    if (received && typeof message.room === 'string')
+      this.rooms.get(message.room)?.receive(message);
     if (received) this.lastMessageSignal.set(message);
     const handlers = this.handlers.get(message.type);
     if (handlers) {
@@ -397,7 +454,7 @@ export class WebSocketClient {
         try {
           handler(message.payload, message);
         } catch (error) {
-          this.reportError(error as Error);
+          this.reportError(asError(error));
         }
       }
     }
@@ -405,22 +462,34 @@ export class WebSocketClient {
       try {
         this.onMessage(message);
       } catch (error) {
-        this.reportError(error as Error);
+        this.reportError(asError(error));
       }
     }
   }
 
-  private startHeartbeat(intervalMs: number): void {
+  /**
+   * Sends `heartbeat` every interval; the server acks each one. A connection that stays silent
+   * for two whole intervals after a heartbeat, and at least a second, is dead (a half-open TCP
+   * connection, a server that froze) and is replaced. Counting silent ticks rather than comparing
+   * clocks keeps a browser's throttled timers in a background tab from dropping a healthy
+   * connection; the second's floor keeps a very short interval from failing on a busy event loop.
+   */
+  private startHeartbeat(requestedMs: number): void {
     clearInterval(this.heartbeatTimer);
-    this.lastHeard = Date.now();
+    const intervalMs = Math.max(MIN_HEARTBEAT_MS, requestedMs);
+    const deadAfterTicks = Math.max(2, Math.ceil(1000 / intervalMs));
+    this.heard = true;
+    let silentTicks = 0;
     this.heartbeatTimer = setInterval(() => {
       const socket = this.socket;
       if (!socket) return;
-      if (Date.now() - this.lastHeard > 2 * intervalMs) {
+      silentTicks = this.heard ? 0 : silentTicks + 1;
+      this.heard = false;
+      if (silentTicks >= deadAfterTicks) {
         this.drop(socket, { code: 4000, reason: 'no reply from the server', wasClean: false });
         return;
       }
-      this.sendMessage({ type: 'heartbeat', ref: 'hb' });
+      this.sendMessage({ type: 'heartbeat', ref: HEARTBEAT_REF });
     }, intervalMs);
   }
 
@@ -453,7 +522,7 @@ export class WebSocketClient {
     try {
       this.options.onClose?.(info);
     } catch (error) {
-      this.reportError(error as Error);
+      this.reportError(asError(error));
     }
     if (this.active) this.scheduleReconnect();
     else this.statusSignal.set('disconnected');
@@ -483,4 +552,17 @@ export class WebSocketClient {
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** `url` as a URL, resolved against the page in a browser (so `/rooms` works there), or null. */
+function parseUrl(url: string): URL | null {
+  try {
+    return new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+  } catch {
+    return null;
+  }
 }

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { usePresence, useRoom, useSharedState, useStorage, useBroadcast, useCursors } from '../src/index.js';
+import {
+  useBroadcast,
+  useCursors,
+  usePresence,
+  useRoom,
+  useSharedState,
+  useStorage,
+} from '../src/index.js';
 import { connectClient, startServer, until } from './helpers.js';
 
 describe('client smoke', () => {
@@ -8,21 +15,45 @@ describe('client smoke', () => {
     const server = await startServer();
     const alice = connectClient(server, 'alice');
     const bob = connectClient(server, 'bob');
-    const pa = usePresence({ client: alice, room: 'demo', user: { id: 'x', name: 'Alice' }, initialData: { tool: 'pen' } });
-    const pb = usePresence({ client: bob, room: 'demo', user: { id: 'y', name: 'Bob' }, initialData: { tool: 'eraser' } });
-    await until(pa.others, (o) => o.length === 1 && o[0]!.data.tool === 'eraser', 5000, 'alice sees bob');
+    const pa = usePresence({
+      client: alice,
+      room: 'demo',
+      user: { id: 'x', name: 'Alice' },
+      initialData: { tool: 'pen' },
+    });
+    usePresence({
+      client: bob,
+      room: 'demo',
+      user: { id: 'y', name: 'Bob' },
+      initialData: { tool: 'eraser' },
+    });
+    await until(
+      pa.others,
+      (o) => o.length === 1 && o[0]!.data.tool === 'eraser',
+      5000,
+      'alice sees bob',
+    );
     expect(pa.count()).toBe(2);
     expect(pa.others()[0]!.user).toMatchObject({ id: 'bob', name: 'Bob' });
 
-    const sa = useSharedState({ client: alice, room: 'demo', initialState: { title: 'Untitled', n: 0 } });
-    const sb = useSharedState({ client: bob, room: 'demo', initialState: { title: 'Untitled', n: 0 } });
+    const sa = useSharedState({
+      client: alice,
+      room: 'demo',
+      initialState: { title: 'Untitled', n: 0 },
+    });
+    const sb = useSharedState({
+      client: bob,
+      room: 'demo',
+      initialState: { title: 'Untitled', n: 0 },
+    });
     sa.set('title', 'Hello');
     expect(sa.get('title')).toBe('Hello');
     await until(sb.state, (s) => s.title === 'Hello', 5000, 'bob sees title');
 
     const ba = useBroadcast<{ text: string }>({ client: alice, room: 'demo', channel: 'chat' });
     const bb = useBroadcast<{ text: string }>({ client: bob, room: 'demo', channel: 'chat' });
-    void bb;
+    ba.broadcast({ text: 'hi' });
+    await until(bb.lastMessage, (m) => m?.text === 'hi', 5000, 'bob sees the chat message');
 
     const ca = useCursors({ client: alice, room: 'demo' });
     const cb = useCursors({ client: bob, room: 'demo' });

@@ -33,6 +33,7 @@ export function createBroadcastChannel<T extends object>(
     );
   }
   const limit = options.historyLimit ?? 100;
+  if (!(limit >= 1)) throw new TypeError('historyLimit must be a number >= 1');
   const history = signal<BroadcastMessage<T>[]>([]);
   const push = (payload: unknown, from: string, timestamp: number) => {
     const fields = typeof payload === 'object' && payload !== null ? payload : { value: payload };

@@ -3,6 +3,7 @@ import type { RoomClient } from '../room-client.js';
 import { memo, type ReadonlySignal, signal } from '../signals.js';
 import type { CursorState, User } from '../types.js';
 import { toUser } from '../users.js';
+import { readCursor } from '../wire.js';
 
 export interface CursorsOptions {
   user?: Partial<User>;
@@ -36,13 +37,20 @@ export function createCursors(room: RoomClient, options: CursorsOptions = {}): C
     room.client.sendMessage({ type: 'cursor:update', room: room.id, x, y });
   };
   const stopListening = room.listen('cursor:update', (message) => {
-    const cursor = message.cursor as WireCursor | undefined;
-    if (!cursor || typeof cursor.userId !== 'string') return;
+    const cursor = readCursor(message.cursor);
+    if (!cursor) return;
     const next = new Map(positions.peek());
     next.set(cursor.userId, cursor);
     positions.set(next);
   });
   const stopLeft = room.onLeft(() => positions.set(new Map()));
+  // Forget the positions of users who left, so one who comes back does not show a stale cursor.
+  const stopMembers = room.members.subscribe((members) => {
+    const present = new Set(members.map((member) => member.userId));
+    const current = positions.peek();
+    if ([...current.keys()].every((userId) => present.has(userId))) return;
+    positions.set(new Map([...current].filter(([userId]) => present.has(userId))));
+  });
   const stopJoined = room.onJoined(() => {
     if (pending) flush();
   });
@@ -75,6 +83,7 @@ export function createCursors(room: RoomClient, options: CursorsOptions = {}): C
       clearTimeout(timer);
       stopListening();
       stopLeft();
+      stopMembers();
       stopJoined();
       release();
     },

@@ -37,11 +37,12 @@ export function createMembership(
     room: memo(() => {
       const info = room.info();
       if (!room.isJoined()) return null;
-      const result: Room = {
-        id: room.id,
-        users: room.users(),
-        createdAt: new Date(info?.createdAt ?? Number.NaN),
-      };
+      // Without a `room:info` (an older server), the earliest member's arrival is the best guess.
+      const createdAt =
+        info && Number.isFinite(info.createdAt)
+          ? info.createdAt
+          : Math.min(...room.members().map((member) => member.connectedAt));
+      const result: Room = { id: room.id, users: room.users(), createdAt: new Date(createdAt) };
       if (info) result.metadata = info.metadata;
       return result;
     }),

@@ -1,5 +1,6 @@
 import type { RoomClient } from '../room-client.js';
 import { batch, memo, type ReadonlySignal, signal } from '../signals.js';
+import { isSafeKey } from '../wire.js';
 
 export interface SharedStateOptions<T> {
   /** Shown for keys the room's state does not have yet (not written to the server). */
@@ -62,7 +63,8 @@ export function createSharedState<T extends object>(
   const state = memo(() => {
     const result: Record<string, unknown> = { ...initial };
     for (const [key, entry] of Object.entries(room.liveState())) result[key] = entry.value;
-    for (const [key, write] of unconfirmed()) result[key] = write.value;
+    // A write of `__proto__` is refused by the server; until then it must not become a prototype.
+    for (const [key, write] of unconfirmed()) if (isSafeKey(key)) result[key] = write.value;
     return result as T;
   });
   const set = <K extends keyof T>(key: K, value: T[K]) => {

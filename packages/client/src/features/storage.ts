@@ -6,7 +6,7 @@ import {
 import * as Y from 'yjs';
 import type { RoomClient } from '../room-client.js';
 import { type ReadonlySignal, signal } from '../signals.js';
-import type { RoomkitError } from '../types.js';
+import { RoomkitError } from '../types.js';
 
 /** Marks updates that came from the server, so they are not sent back. */
 const REMOTE = Symbol('roomkit-remote');
@@ -74,6 +74,18 @@ export class RoomStorage {
   }
 
   private receive(frame: StorageFrame): void {
+    try {
+      this.apply(frame);
+    } catch (error) {
+      // A malformed update or state vector from the server: the document is left as Yjs left it.
+      const reason = error instanceof Error ? error.message : String(error);
+      this.room.client.reportError(
+        new RoomkitError('invalid_update', `room ${this.room.id}: bad document frame (${reason})`),
+      );
+    }
+  }
+
+  private apply(frame: StorageFrame): void {
     switch (frame.kind) {
       case StorageFrameKind.SyncStep2:
         Y.applyUpdate(this.doc, frame.payload, REMOTE);
