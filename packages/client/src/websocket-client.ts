@@ -2,11 +2,15 @@ import { isValidRoomId } from '@roomkit/protocol/limits';
 import { decodeStorageFrame } from '@roomkit/protocol/storage-frame';
 import { reconnectDelay } from './backoff.js';
 import {
-  OPEN,
-  resolveWebSocket,
-  type WebSocketConstructor,
-  type WebSocketLike,
-} from './platform.js';
+  type CloseInfo,
+  parseUrl,
+  type ResolvedOptions,
+  type RetryInfo,
+  resolveOptions,
+  type WebSocketClientOptions,
+} from './client-options.js';
+import { OPEN, resolveWebSocket, type WebSocketLike } from './platform.js';
+import { isReply, PendingReplies, type Reply } from './replies.js';
 import { RoomClient } from './room-client.js';
 import { type ReadonlySignal, signal } from './signals.js';
 import {
@@ -17,68 +21,11 @@ import {
 } from './types.js';
 import { positive } from './wire.js';
 
-export interface CloseInfo {
-  code: number;
-  reason: string;
-  wasClean: boolean;
-}
-
-/** The reconnect the client is waiting for: which attempt, and when it will be made. */
-export interface RetryInfo {
-  attempt: number;
-  delayMs: number;
-  /** ms since epoch */
-  at: number;
-}
-
-export interface WebSocketClientOptions {
-  /** The server's WebSocket endpoint, e.g. `ws://localhost:1234/rooms`. */
-  url: string;
-  protocols?: string | string[];
-  /** Reconnect after the socket drops (default `true`). `disconnect()` always stops it. */
-  reconnect?: boolean;
-  /** First reconnect delay in ms (default 1000); doubles per failed attempt, with jitter. */
-  reconnectDelay?: number;
-  /** Longest reconnect delay in ms (default 30000). */
-  maxReconnectDelay?: number;
-  /** Consecutive reconnect attempts before giving up (default `Infinity`). */
-  reconnectAttempts?: number;
-  /**
-   * How often to send `heartbeat` in ms (default 30000; the server's own interval wins when it is
-   * shorter). A connection that hears nothing for two intervals (and at least a second) is treated
-   * as dead and replaced.
-   */
-  heartbeatInterval?: number;
-  /** The connection is ready: the server's `welcome` arrived (first connect and every reconnect). */
-  onOpen?: () => void;
-  onClose?: (event: CloseInfo) => void;
-  onError?: (error: Error) => void;
-  onMessage?: (message: RealtimeMessage) => void;
-  /**
-   * Query parameters added to `url` on every (re)connect: `userId`, `displayName`, or a token for
-   * the server's `auth`. A function is called before each attempt, so a token can be refreshed.
-   */
-  params?:
-    | Record<string, string>
-    | (() => Record<string, string> | Promise<Record<string, string>>);
-  /** A WebSocket implementation to use instead of the platform's (or `ws` in Node). */
-  WebSocket?: WebSocketConstructor;
-  /** Messages `send()` keeps while disconnected, sent after the next connect (default 1000). */
-  maxQueuedMessages?: number;
-  /** How long an attempt may take to get the server's `welcome`, in ms (default 10000). */
-  connectTimeout?: number;
-}
+export type { CloseInfo, RetryInfo, WebSocketClientOptions } from './client-options.js';
+export type { Reply } from './replies.js';
 
 export type MessageHandler<P = unknown> = (payload: P, message: RealtimeMessage<P>) => void;
 
-/** A request's outcome: the server's reply, or why there is none. Never rejects. */
-export type Reply = { ok: true; message: RealtimeMessage } | { ok: false; error: RoomkitError };
-
-interface Pending {
-  resolve(reply: Reply): void;
-}
-
-const REPLY_TYPES = new Set(['ack', 'error', 'room:list', 'storage:init']);
 const HEARTBEAT_REF = 'hb';
 /** Shortest heartbeat interval, whatever the server asks: no busy loop of heartbeats. */
 const MIN_HEARTBEAT_MS = 10;
@@ -97,31 +44,18 @@ export class WebSocketClient {
   /** The scheduled reconnect, while waiting for one. */
   readonly retry: ReadonlySignal<RetryInfo | null>;
 
-  private readonly options: Required<
-    Pick<
-      WebSocketClientOptions,
-      | 'reconnect'
-      | 'reconnectDelay'
-      | 'maxReconnectDelay'
-      | 'reconnectAttempts'
-      | 'heartbeatInterval'
-      | 'maxQueuedMessages'
-      | 'connectTimeout'
-    >
-  > &
-    WebSocketClientOptions;
+  private readonly options: ResolvedOptions;
   private readonly statusSignal = signal<ConnectionStatus>('disconnected');
   private readonly lastMessageSignal = signal<RealtimeMessage | null>(null);
   private readonly sessionSignal = signal<Session | null>(null);
   private readonly retrySignal = signal<RetryInfo | null>(null);
   private readonly handlers = new Map<string, Set<MessageHandler>>();
   private readonly rooms = new Map<string, RoomClient>();
-  private readonly pending = new Map<number, Pending>();
+  private readonly replies = new PendingReplies();
   private readonly queue: string[] = [];
   private socket: WebSocketLike | null = null;
   private active = false;
   private attempt = 0;
-  private nextRef = 1;
   /** A frame arrived since the last heartbeat tick. */
   private heard = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -129,43 +63,7 @@ export class WebSocketClient {
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: WebSocketClientOptions) {
-    if (typeof options?.url !== 'string') throw new TypeError('WebSocketClient: url is required');
-    // Checked now, so a typo fails at once instead of as an endless reconnect loop.
-    const protocol = parseUrl(options.url)?.protocol;
-    if (
-      protocol !== 'ws:' &&
-      protocol !== 'wss:' &&
-      protocol !== 'http:' &&
-      protocol !== 'https:'
-    ) {
-      throw new TypeError(`WebSocketClient: url must be a ws: or wss: URL, got ${options.url}`);
-    }
-    this.options = {
-      reconnect: true,
-      reconnectDelay: 1000,
-      maxReconnectDelay: 30_000,
-      reconnectAttempts: Number.POSITIVE_INFINITY,
-      heartbeatInterval: 30_000,
-      maxQueuedMessages: 1000,
-      connectTimeout: 10_000,
-      ...withoutUndefined(options),
-      url: options.url,
-    };
-    for (const key of [
-      'reconnectDelay',
-      'maxReconnectDelay',
-      'heartbeatInterval',
-      'connectTimeout',
-    ] as const) {
-      if (!(this.options[key] > 0)) {
-        throw new TypeError(`WebSocketClient: ${key} must be a positive number`);
-      }
-    }
-    for (const key of ['reconnectAttempts', 'maxQueuedMessages'] as const) {
-      if (!(this.options[key] >= 0)) {
-        throw new TypeError(`WebSocketClient: ${key} must be a number >= 0`);
-      }
-    }
+    this.options = resolveOptions(options);
     this.onMessage = options.onMessage ?? null;
     this.status = this.statusSignal;
     this.lastMessage = this.lastMessageSignal;
@@ -271,22 +169,22 @@ export class WebSocketClient {
   /** Sends `message` with a fresh `ref` and resolves with the server's reply to it. */
   request(message: RealtimeMessage): Promise<Reply> {
     const ref = this.makeRef();
-    return new Promise((resolve) => {
-      if (!this.sendMessage({ ...message, ref })) {
-        resolve({ ok: false, error: new RoomkitError('disconnected', 'not connected') });
-        return;
-      }
-      this.pending.set(ref, { resolve });
-    });
+    if (!this.sendMessage({ ...message, ref })) {
+      return Promise.resolve({
+        ok: false,
+        error: new RoomkitError('disconnected', 'not connected'),
+      });
+    }
+    return this.replies.expect(ref);
   }
 
   /** A fresh numeric `ref` (binary frames carry refs as numbers); `expect(ref)` awaits its reply. */
   makeRef(): number {
-    return this.nextRef++;
+    return this.replies.makeRef();
   }
 
   expect(ref: number): Promise<Reply> {
-    return new Promise((resolve) => this.pending.set(ref, { resolve }));
+    return this.replies.expect(ref);
   }
 
   /**
@@ -427,20 +325,10 @@ export class WebSocketClient {
   }
 
   private dispatch(message: RealtimeMessage, received: boolean): void {
-    if (received && REPLY_TYPES.has(message.type)) {
-      const ref = message.ref;
-      const pending = typeof ref === 'number' ? this.pending.get(ref) : undefined;
-      if (pending) {
-        // A reply to the client's own request (a join, a state write, a document update): the
-        // feature that asked handles it; it is not an app message.
-        this.pending.delete(ref as number);
-        pending.resolve(
-          message.type === 'error'
-            ? { ok: false, error: new RoomkitError(String(message.code), String(message.message)) }
-            : { ok: true, message },
-        );
-        return;
-      }
+    if (received && isReply(message)) {
+      // A reply to the client's own request (a join, a state write, a document update): the
+      // feature that asked handles it; it is not an app message.
+      if (this.replies.settle(message)) return;
       if (message.type === 'error') {
         this.reportError(new RoomkitError(String(message.code), String(message.message)));
       }
@@ -514,10 +402,7 @@ export class WebSocketClient {
     clearInterval(this.heartbeatTimer);
     const hadSession = this.sessionSignal.peek() !== null;
     this.sessionSignal.set(null);
-    for (const pending of this.pending.values()) {
-      pending.resolve({ ok: false, error: new RoomkitError('disconnected', 'connection lost') });
-    }
-    this.pending.clear();
+    this.replies.failAll(new RoomkitError('disconnected', 'connection lost'));
     if (hadSession) for (const room of this.rooms.values()) room.sessionEnded();
     try {
       this.options.onClose?.(info);
@@ -550,19 +435,6 @@ export class WebSocketClient {
   }
 }
 
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/** `url` as a URL, resolved against the page in a browser (so `/rooms` works there), or null. */
-function parseUrl(url: string): URL | null {
-  try {
-    return new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
-  } catch {
-    return null;
-  }
 }

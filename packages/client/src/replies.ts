@@ -1,0 +1,49 @@
+import { type RealtimeMessage, RoomkitError } from './types.js';
+
+/** A request's outcome: the server's reply, or why there is none. Never rejects. */
+export type Reply = { ok: true; message: RealtimeMessage } | { ok: false; error: RoomkitError };
+
+/** Server messages that answer a request by its `ref`. */
+const REPLY_TYPES: ReadonlySet<string> = new Set(['ack', 'error', 'room:list', 'storage:init']);
+
+export function isReply(message: RealtimeMessage): boolean {
+  return REPLY_TYPES.has(message.type);
+}
+
+/**
+ * The client's requests awaiting a reply, by numeric `ref` (binary frames carry refs as numbers,
+ * so JSON requests use numbers too). Every request ends: with its reply, or with `failAll` when
+ * the connection is lost.
+ */
+export class PendingReplies {
+  private readonly waiting = new Map<number, (reply: Reply) => void>();
+  private nextRef = 1;
+
+  makeRef(): number {
+    return this.nextRef++;
+  }
+
+  expect(ref: number): Promise<Reply> {
+    return new Promise((resolve) => this.waiting.set(ref, resolve));
+  }
+
+  /** Resolves the request `message` answers; false if it answers none of ours. */
+  settle(message: RealtimeMessage): boolean {
+    const ref = message.ref;
+    const resolve = typeof ref === 'number' ? this.waiting.get(ref) : undefined;
+    if (!resolve) return false;
+    this.waiting.delete(ref as number);
+    resolve(
+      message.type === 'error'
+        ? { ok: false, error: new RoomkitError(String(message.code), String(message.message)) }
+        : { ok: true, message },
+    );
+    return true;
+  }
+
+  failAll(error: RoomkitError): void {
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const resolve of waiting) resolve({ ok: false, error });
+  }
+}
