@@ -140,10 +140,14 @@ export class RoomClient {
     return createSharedState<T>(this, options);
   }
 
-  /** The room's Yjs document, synced (one per room on this client). */
-  storage(): Storage {
+  /**
+   * The room's Yjs document, synced (one per room on this client). Holds the room until
+   * `dispose()`, unless `hold: false`: then it only reads the document and its signals (a view for
+   * a renderer; something else must hold the room for it to sync).
+   */
+  storage(options: { hold?: boolean } = {}): Storage {
     this.roomStorage ??= new RoomStorage(this);
-    return this.roomStorage.handle();
+    return this.roomStorage.handle(options.hold !== false);
   }
 
   /** The server's id for this client (while connected). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useCursors, usePresence, useRoom, WebSocketClient } from '../src/index.js';
-import { connectClient, eventually, startServer, until } from './helpers.js';
+import { connectClient, dropConnections, eventually, startServer, until } from './helpers.js';
 import { wiretap } from './raw-server.js';
 
 describe('useCursors', () => {
@@ -90,6 +90,21 @@ describe('useCursors', () => {
     await until(cb.cursors, (c) => c.length === 1 && c[0]!.x === 7 && c[0]!.y === 8);
     alice.disconnect();
     await until(cb.cursors, (c) => c.length === 0);
+  });
+
+  it('shows the last position again after a reconnect, without a new move', async () => {
+    const server = await startServer();
+    const alice = connectClient(server, 'alice');
+    const bob = connectClient(server, 'bob');
+    const ca = useCursors({ client: alice, room: 'canvas' });
+    const cb = useCursors({ client: bob, room: 'canvas' });
+    await until(alice.room('canvas').members, (m) => m.length === 2);
+    ca.broadcast(40, 41);
+    await until(cb.cursors, (c) => c.length === 1 && c[0]!.x === 40);
+    expect(dropConnections(server, 'alice')).toBe(1);
+    await until(cb.cursors, (c) => c.length === 0, 5000, 'the cursor to go with the connection');
+    await until(cb.cursors, (c) => c.length === 1, 5000, 'the cursor back after the rejoin');
+    expect(cb.cursors()[0]).toMatchObject({ x: 40, y: 41, user: { id: 'alice' } });
   });
 
   it('rejects an invalid throttle', () => {

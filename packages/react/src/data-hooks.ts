@@ -1,4 +1,4 @@
-import type { BroadcastMessage, RoomClient, RoomkitError, Storage } from '@roomkit/client';
+import type { BroadcastMessage, RoomkitError } from '@roomkit/client';
 import { useCallback } from 'react';
 import { useTargetRoom } from './context.js';
 import type { RoomTarget } from './hooks.js';
@@ -118,24 +118,6 @@ export interface UseStorageResult {
   whenSynced: () => Promise<void>;
 }
 
-/** Per room: a storage handle whose hold was given back at once, for its room-wide doc and signals. */
-const storageViews = new WeakMap<RoomClient, Storage>();
-
-/**
- * The doc and its signals belong to the room, not to a handle, so render can show them at once.
- * `room.storage()` always takes a hold; giving it back in the same tick never reaches the server
- * (holds are reconciled on the next microtask). Done once per room.
- */
-function storageView(room: RoomClient): Storage {
-  let view = storageViews.get(room);
-  if (!view) {
-    view = room.storage();
-    view.dispose();
-    storageViews.set(room, view);
-  }
-  return view;
-}
-
 /**
  * The room's Yjs document (Roomkit's CRDT storage, not in the spec), kept in sync with the server
  * and the other users while mounted: edit `doc` directly. `synced` says whether it has caught up
@@ -143,7 +125,9 @@ function storageView(room: RoomClient): Storage {
  */
 export function useStorage(options: RoomTarget = {}): UseStorageResult {
   const room = useTargetRoom(options, 'useStorage');
-  const view = storageView(room);
+  // The doc and its signals belong to the room, not to a handle, so render can show them at once;
+  // the view takes no hold (render must not), the feature below holds the room while mounted.
+  const view = room.storage({ hold: false });
   useFeature(() => room.storage(), [room]);
   const synced = useSignal(view.synced);
   const pendingUpdates = useSignal(view.pendingUpdates);

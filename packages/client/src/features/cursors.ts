@@ -26,12 +26,15 @@ export function createCursors(room: RoomClient, options: CursorsOptions = {}): C
   const positions = signal<ReadonlyMap<string, WireCursor>>(new Map());
   let lastSent = 0;
   let pending: { x: number; y: number } | null = null;
+  /** The last position broadcast, shown again to the others after a rejoin. */
+  let last: { x: number; y: number } | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const flush = () => {
     timer = undefined;
     if (!pending || !room.isJoined.peek()) return;
     const { x, y } = pending;
+    last = pending;
     pending = null;
     lastSent = Date.now();
     room.client.sendMessage({ type: 'cursor:update', room: room.id, x, y });
@@ -51,7 +54,9 @@ export function createCursors(room: RoomClient, options: CursorsOptions = {}): C
     if ([...current.keys()].every((userId) => present.has(userId))) return;
     positions.set(new Map([...current].filter(([userId]) => present.has(userId))));
   });
+  // After a (re)join the others have no cursor for this user: send the latest position again.
   const stopJoined = room.onJoined(() => {
+    pending ??= last;
     if (pending) flush();
   });
 

@@ -46,8 +46,9 @@ export class RoomStorage {
     });
   }
 
-  handle(): Storage {
-    const release = this.room.hold();
+  /** A handle on the document; `hold: false` reads it without keeping the client in the room. */
+  handle(hold = true): Storage {
+    const release = hold ? this.room.hold() : () => {};
     return {
       doc: this.doc,
       synced: this.syncedSignal,
