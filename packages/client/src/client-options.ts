@@ -51,6 +51,13 @@ export interface WebSocketClientOptions {
   maxQueuedMessages?: number;
   /** How long an attempt may take to get the server's `welcome`, in ms (default 10000). */
   connectTimeout?: number;
+  /**
+   * The most frames sent per second (default 100, in bursts of up to twice that). The server
+   * drops frames past its rate limit (200/s by default) and closes a socket that keeps trying, so
+   * a reconnect's rejoins, resyncs and queued messages go out paced instead of all at once. Set it
+   * below the server's `rateLimit.messagesPerSecond`.
+   */
+  maxMessagesPerSecond?: number;
 }
 
 /** The options with their defaults filled in. */
@@ -64,6 +71,7 @@ export type ResolvedOptions = Required<
     | 'heartbeatInterval'
     | 'maxQueuedMessages'
     | 'connectTimeout'
+    | 'maxMessagesPerSecond'
   >
 > &
   WebSocketClientOptions;
@@ -84,6 +92,7 @@ export function resolveOptions(options: WebSocketClientOptions): ResolvedOptions
     heartbeatInterval: 30_000,
     maxQueuedMessages: 1000,
     connectTimeout: 10_000,
+    maxMessagesPerSecond: 100,
     ...withoutUndefined(options),
     url: options.url,
   };

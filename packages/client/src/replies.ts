@@ -1,4 +1,5 @@
 import { type RealtimeMessage, RoomkitError } from './types.js';
+import { text } from './wire.js';
 
 /** A request's outcome: the server's reply, or why there is none. Never rejects. */
 export type Reply = { ok: true; message: RealtimeMessage } | { ok: false; error: RoomkitError };
@@ -35,7 +36,7 @@ export class PendingReplies {
     this.waiting.delete(ref as number);
     resolve(
       message.type === 'error'
-        ? { ok: false, error: new RoomkitError(String(message.code), String(message.message)) }
+        ? { ok: false, error: new RoomkitError(text(message.code, 'error'), text(message.message)) }
         : { ok: true, message },
     );
     return true;

@@ -23,7 +23,14 @@ import { batch, effect, memo, type ReadonlySignal, signal } from './signals.js';
 import { type RealtimeMessage, RoomkitError, type User } from './types.js';
 import { toUser } from './users.js';
 import type { WebSocketClient } from './websocket-client.js';
-import { isSafeKey, readPresenceUsers, readRoomInfo, readStateEntry, readStates } from './wire.js';
+import {
+  isSafeKey,
+  readPresenceUsers,
+  readRoomInfo,
+  readStateEntry,
+  readStates,
+  text,
+} from './wire.js';
 
 /** What the server says about a room when it is joined (`room:info`). */
 export interface RoomInfo {
@@ -310,7 +317,7 @@ export class RoomClient {
         this.wanted = false;
         this.joining = false;
         this.implicit = false;
-        this.left(new RoomkitError('room_left', String(message.reason ?? 'removed from the room')));
+        this.left(new RoomkitError('room_left', text(message.reason, 'removed from the room')));
         break;
     }
     const set = this.listeners.get(message.type);
@@ -364,21 +371,53 @@ export class RoomClient {
     this.sendJoin();
   }
 
+  /**
+   * What a join carries. Once the server has described the room (`room:info`), a rejoin carries
+   * the room as the server described it, not as this client asked: after a server restart the
+   * first member back recreates the room, and it must come back as it was (its `maxUsers` and
+   * metadata, a password only if it had one), whoever created it.
+   */
+  private joinSettings(): JoinSettings {
+    const { password, maxUsers, metadata } = this.settings;
+    const info = this.infoSignal.peek();
+    if (!info) {
+      const first: JoinSettings = {};
+      if (password !== undefined) first.password = password;
+      if (maxUsers !== undefined) first.maxUsers = maxUsers;
+      if (metadata !== undefined) first.metadata = metadata;
+      return first;
+    }
+    const again: JoinSettings = {};
+    if (info.hasPassword && password !== undefined) again.password = password;
+    if (info.maxUsers !== null) again.maxUsers = info.maxUsers;
+    if (Object.keys(info.metadata).length > 0) again.metadata = info.metadata;
+    return again;
+  }
+
   private sendJoin(): void {
     if (this.joining || this.joinedSignal.peek() || this.client.session.peek() === null) return;
     this.joining = true;
     const seq = ++this.joinSeq;
-    const message: RealtimeMessage = { type: 'room:join', room: this.id };
-    const { password, maxUsers, metadata } = this.settings;
-    if (password !== undefined) message.password = password;
-    if (maxUsers !== undefined) message.maxUsers = maxUsers;
-    if (metadata !== undefined) message.metadata = metadata;
+    const message: RealtimeMessage = { type: 'room:join', room: this.id, ...this.joinSettings() };
     void this.client.request(message).then((reply) => {
       // Superseded: left (and maybe joined again) or disconnected since this join was sent.
       if (seq !== this.joinSeq || !this.joining || !this.wanted) return;
       this.joining = false;
       if (!reply.ok) {
-        if (reply.error.code !== 'disconnected') this.errorSignal.set(reply.error);
+        const code = reply.error.code;
+        // The room was recreated with a password since the server last described it: try the
+        // configured one (once: the description is gone now).
+        if (
+          code === 'wrong_password' &&
+          message.password === undefined &&
+          this.settings.password !== undefined &&
+          this.infoSignal.peek()
+        ) {
+          this.infoSignal.set(null);
+          this.sendJoin();
+          return;
+        }
+        if (code !== 'disconnected') this.errorSignal.set(reply.error);
         return;
       }
       batch(() => {

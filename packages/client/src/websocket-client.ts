@@ -9,6 +9,7 @@ import {
   resolveOptions,
   type WebSocketClientOptions,
 } from './client-options.js';
+import { type Outgoing, Pacer } from './pacer.js';
 import { OPEN, resolveWebSocket, type WebSocketLike } from './platform.js';
 import { isReply, PendingReplies, type Reply } from './replies.js';
 import { RoomClient } from './room-client.js';
@@ -19,7 +20,7 @@ import {
   RoomkitError,
   type Session,
 } from './types.js';
-import { positive } from './wire.js';
+import { positive, text } from './wire.js';
 
 export type { CloseInfo, RetryInfo, WebSocketClientOptions } from './client-options.js';
 export type { Reply } from './replies.js';
@@ -27,6 +28,8 @@ export type { Reply } from './replies.js';
 export type MessageHandler<P = unknown> = (payload: P, message: RealtimeMessage<P>) => void;
 
 const HEARTBEAT_REF = 'hb';
+/** App messages that may wait for their turn while connected, at the least. */
+const PACED_BACKLOG_LIMIT = 1000;
 /** Shortest heartbeat interval, whatever the server asks: no busy loop of heartbeats. */
 const MIN_HEARTBEAT_MS = 10;
 
@@ -52,7 +55,9 @@ export class WebSocketClient {
   private readonly handlers = new Map<string, Set<MessageHandler>>();
   private readonly rooms = new Map<string, RoomClient>();
   private readonly replies = new PendingReplies();
-  private readonly queue: string[] = [];
+  /** App messages kept while disconnected, sent after the next connect's rejoins. */
+  private readonly offline: Outgoing[] = [];
+  private readonly pacer: Pacer;
   private socket: WebSocketLike | null = null;
   private active = false;
   private attempt = 0;
@@ -64,6 +69,12 @@ export class WebSocketClient {
 
   constructor(options: WebSocketClientOptions) {
     this.options = resolveOptions(options);
+    const rate = this.options.maxMessagesPerSecond;
+    this.pacer = new Pacer(rate, rate * 2, (data) => {
+      if (!this.isReady()) return false;
+      this.socket!.send(data);
+      return true;
+    });
     this.onMessage = options.onMessage ?? null;
     this.status = this.statusSignal;
     this.lastMessage = this.lastMessageSignal;
@@ -136,33 +147,50 @@ export class WebSocketClient {
 
   // ---- for the room features ----
 
-  /** Sends now if connected; returns false (and drops it) otherwise. */
+  /**
+   * Sends while connected (paced, in order); returns false (and drops it) when not connected.
+   * A frame still waiting for its turn when the connection drops is dropped too, and the request
+   * `ref` names, if any, fails with `disconnected`.
+   */
   sendMessage(message: RealtimeMessage): boolean {
-    if (!this.isReady()) return false;
-    this.socket!.send(JSON.stringify(message));
-    return true;
+    return this.transmit({ data: JSON.stringify(message), ref: numericRef(message.ref) });
   }
 
-  /** Sends now if connected, else queues (bounded; the oldest is dropped and reported). */
+  /**
+   * Sends while connected, else keeps it for the next connect (bounded by `maxQueuedMessages`;
+   * past it the oldest kept message is dropped and reported).
+   */
   sendOrQueue(message: RealtimeMessage): void {
-    if (this.sendMessage(message)) return;
-    const frame = JSON.stringify(message);
-    if (this.queue.length >= this.options.maxQueuedMessages) {
+    const item: Outgoing = { data: JSON.stringify(message), durable: true };
+    const connected = this.isReady();
+    // While connected, messages wait only for their turn (pacing); the bound is for runaway senders.
+    const limit = connected
+      ? Math.max(this.options.maxQueuedMessages, PACED_BACKLOG_LIMIT)
+      : this.options.maxQueuedMessages;
+    const held = connected ? this.pacer.durableCount() : this.offline.length;
+    if (held >= limit) {
       this.reportError(
         new RoomkitError(
           'queue_full',
           'send queue is full (maxQueuedMessages): dropped the oldest',
         ),
       );
-      if (this.options.maxQueuedMessages === 0) return;
-      this.queue.shift();
+      if (limit === 0) return;
+      if (connected) this.pacer.shiftDurable();
+      else this.offline.shift();
     }
-    this.queue.push(frame);
+    if (connected) this.pacer.push(item);
+    else this.offline.push(item);
   }
 
-  sendBinary(bytes: Uint8Array): boolean {
+  /** Sends a binary storage frame while connected; `ref` is its tag, failed if it is dropped. */
+  sendBinary(bytes: Uint8Array, ref?: number): boolean {
+    return this.transmit({ data: bytes, ref });
+  }
+
+  private transmit(item: Outgoing): boolean {
     if (!this.isReady()) return false;
-    this.socket!.send(bytes);
+    this.pacer.push(item);
     return true;
   }
 
@@ -259,6 +287,7 @@ export class WebSocketClient {
     const { params } = this.options;
     const url = parseUrl(this.options.url)!;
     url.protocol = url.protocol.replace('http', 'ws');
+    url.hash = ''; // a WebSocket URL must not carry a fragment (`ws` throws on one)
     const values = typeof params === 'function' ? await params() : params;
     for (const [key, value] of Object.entries(values ?? {})) url.searchParams.set(key, value);
     return url.toString();
@@ -299,10 +328,10 @@ export class WebSocketClient {
   private welcome(message: RealtimeMessage): void {
     clearTimeout(this.connectTimer);
     const session: Session = {
-      connectionId: String(message.connectionId),
-      userId: String(message.userId),
-      displayName: String(message.displayName),
-      color: String(message.color),
+      connectionId: text(message.connectionId),
+      userId: text(message.userId),
+      displayName: text(message.displayName),
+      color: text(message.color),
       heartbeatIntervalMs: positive(message.heartbeatIntervalMs, this.options.heartbeatInterval),
       maxMessageBytes: positive(message.maxMessageBytes, 65_536),
       room: isValidRoomId(message.room) ? message.room : null,
@@ -316,7 +345,7 @@ export class WebSocketClient {
     this.startHeartbeat(Math.min(this.options.heartbeatInterval, session.heartbeatIntervalMs));
     // Rooms rejoin first, so queued room messages reach the server after their room:join.
     for (const room of this.rooms.values()) room.sessionStarted();
-    for (const frame of this.queue.splice(0)) this.socket!.send(frame);
+    for (const item of this.offline.splice(0)) this.pacer.push(item);
     try {
       this.options.onOpen?.();
     } catch (error) {
@@ -330,7 +359,7 @@ export class WebSocketClient {
       // feature that asked handles it; it is not an app message.
       if (this.replies.settle(message)) return;
       if (message.type === 'error') {
-        this.reportError(new RoomkitError(String(message.code), String(message.message)));
+        this.reportError(new RoomkitError(text(message.code, 'error'), text(message.message)));
       }
     }
     if (received && typeof message.room === 'string')
@@ -402,6 +431,11 @@ export class WebSocketClient {
     clearInterval(this.heartbeatTimer);
     const hadSession = this.sessionSignal.peek() !== null;
     this.sessionSignal.set(null);
+    // Unsent app messages wait for the next connect; unsent feature frames are dropped (each
+    // feature resyncs after the rejoin) and their requests fail now, with the others in flight.
+    const unsent = this.pacer.takeAll().filter((item) => item.durable);
+    const keep = Math.min(unsent.length, this.options.maxQueuedMessages);
+    this.offline.unshift(...unsent.slice(unsent.length - keep));
     this.replies.failAll(new RoomkitError('disconnected', 'connection lost'));
     if (hadSession) for (const room of this.rooms.values()) room.sessionEnded();
     try {
@@ -433,6 +467,10 @@ export class WebSocketClient {
       if (this.active) void this.open();
     }, delayMs);
   }
+}
+
+function numericRef(ref: unknown): number | undefined {
+  return typeof ref === 'number' ? ref : undefined;
 }
 
 function asError(error: unknown): Error {

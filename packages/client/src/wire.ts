@@ -97,3 +97,18 @@ export function readRoomInfo(message: Record<string, unknown>): RoomInfo {
     hasPassword: message.hasPassword === true,
   };
 }
+
+/**
+ * A string field as text. `String(value)` is not safe on parsed JSON: an object such as
+ * `{"toString":1}` makes it throw.
+ */
+export function text(value: unknown, fallback = ''): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return fallback;
+}
+
+/** A finite number field, or `fallback` (`Number(value)` throws on some parsed objects). */
+export function finite(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}

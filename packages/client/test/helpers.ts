@@ -34,7 +34,7 @@ export async function stopServer(server: RoomServer): Promise<void> {
 
 /** A connected client for `userId`, disconnected after the test. */
 export function connectClient(
-  server: RoomServer,
+  server: Pick<RoomServer, 'port'>,
   userId: string,
   options: Partial<WebSocketClientOptions> = {},
 ): WebSocketClient {

@@ -85,6 +85,17 @@ describe('room passwords', () => {
     }
   });
 
+  it('passwords that differ only in lone surrogates are different passwords', async () => {
+    const server = await startServer();
+    const alice = await bare(server, 'alice');
+    expect(await joinRoom(alice, 'sur', { password: '\ud800' })).toMatchObject({ type: 'ack' });
+    const bob = await bare(server, 'bob');
+    for (const password of ['\udfff', '\ufffd', '\ud801']) {
+      expect(await joinRoom(bob, 'sur', { password })).toMatchObject({ code: 'wrong_password' });
+    }
+    expect(await joinRoom(bob, 'sur', { password: '\ud800' })).toMatchObject({ type: 'ack' });
+  });
+
   it('a room created without a password never gets one from a later join', async () => {
     const server = await startServer();
     const alice = await bare(server, 'alice');

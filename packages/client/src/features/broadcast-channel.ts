@@ -1,5 +1,6 @@
 import type { RoomClient } from '../room-client.js';
 import { memo, type ReadonlySignal, signal } from '../signals.js';
+import { finite, text } from '../wire.js';
 
 /** A received (or sent) channel message: the payload's fields plus who sent it and when. */
 export type BroadcastMessage<T> = T & { from: string; timestamp: number };
@@ -44,7 +45,7 @@ export function createBroadcastChannel<T extends object>(
   const release = room.hold();
   const stop = room.listen('broadcast', (message) => {
     if (message.channel !== channel) return;
-    push(message.payload, String(message.from ?? ''), Number(message.timestamp) || Date.now());
+    push(message.payload, text(message.from), finite(message.timestamp, Date.now()));
   });
   return {
     broadcast(message) {

@@ -29,9 +29,12 @@ export function createMembership(
 ): RoomMembership {
   room.configure(options);
   let release: (() => void) | undefined;
+  /** `join()` promises still open: a `leave()` first settles them with false. */
+  const waiting = new Set<(joined: boolean) => void>();
   const leave = () => {
     release?.();
     release = undefined;
+    for (const settle of [...waiting]) settle(false);
   };
   return {
     room: memo(() => {
@@ -52,7 +55,14 @@ export function createMembership(
     join() {
       if (release) room.join();
       else release = room.hold();
-      return room.whenJoined();
+      return new Promise<boolean>((resolve) => {
+        const settle = (joined: boolean) => {
+          if (!waiting.delete(settle)) return;
+          resolve(joined);
+        };
+        waiting.add(settle);
+        void room.whenJoined().then(settle);
+      });
     },
     leave,
     broadcast(type, payload) {

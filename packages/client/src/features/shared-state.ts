@@ -29,8 +29,11 @@ export function createSharedState<T extends object>(
   options: SharedStateOptions<T>,
 ): SharedState<T> {
   const initial = { ...options.initialState } as Record<string, unknown>;
-  /** Writes not yet confirmed: key → the value and the write's sequence number. */
-  const unconfirmed = signal<ReadonlyMap<string, { value: unknown; seq: number }>>(new Map());
+  /**
+   * Writes not yet confirmed: key → the value, the write's sequence number, and, once sent, the
+   * newest server timestamp this client had seen in the room then (`sentAfter`).
+   */
+  const unconfirmed = signal<ReadonlyMap<string, Write>>(new Map());
   const version = signal(0);
   let seq = 0;
   const release = room.hold();
@@ -46,6 +49,8 @@ export function createSharedState<T extends object>(
     });
   };
   const send = (key: string, value: unknown, writeSeq: number) => {
+    const write = unconfirmed.peek().get(key);
+    if (write?.seq === writeSeq) write.sentAfter = newestTimestamp(room.liveState.peek());
     void room.client.request({ type: 'state:update', room: room.id, key, value }).then((reply) => {
       if (reply.ok) confirm(key, writeSeq);
       else if (reply.error.code !== 'disconnected') {
@@ -56,8 +61,20 @@ export function createSharedState<T extends object>(
     });
   };
   const stopState = room.liveState.subscribe(() => version.set((n) => n + 1));
+  // Unconfirmed writes go again after a rejoin, except a write that was sent and whose fate is
+  // unknown (its ack was lost with the connection) when the server now holds it as ours, or holds
+  // a newer write of the key by anyone: sending it again could undo that later write.
   const stopJoined = room.onJoined(() => {
-    for (const [key, write] of unconfirmed.peek()) send(key, write.value, write.seq);
+    const me = room.selfId;
+    const held = room.liveState.peek();
+    for (const [key, write] of unconfirmed.peek()) {
+      const entry = Object.hasOwn(held, key) ? held[key] : undefined;
+      const ours = entry?.userId === me && sameJson(entry?.value, write.value);
+      const superseded =
+        entry !== undefined && write.sentAfter !== undefined && entry.timestamp > write.sentAfter;
+      if (ours || superseded) confirm(key, write.seq);
+      else send(key, write.value, write.seq);
+    }
   });
 
   const state = memo(() => {
@@ -93,4 +110,26 @@ export function createSharedState<T extends object>(
       release();
     },
   };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
+}
+
+interface Write {
+  value: unknown;
+  seq: number;
+  sentAfter?: number;
+}
+
+/** The newest server timestamp among the room's entries (the server's clock as this client saw it). */
+function newestTimestamp(entries: Readonly<Record<string, { timestamp: number }>>): number {
+  let newest = 0;
+  for (const entry of Object.values(entries))
+    if (entry.timestamp > newest) newest = entry.timestamp;
+  return newest;
 }

@@ -37,7 +37,9 @@ export class RoomPassword {
 }
 
 function digestOf(password: string): Buffer {
-  return createHash('sha256').update(password, 'utf8').digest();
+  // UTF-16 code units, not UTF-8: UTF-8 turns every lone surrogate into U+FFFD, so distinct
+  // passwords would share a digest.
+  return createHash('sha256').update(Buffer.from(password, 'utf16le')).digest();
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
