@@ -3,7 +3,7 @@ import { useCallback } from 'react';
 import { useTargetRoom } from './context.js';
 import type { RoomTarget } from './hooks.js';
 import { useFeature } from './use-feature.js';
-import { useSignal, useSignalOr } from './use-signal.js';
+import { useSignalOr } from './use-signal.js';
 
 const NO_MESSAGES: readonly never[] = Object.freeze([]);
 
@@ -129,8 +129,8 @@ export function useStorage(options: RoomTarget = {}): UseStorageResult {
   // the view takes no hold (render must not), the feature below holds the room while mounted.
   const view = room.storage({ hold: false });
   useFeature(() => room.storage(), [room]);
-  const synced = useSignal(view.synced);
-  const pendingUpdates = useSignal(view.pendingUpdates);
-  const error = useSignal(view.error);
+  const synced = useSignalOr(view.synced, false, undefined, { value: false });
+  const pendingUpdates = useSignalOr(view.pendingUpdates, 0, undefined, { value: 0 });
+  const error = useSignalOr(view.error, null, undefined, { value: null });
   return { doc: view.doc, synced, pendingUpdates, error, whenSynced: view.whenSynced };
 }

@@ -47,10 +47,15 @@ export function useSignalOr<T>(
   signal: ReadonlySignal<T> | null,
   fallback: T,
   isEqual?: Equality<T>,
+  server?: { value: T },
 ): T {
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new store only for a new signal; fallback and isEqual are fixed per signal
   const store = useMemo(() => storeFor(signal, fallback, isEqual), [signal]);
-  return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
+  // Hydration renders with the server snapshot: it must be what server rendering showed, not the
+  // client's live value (a client connected before hydration would otherwise mismatch).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the server value is fixed per store
+  const serverSnapshot = useMemo(() => (server ? () => server.value : store.getSnapshot), [store]);
+  return useSyncExternalStore(store.subscribe, store.getSnapshot, serverSnapshot);
 }
 
 /**
@@ -70,5 +75,8 @@ export function useSignal<T>(signal: ReadonlySignal<T>, isEqual?: Equality<T>): 
  */
 export function useClientStatus(client?: WebSocketClient): ConnectionStatus {
   const resolved = useResolvedClient(client, 'useClientStatus');
-  return useSignal(resolved.status);
+  return useSignalOr(resolved.status, resolved.status.peek(), undefined, SERVER_STATUS);
 }
+
+/** What server rendering shows for a connection: none is open there. */
+const SERVER_STATUS = { value: 'disconnected' as ConnectionStatus };
