@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { RoomkitError } from '../src/index.js';
-import {
-  connectClient,
-  eventually,
-  startServer,
-  stopServer,
-  until,
-} from './helpers.js';
+import { connectClient, eventually, startServer, stopServer, until } from './helpers.js';
 
 // Recovery under the server's real limits: what a reconnect sends is paced under the default rate
 // limit (200/s, bursts of 400), a document that fails to load is asked for again, a restart keeps
