@@ -59,6 +59,18 @@ export const ErrorCode = {
   StorageUnavailable: 'storage_unavailable',
   /** The server failed while handling the message; nothing was applied. */
   InternalError: 'internal_error',
+  /** `live:mount` of a component name that is not registered; `live:call`/`live:unmount` of a component id this connection has not mounted. */
+  UnknownComponent: 'unknown_component',
+  /** `live:call` of a name that is not one of the component's actions. */
+  UnknownAction: 'unknown_action',
+  /** The `live:call` payload failed the action's schema; the message names the field. */
+  InvalidPayload: 'invalid_payload',
+  /** The action (or the component's constructor or `onMount`) threw; the message is the error's. */
+  ActionFailed: 'action_failed',
+  /** The action did not settle within `limits.actionTimeoutMs`. */
+  ActionTimeout: 'action_timeout',
+  /** `live:mount` when the connection has `limits.maxComponentsPerConnection` components mounted. */
+  TooManyComponents: 'too_many_components',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

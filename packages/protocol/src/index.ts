@@ -1,6 +1,7 @@
 export * from './codec.js';
 export * from './errors.js';
 export * from './limits.js';
+export * from './live.js';
 export * from './messages.js';
 export * from './schemas.js';
 export * from './storage-frame.js';

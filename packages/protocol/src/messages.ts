@@ -1,4 +1,11 @@
 import type { ErrorCode } from './errors.js';
+import {
+  LIVE_SERVER_TYPES,
+  type LiveCallMessage,
+  type LiveMountMessage,
+  type LiveServerMessage,
+  type LiveUnmountMessage,
+} from './live.js';
 import type {
   BroadcastMessage,
   CursorUpdateMessage,
@@ -68,7 +75,10 @@ export type BuiltInClientMessage =
   | RoomListMessage
   | BroadcastMessage
   | StorageInitMessage
-  | StorageOpsMessage;
+  | StorageOpsMessage
+  | LiveMountMessage
+  | LiveCallMessage
+  | LiveUnmountMessage;
 
 export type BuiltInClientType = BuiltInClientMessage['type'];
 
@@ -253,7 +263,8 @@ export type ServerMessage =
   | StorageInitServerMessage
   | StorageOpsServerMessage
   | AckServerMessage
-  | ErrorServerMessage;
+  | ErrorServerMessage
+  | LiveServerMessage;
 
 /** Types only the server sends; a client sending one gets `reserved_type`. */
 export const SERVER_ONLY_TYPES: ReadonlySet<string> = new Set([
@@ -266,6 +277,7 @@ export const SERVER_ONLY_TYPES: ReadonlySet<string> = new Set([
   'room:info',
   'room:user:joined',
   'room:user:left',
+  ...LIVE_SERVER_TYPES,
 ]);
 
 /** Built-in types of CRDT (Yjs) storage. */

@@ -5,6 +5,7 @@ import {
   MAX_ROOM_ID_LENGTH,
   MAX_ROOM_PASSWORD_LENGTH,
 } from './limits.js';
+import { LiveCallSchema, LiveMountSchema, LiveUnmountSchema } from './live.js';
 
 /**
  * Runtime schemas of the built-in client→server messages. The envelope fields (`type`, `room`,
@@ -156,6 +157,9 @@ export const clientMessageSchemas = {
   broadcast: BroadcastSchema,
   'storage:init': StorageInitSchema,
   'storage:ops': StorageOpsSchema,
+  'live:mount': LiveMountSchema,
+  'live:call': LiveCallSchema,
+  'live:unmount': LiveUnmountSchema,
 } as const satisfies Record<string, TSchema>;
 
 export type HeartbeatMessage = Static<typeof HeartbeatSchema>;

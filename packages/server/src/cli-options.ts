@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { ServerConfig } from './config.js';
+import { API_KEY_PATTERN, type ServerConfig } from './config.js';
 import type { LogLevel } from './observability/logger.js';
 
 /** One CLI option: its flag, its environment variable, what it sets, its default for the help text. */
@@ -9,6 +9,8 @@ interface OptionSpec {
   kind: 'number' | 'string' | 'list';
   help: string;
   defaultText: string;
+  /** The flag may be given more than once (its env var is then a comma-separated list). */
+  multiple?: boolean;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -153,6 +155,20 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: '8388608',
   },
   {
+    flag: 'max-components',
+    env: 'ROOMKIT_MAX_COMPONENTS',
+    kind: 'number',
+    help: 'live components one socket may mount',
+    defaultText: '50',
+  },
+  {
+    flag: 'action-timeout',
+    env: 'ROOMKIT_ACTION_TIMEOUT_MS',
+    kind: 'number',
+    help: "ms a live component's action has to settle",
+    defaultText: '30000',
+  },
+  {
     flag: 'cursor-flush',
     env: 'ROOMKIT_CURSOR_FLUSH_MS',
     kind: 'number',
@@ -223,6 +239,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: '200',
   },
   {
+    flag: 'api-key',
+    env: 'ROOMKIT_API_KEYS',
+    kind: 'list',
+    help: 'API key for the HTTP API (/api); repeat for more (env: comma-separated)',
+    defaultText: 'none: /api answers 401',
+    multiple: true,
+  },
+  {
     flag: 'log-level',
     env: 'ROOMKIT_LOG_LEVEL',
     kind: 'string',
@@ -279,11 +303,35 @@ export function helpText(): string {
   ].join('\n');
 }
 
+/**
+ * The HTTP API keys: every `--api-key` flag, else the comma-separated `ROOMKIT_API_KEYS`. Error
+ * messages never include a key.
+ */
+function readApiKeys(fromFlags: unknown, fromEnv: string | undefined): string[] {
+  const flags = Array.isArray(fromFlags) ? (fromFlags as string[]) : [];
+  const keys =
+    flags.length > 0
+      ? flags.map((key) => key.trim())
+      : (fromEnv ?? '')
+          .split(',')
+          .map((key) => key.trim())
+          .filter((key) => key !== '');
+  keys.forEach((key, index) => {
+    if (!API_KEY_PATTERN.test(key)) {
+      const which = flags.length > 0 ? '--api-key' : 'ROOMKIT_API_KEYS entry';
+      throw new CliError(
+        `${which} #${index + 1} must be 1-4096 visible ASCII characters (no spaces)`,
+      );
+    }
+  });
+  return keys;
+}
+
 /** Turns argv and the environment into server settings. Throws `CliError` on bad input. */
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSettings {
   const options = Object.fromEntries(
-    OPTIONS.map((o) => [o.flag, { type: 'string' as const }]),
-  ) as Record<string, { type: 'string' }>;
+    OPTIONS.map((o) => [o.flag, { type: 'string' as const, multiple: o.multiple === true }]),
+  ) as Record<string, { type: 'string'; multiple: boolean }>;
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -347,6 +395,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
       maxRoomMetadataBytes: num('max-room-metadata-bytes'),
       lossyBufferedBytes: num('lossy-buffered-bytes'),
       maxBufferedBytes: num('max-buffered-bytes'),
+      maxComponentsPerConnection: num('max-components'),
+      actionTimeoutMs: num('action-timeout'),
     },
     rateLimit: {
       messagesPerSecond: num('rate-limit'),
@@ -367,6 +417,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
       timeoutMs: num('heartbeat-timeout'),
     },
   };
+  const apiKeys = readApiKeys(parsed.values['api-key'], env.ROOMKIT_API_KEYS);
+  if (apiKeys.length > 0) config.api = { keys: apiKeys };
   if (origins !== undefined) {
     config.allowedOrigins = origins
       .split(',')

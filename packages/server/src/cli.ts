@@ -20,6 +20,20 @@ function describeDb(db: string): string {
   }
 }
 
+/** Says where the HTTP API is and how many keys it has; never the keys themselves. */
+function logApi(logger: Logger, settings: CliSettings, port: number): void {
+  const keys = settings.config.api ? (settings.config.api.keys?.length ?? 0) : 0;
+  const url = `http://${settings.host}:${port}/api`;
+  if (keys > 0) {
+    logger.info({ apiKeys: keys }, `HTTP API on ${url} (${keys} API key${keys === 1 ? '' : 's'})`);
+  } else {
+    logger.info(
+      { apiKeys: 0 },
+      `HTTP API on ${url} is locked: no --api-key (or ROOMKIT_API_KEYS) given, every request gets 401`,
+    );
+  }
+}
+
 /** How long the CLI waits for the store's connections to close at shutdown. */
 const STORE_CLOSE_TIMEOUT_MS = 5_000;
 
@@ -114,6 +128,7 @@ async function main(): Promise<void> {
       ? 'documents are kept in memory only (--db none)'
       : `documents are stored in ${describeDb(settings.db)}`,
   );
+  logApi(logger, settings, server.port);
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -6,6 +6,7 @@ import {
   type PresenceUser,
 } from '@roomkit/protocol';
 import type { Bus } from './bus/bus.js';
+import type { LiveComponentClass } from './live/component-registry.js';
 import type { Logger } from './observability/logger.js';
 import type { Store } from './store/store.js';
 
@@ -107,6 +108,10 @@ export interface LimitsConfig {
   maxBufferedBytes?: number;
   /** Time allowed for `auth.authenticate` (401 past it) and `auth.authorizeRoom` (refusal past it). Default 10000. */
   authTimeoutMs?: number;
+  /** Live components one connection may have mounted at once; past it `live:mount` gets `too_many_components`. Default 50. */
+  maxComponentsPerConnection?: number;
+  /** Time a live component's action (or async `onMount`) has to settle; past it the caller gets `action_timeout`. Default 30000. */
+  actionTimeoutMs?: number;
 }
 
 export interface StorageConfig {
@@ -129,6 +134,32 @@ export interface StorageConfig {
   retryMaxDelayMs?: number;
   /** How long `stop()` keeps retrying a failing store before giving up (logged). Default 10000. */
   stopTimeoutMs?: number;
+}
+
+/**
+ * The HTTP API on the server's port (`/api/...`, docs/http-api.md): external systems push messages
+ * and events into live rooms. Secure by default: with no `keys` and no `authorize`, every request
+ * but `GET /api/openapi.json` gets 401.
+ */
+export interface ApiConfig {
+  /**
+   * API keys, presented as `Authorization: Bearer <key>` or `X-API-Key: <key>` (compared in
+   * constant time). Each is 1-4096 visible ASCII characters; use long random ones.
+   */
+  keys?: string[];
+  /**
+   * Admits a request that presents no configured key (e.g. one with a token of your own): only
+   * `true` admits. A throw, or no answer within `limits.authTimeoutMs`, refuses (403, or 401 if the
+   * request presented no credential at all).
+   */
+  authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
+  /**
+   * Requests per window per API key (per client address for requests without a valid key); past it
+   * 429. `false` turns it off. Default 100 per 1000 ms.
+   */
+  rateLimit?: { max?: number; timeWindowMs?: number } | false;
+  /** Largest request body; larger gets 413. Default 65536. */
+  maxBodyBytes?: number;
 }
 
 export interface ServerConfig {
@@ -165,6 +196,10 @@ export interface ServerConfig {
   storage?: StorageConfig | false;
   /** Path of the y-websocket endpoint (`{yjsPath}/{roomId}`), or `false` to turn it off. Default `/yjs`. */
   yjsPath?: string | false;
+  /** Live component classes clients may mount, by name (`{ LiveRoomChat }`); see `registerComponent`. */
+  components?: Record<string, LiveComponentClass>;
+  /** The HTTP API under `/api` (API keys, rate limit), or `false` to turn it off (404). */
+  api?: ApiConfig | false;
 }
 
 export type ResolvedStorage = Required<StorageConfig>;
@@ -185,6 +220,8 @@ export interface ResolvedConfig {
   storage: ResolvedStorage | null;
   store: Store | null;
   yjsPath: string | null;
+  /** Null when the HTTP API is off. */
+  api: ResolvedApiConfig | null;
   hooks: Pick<
     ServerConfig,
     'onMessage' | 'onJoin' | 'onLeave' | 'onStorageChange' | 'initialStorage'
@@ -313,6 +350,12 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
         positive('limits.maxBufferedBytes', limits.maxBufferedBytes, 8 * 1024 * 1024),
       ),
       authTimeoutMs: positive('limits.authTimeoutMs', limits.authTimeoutMs, 10_000),
+      maxComponentsPerConnection: count(
+        'limits.maxComponentsPerConnection',
+        limits.maxComponentsPerConnection,
+        50,
+      ),
+      actionTimeoutMs: positive('limits.actionTimeoutMs', limits.actionTimeoutMs, 30_000),
     },
     cursorFlushMs: positive('cursorFlushMs', config.cursorFlushMs, 25),
     storage: config.storage === false ? null : resolveStorage(config.storage ?? {}),
@@ -321,6 +364,7 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
       config.yjsPath === false || config.storage === false
         ? null
         : normalizePath(config.yjsPath, 'yjsPath', '/yjs'),
+    api: resolveApi(config.api),
     hooks: {
       onMessage: config.onMessage,
       onJoin: config.onJoin,
@@ -369,4 +413,46 @@ function resolveStorage(storage: StorageConfig): ResolvedStorage {
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   return value === 0 ? 0 : positive(name, value, fallback);
+}
+
+export interface ResolvedApiConfig {
+  keys: readonly string[];
+  authorize: ApiConfig['authorize'];
+  /** Null when the rate limit is off. */
+  rateLimit: { max: number; timeWindowMs: number } | null;
+  maxBodyBytes: number;
+}
+
+/** API keys: what a header can carry unchanged (no spaces, nothing a proxy would trim). */
+export const API_KEY_PATTERN = /^[\x21-\x7e]{1,4096}$/;
+
+function resolveApi(api: ApiConfig | false | undefined): ResolvedApiConfig | null {
+  if (api === false) return null;
+  const options = api ?? {};
+  const keys = options.keys ?? [];
+  if (!Array.isArray(keys)) throw new TypeError('RoomServer: api.keys must be an array of strings');
+  keys.forEach((key, index) => {
+    // Never echo the key itself: this message may be logged.
+    if (typeof key !== 'string' || !API_KEY_PATTERN.test(key)) {
+      throw new TypeError(
+        `RoomServer: api.keys[${index}] must be 1-4096 visible ASCII characters (no spaces)`,
+      );
+    }
+  });
+  if (options.authorize !== undefined && typeof options.authorize !== 'function') {
+    throw new TypeError('RoomServer: api.authorize must be a function');
+  }
+  const rl = options.rateLimit;
+  return {
+    keys: [...keys],
+    authorize: options.authorize,
+    rateLimit:
+      rl === false
+        ? null
+        : {
+            max: count('api.rateLimit.max', rl?.max, 100),
+            timeWindowMs: count('api.rateLimit.timeWindowMs', rl?.timeWindowMs, 1000),
+          },
+    maxBodyBytes: count('api.maxBodyBytes', options.maxBodyBytes, 64 * 1024),
+  };
 }

@@ -1,8 +1,9 @@
 export type { OnlineStatus, PresenceUser, StateEntry } from '@roomkit/protocol';
 export { CloseCode, ErrorCode, ROOM_ID_PATTERN, UpgradeErrorCode } from '@roomkit/protocol';
-export { Bus, type BusHandler, type BusMessage } from './bus/bus.js';
+export { Bus, type BusHandler, type BusMessage, type LiveEventBusMessage } from './bus/bus.js';
 export { LocalBus } from './bus/local-bus.js';
 export type {
+  ApiConfig,
   AuthHandler,
   AuthResult,
   HeartbeatConfig,
@@ -22,6 +23,30 @@ export type {
 } from './config.js';
 export { LiveStateStore } from './features/live-state-store.js';
 export { HybridLogicalClock } from './hlc.js';
+export type {
+  ActionFunction,
+  LiveComponentClass,
+  RegisterComponentOptions,
+} from './live/component-registry.js';
+export {
+  LiveComponent,
+  type LiveComponentOptions,
+  type LiveConnection,
+  type LiveRoomAccessor,
+  type LiveRoomEventHandler,
+  type LiveRoomHandle,
+} from './live/live-component.js';
+export {
+  type LiveRoomDetails,
+  LiveRoomManager,
+  type LiveRoomStats,
+} from './live/live-room-manager.js';
+export {
+  LIVE_ROOM_EVENTS,
+  RoomEventBus,
+  type RoomEventBusStats,
+  type RoomEventHandler,
+} from './live/room-event-bus.js';
 export type { Logger, LogLevel } from './observability/logger.js';
 export { createLogger } from './observability/logger.js';
 export type { ClientSession, Connection, Identity, RoomConnection } from './rooms/connection.js';

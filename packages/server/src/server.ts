@@ -31,9 +31,15 @@ import { RoomEventsFeature } from './features/room-events.js';
 import { RoomsFeature } from './features/rooms.js';
 import { StorageFeature } from './features/storage.js';
 import { HybridLogicalClock } from './hlc.js';
+import { HttpApi } from './http/api/app.js';
 import { rejectUpgrade } from './http/reject.js';
 import { createRequestHandler } from './http/requests.js';
 import { isOriginAllowed, parseUpgradeTarget } from './http/upgrade-target.js';
+import type { LiveComponentClass } from './live/component-registry.js';
+import { ComponentRegistry, type RegisterComponentOptions } from './live/component-registry.js';
+import { LiveFeature } from './live/live-feature.js';
+import { LiveRoomManager } from './live/live-room-manager.js';
+import { RoomEventBus } from './live/room-event-bus.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { ClientSession, type Identity, type SessionLimits, type Wire } from './rooms/connection.js';
 import { type JoinOptions, Membership } from './rooms/membership.js';
@@ -89,8 +95,15 @@ export class RoomServer {
   private readonly dispatcher: Dispatcher;
   private readonly storage: StorageFeature | null;
   private readonly yjs: YWebsocketFeature | null;
+  /** Live components: the registry, their rooms, the room event bus, and the feature. */
+  private readonly components = new ComponentRegistry();
+  private readonly roomEventBus: RoomEventBus;
+  private readonly liveRoomManager: LiveRoomManager;
+  private readonly live: LiveFeature;
   private readonly wss: WebSocketServer;
   private readonly http: Server;
+  /** The HTTP API under `/api` (Fastify), or null when `api: false`. */
+  private readonly api: HttpApi | null;
   /** Upgrades still being checked (auth is async); `stop()` refuses them at once. */
   private readonly upgrading = new Set<Duplex>();
   private stopping: Promise<void> | null = null;
@@ -100,6 +113,7 @@ export class RoomServer {
   private readonly endSession = (ended: ClientSession): void => {
     this.sessions.delete(ended);
     this.membership.leaveAll(ended);
+    this.live.closeSession(ended);
   };
   /**
    * Socket event listeners, created once per server rather than once per connection (idle
@@ -137,6 +151,13 @@ export class RoomServer {
       logger: this.logger,
     };
     const { ctx } = this;
+    this.roomEventBus = new RoomEventBus(this.bus, this.logger);
+    this.rooms.onLiveEvent((message) => this.roomEventBus.deliver(message));
+    this.liveRoomManager = new LiveRoomManager(this.roomEventBus);
+    for (const [name, Class] of Object.entries(config.components ?? {})) {
+      this.components.register(Class, { name });
+    }
+    this.live = new LiveFeature(ctx, this.components, this.liveRoomManager);
     const presence = new PresenceFeature(ctx);
     this.heartbeat = new HeartbeatFeature(ctx, presence, () => this.sessions);
     this.storage = this.config.storage ? new StorageFeature(ctx, this.config.storage) : null;
@@ -155,6 +176,7 @@ export class RoomServer {
       new BroadcastFeature(ctx),
       this.heartbeat,
       new RoomsFeature(() => this.membership),
+      this.live,
     ];
     if (this.storage) this.features.push(this.storage);
     if (this.yjs) this.features.push(this.yjs);
@@ -182,7 +204,18 @@ export class RoomServer {
       maxPayload: this.config.limits.maxPayloadBytes,
       perMessageDeflate: false,
     });
-    this.http = createServer(createRequestHandler(this.rooms, () => this.sessions.size));
+    this.api = this.config.api
+      ? new HttpApi({
+          api: this.config.api,
+          liveRooms: () => this.liveRoomManager,
+          logger: this.logger,
+          authTimeoutMs: this.config.limits.authTimeoutMs,
+          maxDepth: this.config.limits.maxDepth,
+        })
+      : null;
+    this.http = createServer(
+      createRequestHandler(this.rooms, () => this.sessions.size, this.api?.handle),
+    );
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.handleUpgrade(req, socket, head).catch((error: unknown) => {
         this.logger.error({ err: error }, 'upgrade failed');
@@ -200,6 +233,7 @@ export class RoomServer {
   async start(port: number = this.config.port): Promise<void> {
     if (this.listening) throw new Error('RoomServer is already listening');
     if (this.stopping) throw new Error('RoomServer was stopped; create a new one');
+    await this.api?.ready();
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       this.http.once('error', onError);
@@ -251,6 +285,32 @@ export class RoomServer {
     return this.rooms;
   }
 
+  /**
+   * Registers a live component class that clients may mount by name (default: the class name),
+   * with optional TypeBox schemas for its actions' payloads. Throws if the name is taken.
+   */
+  registerComponent(Class: LiveComponentClass, options: RegisterComponentOptions = {}): void {
+    this.components.register(Class, options);
+  }
+
+  /** The live rooms of live components: membership, room state, `emitToRoom`, stats. */
+  get liveRooms(): LiveRoomManager {
+    return this.liveRoomManager;
+  }
+
+  /** The room event bus behind live rooms (on the server's Bus). */
+  get roomEvents(): RoomEventBus {
+    return this.roomEventBus;
+  }
+
+  /**
+   * Unmounts a live component from server code: it leaves its rooms and its client gets
+   * `live:unmounted` with `reason`. False if no such component is mounted.
+   */
+  unmountComponent(componentId: string, reason = 'unmounted by the server'): boolean {
+    return this.live.unmount(componentId, reason);
+  }
+
   /** How many room documents are in memory (a released room's is dropped once it is saved). */
   get loadedDocuments(): number {
     return this.storage?.registry.size ?? 0;
@@ -273,6 +333,7 @@ export class RoomServer {
 
   private async shutdown(): Promise<void> {
     for (const feature of this.features) feature.close?.();
+    const apiClosed = this.api?.close();
     const closed = [...this.sessions].map(
       (session) =>
         new Promise<void>((resolve) => {
@@ -304,6 +365,7 @@ export class RoomServer {
     // Documents are flushed to the store (the store itself belongs to the caller).
     await this.storage?.stop();
     await httpClosed;
+    await apiClosed;
     this.listening = false;
     await this.bus.close();
   }

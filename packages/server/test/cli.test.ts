@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CliError, OPTIONS, parseCli } from '../src/cli-options.js';
 import { buildCompiled, repoRoot, runCli, type Served, serveCli } from './cli-process.js';
-import { openUrl, upgradeStatus } from './helpers.js';
+import { openUrl, upgradeStatus, waitUntil } from './helpers.js';
 
 const bin = fileURLToPath(new URL('../bin/roomkit.js', import.meta.url));
 
@@ -71,6 +71,29 @@ describe('roomkit serve', () => {
       101,
     );
   });
+
+  it('serves the HTTP API with --api-key (or ROOMKIT_API_KEYS) and never logs a key', async () => {
+    const key = 'cli-secret-0123456789abcdef';
+    const server = await serve(['--api-key', key, '--log-level', 'debug'], {
+      ROOMKIT_API_KEYS: 'ignored-env-key-0123456789',
+    });
+    const stats = `http://127.0.0.1:${server.port}/api/rooms/stats`;
+    expect((await fetch(stats)).status).toBe(401);
+    expect(
+      (await fetch(stats, { headers: { 'x-api-key': 'ignored-env-key-0123456789' } })).status,
+    ).toBe(403);
+    expect((await fetch(stats, { headers: { authorization: `Bearer ${key}` } })).status).not.toBe(
+      401,
+    );
+    await waitUntil(() => server.logs.some((l) => l.apiKeys === 1), 3000, 'the API log line');
+    expect(server.logs.find((l) => l.apiKeys === 1)?.msg).toContain('/api');
+    expect(JSON.stringify(server.logs)).not.toContain(key);
+
+    const locked = await serve();
+    await waitUntil(() => locked.logs.some((l) => l.apiKeys === 0), 3000, 'the API log line');
+    expect(locked.logs.find((l) => l.apiKeys === 0)?.msg).toContain('locked');
+    expect((await fetch(`http://127.0.0.1:${locked.port}/api/rooms/stats`)).status).toBe(401);
+  });
 });
 
 // Each of these spawns a short-lived process; running them side by side keeps the file fast.
@@ -106,6 +129,7 @@ describe('bad command lines', () => {
     { argv: ['serve', '--port', '0', '--max-connections', '0'], mentions: '--max-connections' },
     { argv: ['serve', '--port', '0', '--path', 'rooms'], mentions: '--path' },
     { argv: ['serve', '--port', '70000'], mentions: '--port' },
+    { argv: ['serve', '--port', '0', '--api-key', 'has space'], mentions: '--api-key #1' },
   ])(
     '$argv exits 2 with a one-line message naming $mentions',
     async ({ argv, mentions }, { expect }) => {
@@ -279,6 +303,18 @@ describe('parseCli', () => {
       want: 10,
     },
     {
+      flag: 'max-components',
+      raw: '5',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxComponentsPerConnection,
+      want: 5,
+    },
+    {
+      flag: 'action-timeout',
+      raw: '1500',
+      read: (s: ReturnType<typeof parseCli>) => s.config.limits?.actionTimeoutMs,
+      want: 1500,
+    },
+    {
       flag: 'heartbeat-interval',
       raw: '1000',
       read: (s: ReturnType<typeof parseCli>) => s.config.heartbeat?.intervalMs,
@@ -342,6 +378,13 @@ describe('parseCli', () => {
         s.config.storage === false ? undefined : s.config.storage?.flushMaxWaitMs,
       want: 50,
     },
+    {
+      flag: 'api-key',
+      raw: 'key-0123456789abcdef',
+      read: (s: ReturnType<typeof parseCli>) =>
+        s.config.api === false ? undefined : s.config.api?.keys,
+      want: ['key-0123456789abcdef'],
+    },
   ];
 
   it('stores documents in ./data/roomkit.db by default; DATABASE_URL and --db none override it', () => {
@@ -354,6 +397,22 @@ describe('parseCli', () => {
     expect(parseCli(['migrate', '--db', 'x.db'], {}).command).toBe('migrate');
     expect(parseCli(['serve', '--yjs-path', 'off'], {}).config.yjsPath).toBe(false);
     expect(() => parseCli(['serve', '--yjs-path', 'yjs'], {})).toThrow(CliError);
+  });
+
+  it('--api-key repeats; ROOMKIT_API_KEYS is comma-separated; the flags win; none means no api config', () => {
+    const keys = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+      const { api } = parseCli(['serve', ...argv], env).config;
+      return api === false ? false : api?.keys;
+    };
+    expect(keys(['--api-key', 'k1', '--api-key', 'k2'])).toEqual(['k1', 'k2']);
+    // A flag value is one key, commas and all.
+    expect(keys(['--api-key', 'a,b'])).toEqual(['a,b']);
+    expect(keys([], { ROOMKIT_API_KEYS: ' k1 , ,k2 ' })).toEqual(['k1', 'k2']);
+    expect(keys(['--api-key', 'flag'], { ROOMKIT_API_KEYS: 'env' })).toEqual(['flag']);
+    expect(keys([])).toBeUndefined();
+    expect(keys([], { ROOMKIT_API_KEYS: ' , ' })).toBeUndefined();
+    expect(() => parseCli(['serve', '--api-key', ' '], {})).toThrow(CliError);
+    expect(() => parseCli(['serve', '--api-key'], {})).toThrow(CliError);
   });
 
   it('covers every option in these tests', () => {

@@ -41,7 +41,24 @@ export type BusMessage =
       room: string;
       /** The complete y-websocket message (awareness type byte included). */
       message: Uint8Array;
-    };
+    }
+  | LiveEventBusMessage;
+
+/**
+ * A live-component room event (`RoomEventBus.emit`), for the handlers subscribed to it on every
+ * node. Live rooms are their own namespace: `room` is a live room, not a socket room.
+ */
+export interface LiveEventBusMessage {
+  kind: 'live-event';
+  /** The event bus namespace (`'room'` for live rooms). */
+  type: string;
+  room: string;
+  event: string;
+  /** The event's data, JSON-encoded once by the publisher (`null` for none). */
+  data: string;
+  /** The subscriber (the sending component's id) whose handlers must not run. */
+  exclude?: string;
+}
 
 export type BusHandler = (message: BusMessage) => void;
 

@@ -5,7 +5,8 @@ export type UpgradeTarget =
   | { ok: true; roomId: string | null; query: URLSearchParams; wire: Wire }
   | { ok: false; status: 400 | 404; code: UpgradeErrorCode; reason: string };
 
-const ROOM_ID_RULE =
+/** Why a room id was refused (upgrades and the HTTP API say the same). */
+export const ROOM_ID_RULE =
   'invalid room id: 1-128 characters of A-Z a-z 0-9 _ . : @ ~ -, starting with a letter or digit';
 
 function refused(status: 400 | 404, code: UpgradeErrorCode, reason: string): UpgradeTarget {

@@ -1,5 +1,5 @@
 import { isValidRoomId } from '@roomkit/protocol';
-import type { Bus } from '../bus/bus.js';
+import type { Bus, LiveEventBusMessage } from '../bus/bus.js';
 import type { StateLimits } from '../features/live-state-store.js';
 import { guarded } from '../observability/guard.js';
 import type { Logger } from '../observability/logger.js';
@@ -21,6 +21,8 @@ export class RoomManager {
    * neither `maxConnections` nor `maxUsers`.
    */
   private readonly reserved = new Map<string, Map<string, number>>();
+  /** Where `live-event` bus messages go (the server's `RoomEventBus`): live rooms are not `Room`s. */
+  private liveEvents: ((message: LiveEventBusMessage) => void) | null = null;
 
   constructor(
     private readonly bus: Bus,
@@ -28,6 +30,10 @@ export class RoomManager {
     private readonly stateLimits: StateLimits = { maxKeys: 1000, maxBytes: 1024 * 1024 },
   ) {
     bus.attach((message) => {
+      if (message.kind === 'live-event') {
+        this.liveEvents?.(message);
+        return;
+      }
       const room = this.rooms.get(message.room);
       if (!room) return;
       switch (message.kind) {
@@ -45,6 +51,11 @@ export class RoomManager {
           break;
       }
     });
+  }
+
+  /** Receives the live-component room events the bus delivers to this node. */
+  onLiveEvent(handler: (message: LiveEventBusMessage) => void): void {
+    this.liveEvents = handler;
   }
 
   /** Runs when a room is removed (cleanup expiry, `remove`, or server stop). */
