@@ -17,6 +17,21 @@ export {
   useSharedState,
   useStorage,
 } from './hooks.js';
+export {
+  Live,
+  type LiveActions,
+  type LiveClient,
+  type LiveComponentClass,
+  type LiveEntry,
+  type LiveHandle,
+  type LiveHandleBase,
+  type LiveOptions,
+  type LiveStateOf,
+  live,
+  liveComponentName,
+  WebSocketClient,
+  withLiveActions,
+} from './live.js';
 export type { WebSocketConstructor, WebSocketLike } from './platform.js';
 export { type JoinSettings, RoomClient, type RoomInfo } from './room-client.js';
 export {
@@ -39,11 +54,10 @@ export {
   type Session,
   type User,
 } from './types.js';
-export {
-  type CloseInfo,
-  type MessageHandler,
-  type Reply,
-  type RetryInfo,
-  WebSocketClient,
-  type WebSocketClientOptions,
+export type {
+  CloseInfo,
+  MessageHandler,
+  Reply,
+  RetryInfo,
+  WebSocketClientOptions,
 } from './websocket-client.js';

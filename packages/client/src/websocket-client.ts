@@ -358,7 +358,8 @@ export class WebSocketClient {
       // A reply to the client's own request (a join, a state write, a document update): the
       // feature that asked handles it; it is not an app message.
       if (this.replies.settle(message)) return;
-      if (message.type === 'error') {
+      // Live components' requests (refs `live…`) reject their own callers; not reported twice.
+      if (message.type === 'error' && !String(message.ref).startsWith('live')) {
         this.reportError(new RoomkitError(text(message.code, 'error'), text(message.message)));
       }
     }

@@ -1,7 +1,8 @@
 /**
  * React bindings for Roomkit: a `RoomProvider` and hooks with the spec's names and options
- * (`usePresence`, `useCursors`, `useRoom`, `useBroadcast`, `useSharedState`, plus `useStorage`),
- * each returning plain values and stable actions, read through `useSyncExternalStore`.
+ * (`usePresence`, `useCursors`, `useRoom`, `useBroadcast`, `useSharedState`, plus `useStorage`
+ * and `useLive` for live components), each returning plain values and stable actions, read
+ * through `useSyncExternalStore`.
  */
 export {
   type RoomContextValue,
@@ -33,4 +34,10 @@ export {
   usePresence,
   useRoom,
 } from './hooks.js';
+export {
+  type UseLiveOptions,
+  type UseLiveResult,
+  type UseLiveValues,
+  useLive,
+} from './use-live.js';
 export { type Equality, useClientStatus, useSignal } from './use-signal.js';
