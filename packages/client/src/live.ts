@@ -272,6 +272,13 @@ function createLiveClient(client: Connection): LiveClient {
           } else if (reply && attempt === mounting) {
             // Refused (null: the connection is gone, and the next session mounts again).
             mounting = 0;
+            if (message.initialState !== initialState) {
+              // The synced state was refused coming back (a key or depth the server does not
+              // accept from clients): mount once more from the original initialState.
+              resumed = false;
+              internal(true);
+              return;
+            }
             error.set(failure(reply));
             release(error.peek());
           }

@@ -85,6 +85,11 @@ class Counter extends LiveComponent<{ count: number; label: string }> {
     this.$room(payload.room).setState({ [payload.key]: payload.value });
   }
 
+  /** Puts a key into the state that the server accepts from components but not from clients. */
+  async keyed(payload: { key: string }) {
+    this.setState({ [payload.key]: 1 } as never);
+  }
+
   async grow(payload: { size: number }) {
     this.setState({ label: 'x'.repeat(payload.size) });
   }
@@ -476,6 +481,23 @@ describe('reconnect', () => {
     const counter = client.live.use(Counter, { initialState: { count: 1 } });
     await counter.grow({ size: 4000 }); // server to client frames have no such limit
     expect(counter.$state.label).toHaveLength(4000);
+    await until(client.room('anchor').isJoined, Boolean, 5000, 'anchor joined');
+    const firstId = counter.componentId();
+    await eventually(() => dropConnections(server, 'alice') > 0, 5000, 'dropped');
+    await until(counter.componentId, (id) => id !== null && id !== firstId, 5000, 're-mounted');
+    expect(counter.error()).toBeNull();
+    expect(counter.$state).toEqual({ count: 1, label: 'counter' });
+  });
+});
+
+describe('reconnect with a state the server refuses from clients', () => {
+  it('re-mounts from initialState when the last state holds a key clients may not send', async () => {
+    const server = await liveServer();
+    const client = connectClient(server, 'alice');
+    client.room('anchor').presence();
+    const counter = client.live.use(Counter, { initialState: { count: 1 } });
+    await counter.keyed({ key: 'constructor' });
+    expect(Object.hasOwn(counter.$state, 'constructor')).toBe(true);
     await until(client.room('anchor').isJoined, Boolean, 5000, 'anchor joined');
     const firstId = counter.componentId();
     await eventually(() => dropConnections(server, 'alice') > 0, 5000, 'dropped');

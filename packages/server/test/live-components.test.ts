@@ -366,3 +366,36 @@ describe('live components: registration and the server API', () => {
     );
   });
 });
+
+describe('live components: values that cannot be sent', () => {
+  class Encodable extends LiveComponent<{ good: number; bad?: unknown }> {
+    static defaultState = { good: 0 };
+    async mixed() {
+      this.setState({ good: 1 });
+      this.setState({ bad: 1n });
+    }
+    async poisonRoom() {
+      this.$room('r').join();
+      this.$room('r').setState({ ok: true });
+      this.$room('r').setState({ bad: 1n });
+    }
+  }
+
+  it('setState and room setState refuse a value JSON cannot encode at the call; what was valid still goes out', async () => {
+    const server = await startServer({ components: { Encodable } });
+    const alice = await connectAs(server, 'alice');
+    const id = await mount(alice, 'Encodable');
+    const failed = await call(alice, id, 'mixed');
+    expect(failed).toMatchObject({ type: 'error', code: 'action_failed' });
+    expect(String(failed.message)).toMatch(/setState: the value cannot be sent as JSON/);
+    // The turn's valid change went out before the error (frames precede the reply).
+    expect(allOf(alice, 'live:state', id).map((m) => m.patch)).toEqual([{ good: 1 }]);
+
+    expect(await call(alice, id, 'poisonRoom')).toMatchObject({ code: 'action_failed' });
+    expect(server.liveRooms.getRoomState('r')).toEqual({ ok: true });
+    const bob = await connectAs(server, 'bob');
+    const other = await mount(bob, 'Encodable');
+    expect(server.liveRooms.joinRoom(other, 'r')).toBe(true);
+    expect(server.liveRooms.getRoomState('r')).toEqual({ ok: true });
+  });
+});

@@ -181,6 +181,7 @@ export class LiveComponent<State extends Record<string, unknown> = Record<string
    */
   setState(partial: Partial<State>): void {
     if (!isPlainObject(partial)) throw new TypeError('setState: expected an object of changes');
+    assertEncodable(partial, 'setState');
     this.state = { ...this.state, ...partial };
     coreOf(this).statePatched(partial);
   }
@@ -272,4 +273,17 @@ function createRoomAccessor(componentId: string, core: ComponentCore): LiveRoomA
     setState: { value: (updates: Record<string, unknown>) => defaultRoom().setState(updates) },
   });
   return accessor;
+}
+
+/**
+ * Throws a `TypeError` now unless `value` encodes as JSON (a BigInt, a cycle): the change is sent
+ * later, in one frame with the turn's other changes, and a value that cannot be encoded there
+ * would silently drop them all.
+ */
+export function assertEncodable(value: unknown, what: string): void {
+  try {
+    JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`${what}: the value cannot be sent as JSON (${(error as Error).message})`);
+  }
 }

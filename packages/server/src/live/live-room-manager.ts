@@ -1,5 +1,5 @@
 import { isValidRoomId } from '@roomkit/protocol';
-import type { LiveConnection } from './live-component.js';
+import { assertEncodable, type LiveConnection } from './live-component.js';
 import { LIVE_ROOM_EVENTS, type RoomEventBus } from './room-event-bus.js';
 
 export interface LiveRoomDetails {
@@ -126,6 +126,9 @@ export class LiveRoomManager {
     if (!isPlainObject(updates)) {
       throw new TypeError('LiveRoomManager.setRoomState: updates must be an object');
     }
+    // Checked before it is stored: one value that cannot be encoded would break every later
+    // `live:room-state` of the room for every member.
+    assertEncodable(updates, 'setRoomState');
     const room = this.rooms.get(roomId);
     if (!room) return false;
     room.state = { ...room.state, ...updates };
