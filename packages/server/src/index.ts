@@ -55,6 +55,24 @@ export type { Room } from './rooms/room.js';
 export type { RoomManager } from './rooms/room-manager.js';
 export type { RoomSettings } from './rooms/room-settings.js';
 export { RoomServer } from './server.js';
+export {
+  type CleanupOptions,
+  DEFAULT_INACTIVE_AFTER_MS,
+  generateRoomCode,
+  MESSAGE_TYPES,
+  type MessagePage,
+  type MessageType,
+  normalizeRoomCode,
+  ROOM_CODE_ALPHABET,
+  type SpaceMessage,
+  type SpaceParticipant,
+  type SpaceRoom,
+  type SpaceRoomSummary,
+  SpacesError,
+  type SpacesErrorCode,
+  SpacesService,
+  type SpacesServiceOptions,
+} from './spaces/index.js';
 export type { StorageDocument } from './storage/room-document.js';
 export type { MigrationOutcome } from './store/migrations.js';
 export { isPostgresUrl, type OpenStoreOptions, openStore } from './store/open-store.js';

@@ -138,7 +138,7 @@ describe('roomkit migrate', () => {
     const file = joinPath(cwd, 'nested', 'rooms.db');
     const first = await run(['migrate', '--db', file], cwd);
     expect(first).toMatchObject({ code: 0, stderr: '' });
-    expect(first.stdout).toBe(`sqlite ${file}: applied 0001_documents\n`);
+    expect(first.stdout).toBe(`sqlite ${file}: applied 0001_documents, 0002_spaces\n`);
     const second = await run(['migrate', '--db', file], cwd);
     expect(second).toMatchObject({ code: 0, stdout: `sqlite ${file}: schema is up to date\n` });
   });
@@ -150,7 +150,9 @@ describe('roomkit migrate', () => {
       const url = await postgresDb();
       const first = await run(['migrate', '--db', url], cwd);
       expect(first).toMatchObject({ code: 0, stderr: '' });
-      expect(first.stdout).toMatch(/^postgres postgres:\/\/.*: applied 0001_documents\n$/);
+      expect(first.stdout).toMatch(
+        /^postgres postgres:\/\/.*: applied 0001_documents, 0002_spaces\n$/,
+      );
       const second = await run(['migrate'], cwd, { DATABASE_URL: url });
       expect(second.code).toBe(0);
       expect(second.stdout).toMatch(/: schema is up to date\n$/);
@@ -162,7 +164,9 @@ describe('roomkit migrate', () => {
     const file = joinPath(cwd, 'shared.db');
     const results = await Promise.all([1, 2, 3, 4].map(() => run(['migrate', '--db', file], cwd)));
     expect(results.map((result) => result.code)).toEqual([0, 0, 0, 0]);
-    const applied = results.filter((result) => result.stdout.includes('applied 0001_documents'));
+    const applied = results.filter((result) =>
+      result.stdout.includes('applied 0001_documents, 0002_spaces'),
+    );
     expect(applied).toHaveLength(1);
   });
 

@@ -210,7 +210,7 @@ function suite(create: () => Promise<Backend>) {
     const { target } = await db();
     const bare = await openStore(target, { migrate: false });
     stores.push(bare);
-    expect(await bare.migrate()).toEqual({ applied: ['0001_documents'] });
+    expect(await bare.migrate()).toEqual({ applied: ['0001_documents', '0002_spaces'] });
     expect(await bare.migrate()).toEqual({ applied: [] });
     const [first, second] = [await open(), await open()];
     expect(await first.migrate()).toEqual({ applied: [] });
@@ -232,7 +232,10 @@ function suite(create: () => Promise<Backend>) {
           return store.migrate();
         }),
       );
-      expect(outcomes.flatMap((outcome) => outcome.applied)).toEqual(['0001_documents']);
+      expect(outcomes.flatMap((outcome) => outcome.applied)).toEqual([
+        '0001_documents',
+        '0002_spaces',
+      ]);
     },
   );
 

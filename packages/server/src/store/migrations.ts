@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { createSpacesTables, dropSpacesTables } from '../spaces/migration.js';
 import type { StoreKind } from './store.js';
 
 /**
@@ -39,6 +40,10 @@ function migrations(kind: StoreKind): Record<string, Migration> {
         await db.schema.dropTable('document_updates').ifExists().execute();
         await db.schema.dropTable('documents').ifExists().execute();
       },
+    },
+    '0002_spaces': {
+      up: (db: Kysely<unknown>) => createSpacesTables(db, kind),
+      down: dropSpacesTables,
     },
   };
 }

@@ -1,0 +1,22 @@
+export { SpacesError, type SpacesErrorCode } from './errors.js';
+export {
+  MESSAGE_TYPES,
+  type MessagePage,
+  type MessageType,
+  type SpaceMessage,
+  type SpaceParticipant,
+  type SpaceRoom,
+  type SpaceRoomSummary,
+} from './model.js';
+export {
+  generateRoomCode,
+  normalizeRoomCode,
+  ROOM_CODE_ALPHABET,
+  ROOM_CODE_LENGTH,
+} from './room-codes.js';
+export {
+  type CleanupOptions,
+  DEFAULT_INACTIVE_AFTER_MS,
+  SpacesService,
+  type SpacesServiceOptions,
+} from './spaces-service.js';
