@@ -1,28 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { SpacesError } from './errors.js';
+import { SpacesMessages } from './messages.js';
 import {
   checkId,
   checkJsonObject,
   checkMaxParticipants,
-  checkMessageType,
   checkText,
   checkUserId,
   type MessagePage,
-  type MessageType,
-  type ParticipantRow,
-  type RoomRow,
   type SpaceMessage,
   type SpaceParticipant,
   type SpaceRoom,
   type SpaceRoomSummary,
-  toMessage,
   toParticipant,
   toRoom,
 } from './model.js';
 import { generateRoomCode, normalizeRoomCode } from './room-codes.js';
+import { type Db, SpacesRows } from './rows.js';
 
 export interface SpacesServiceOptions {
   /** Active rooms one user may host at once (default 5). */
@@ -50,14 +47,7 @@ export const DEFAULT_INACTIVE_AFTER_MS = 24 * 60 * 60 * 1000;
 const CODE_ATTEMPTS = 10;
 const MAX_NAME = 100;
 const MAX_DISPLAY_NAME = 64;
-const MAX_CONTENT = 4000;
-const MAX_METADATA_BYTES = 8 * 1024;
 const MAX_STATE_BYTES = 16 * 1024;
-const MAX_PAGE = 100;
-const USER_TYPES: readonly MessageType[] = ['user_text', 'user_voice'];
-const SERVER_TYPES: readonly MessageType[] = ['system', 'ai_response'];
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** A unique violation on `rooms.room_code`, as SQLite or PostgreSQL reports it. */
 function isCodeCollision(error: unknown): boolean {
@@ -88,6 +78,8 @@ export class SpacesService {
   private readonly defaultMode: string;
   private readonly now: () => number;
   private readonly generateCode: () => string;
+  private readonly rows: SpacesRows;
+  private readonly messages: SpacesMessages;
 
   constructor(store: Pick<Store, 'db' | 'kind'>, options: SpacesServiceOptions = {}) {
     this.db = store.db;
@@ -97,6 +89,8 @@ export class SpacesService {
     this.defaultMode = options.defaultMode ?? 'default';
     this.now = options.now ?? Date.now;
     this.generateCode = options.generateCode ?? generateRoomCode;
+    this.rows = new SpacesRows(this.db, this.postgres);
+    this.messages = new SpacesMessages(this.db, this.rows, this.now);
   }
 
   /** Creates a room hosted by `userId` (who still joins it like anyone else). */
@@ -133,7 +127,7 @@ export class SpacesService {
             `a user may host at most ${this.maxActiveRooms} active rooms`,
           );
         }
-        return toRoom(await this.roomRow(id));
+        return toRoom(await this.rows.roomRow(id));
       } catch (error) {
         if (!isCodeCollision(error) || attempt >= CODE_ATTEMPTS) throw error;
       }
@@ -151,13 +145,13 @@ export class SpacesService {
       .where('room_code', '=', code)
       .executeTakeFirst();
     if (!row) throw new SpacesError('not_found', 'no room has this code');
-    return this.summary(row);
+    return this.rows.summary(row);
   }
 
   /** The host and participants only. */
   async getRoomById(userId: string, roomId: string): Promise<SpaceRoomSummary> {
-    const { room } = await this.requireViewer(userId, roomId);
-    return this.summary(room);
+    const { room } = await this.rows.requireViewer(userId, roomId);
+    return this.rows.summary(room);
   }
 
   /**
@@ -191,10 +185,12 @@ export class SpacesService {
           on conflict (room_id, user_id) do nothing`.execute(db);
     // One statement is atomic on SQLite (it takes the write lock before it counts); outside a
     // transaction it holds no lock across an await, which a second connection would wait on.
-    const result = this.postgres ? await this.withRoomLock(room, insert) : await insert(this.db);
+    const result = this.postgres
+      ? await this.rows.withRoomLock(room, insert)
+      : await insert(this.db);
     if (Number(result.numAffectedRows ?? 0) === 1) {
-      await this.touchRoom(room, now);
-      return toParticipant(await this.participantRow(room, user));
+      await this.rows.touchRoom(room, now);
+      return toParticipant(await this.rows.participantRow(room, user));
     }
     // Nothing inserted: the seat went to someone else, or this user's row appeared meanwhile.
     const raced = await this.rejoin(user, room, name);
@@ -215,8 +211,8 @@ export class SpacesService {
 
   /** The host and participants only; oldest seat first. */
   async getParticipants(userId: string, roomId: string): Promise<SpaceParticipant[]> {
-    await this.requireViewer(userId, roomId);
-    return this.participantsOf(roomId);
+    await this.rows.requireViewer(userId, roomId);
+    return this.rows.participantsOf(roomId);
   }
 
   /**
@@ -227,7 +223,7 @@ export class SpacesService {
     roomId: string,
     updates: { currentMode?: string; state?: Record<string, unknown> },
   ): Promise<SpaceRoom> {
-    await this.requireHost(userId, roomId);
+    await this.rows.requireHost(userId, roomId);
     const mode =
       updates.currentMode === undefined
         ? undefined
@@ -243,7 +239,7 @@ export class SpacesService {
       throw new SpacesError('invalid_input', 'nothing to update');
     }
     const now = this.now();
-    await this.withRoomLock(roomId, async (db) => {
+    await this.rows.withRoomLock(roomId, async (db) => {
       const row = await db
         .selectFrom('rooms')
         .select('state')
@@ -265,82 +261,29 @@ export class SpacesService {
         .where('id', '=', roomId)
         .execute();
     });
-    return toRoom(await this.roomRow(roomId));
+    return toRoom(await this.rows.roomRow(roomId));
   }
 
   /** A participant's `user_text` or `user_voice` message; updates the room's `last_activity`. */
-  async insertMessage(
-    userId: string,
-    roomId: string,
-    messageType: MessageType,
-    content: string,
-    metadata: Record<string, unknown> = {},
-  ): Promise<SpaceMessage> {
-    const user = checkUserId(userId);
-    const room = checkId(roomId, 'roomId');
-    if (SERVER_TYPES.includes(messageType)) {
-      throw new SpacesError('forbidden', `only the server writes ${messageType} messages`);
-    }
-    const type = checkMessageType(messageType, USER_TYPES);
-    const message = await this.writeMessage(room, user, type, content, metadata);
-    if (message) return message;
-    await this.requireRoom(room);
-    throw new SpacesError('forbidden', 'only participants post in a room');
+  insertMessage(...args: Parameters<SpacesMessages['insertMessage']>): Promise<SpaceMessage> {
+    return this.messages.insertMessage(...args);
   }
 
   /** A message from the server itself (`system`, `ai_response`): no acting user, no checks. */
-  async insertServerMessage(
-    roomId: string,
-    messageType: 'system' | 'ai_response',
-    content: string,
-    metadata: Record<string, unknown> = {},
+  insertServerMessage(
+    ...args: Parameters<SpacesMessages['insertServerMessage']>
   ): Promise<SpaceMessage> {
-    const type = checkMessageType(messageType, SERVER_TYPES);
-    const message = await this.writeMessage(
-      checkId(roomId, 'roomId'),
-      null,
-      type,
-      content,
-      metadata,
-    );
-    if (!message) throw new SpacesError('not_found', 'room not found');
-    return message;
+    return this.messages.insertServerMessage(...args);
   }
 
-  /**
-   * The host and participants only. The newest `limit` (default 50, at most 100) messages older
-   * than message id `before` (default: the newest), oldest first.
-   */
-  async getRoomMessages(
-    userId: string,
-    roomId: string,
-    options: { limit?: number; before?: number } = {},
-  ): Promise<MessagePage> {
-    const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-      throw new SpacesError('invalid_input', `limit must be an integer from 1 to ${MAX_PAGE}`);
-    }
-    const { before } = options;
-    if (before !== undefined && (!Number.isSafeInteger(before) || before < 1)) {
-      throw new SpacesError('invalid_input', 'before must be a message id');
-    }
-    await this.requireViewer(userId, roomId);
-    let query = this.db.selectFrom('room_messages').selectAll().where('room_id', '=', roomId);
-    if (before !== undefined) query = query.where('id', '<', before);
-    const rows = await query
-      .orderBy('id', 'desc')
-      .limit(limit + 1)
-      .execute();
-    const messages = rows.slice(0, limit).reverse().map(toMessage);
-    return {
-      messages,
-      nextBefore: rows.length > limit && messages.length > 0 ? messages[0]!.id : null,
-    };
+  /** The host and participants only: a page of messages, oldest first (see `SpacesMessages`). */
+  getRoomMessages(...args: Parameters<SpacesMessages['getRoomMessages']>): Promise<MessagePage> {
+    return this.messages.getRoomMessages(...args);
   }
 
   /** The host only; participants and messages go with the room. */
   async deleteRoom(userId: string, roomId: string): Promise<void> {
-    await this.requireHost(userId, roomId);
+    await this.rows.requireHost(userId, roomId);
     await this.db.deleteFrom('rooms').where('id', '=', roomId).execute();
   }
 
@@ -415,7 +358,7 @@ export class SpacesService {
     targetUserId: string,
     options: { ban?: boolean } = {},
   ): Promise<boolean> {
-    await this.requireHost(hostUserId, roomId);
+    await this.rows.requireHost(hostUserId, roomId);
     const target = checkUserId(targetUserId);
     if (target === hostUserId)
       throw new SpacesError('invalid_input', 'the host cannot kick itself');
@@ -450,7 +393,7 @@ export class SpacesService {
 
   /** The host only. False when the user was not banned. */
   async unbanParticipant(hostUserId: string, roomId: string, targetUserId: string) {
-    await this.requireHost(hostUserId, roomId);
+    await this.rows.requireHost(hostUserId, roomId);
     const result = await this.db
       .deleteFrom('room_participants')
       .where('room_id', '=', roomId)
@@ -483,20 +426,10 @@ export class SpacesService {
       .orderBy('last_activity', 'desc')
       .orderBy('id')
       .execute();
-    return Promise.all(rows.map((row) => this.summary(row)));
+    return Promise.all(rows.map((row) => this.rows.summary(row)));
   }
 
   /* ---- internals ---- */
-
-  /** Runs `work` so that it is alone on the room: PostgreSQL locks the room row first. */
-  private withRoomLock<T>(roomId: string, work: (db: Db) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (trx) => {
-      if (this.postgres) {
-        await trx.selectFrom('rooms').select('id').where('id', '=', roomId).forUpdate().execute();
-      }
-      return work(trx);
-    });
-  }
 
   /** The user's seat back online (renamed), if the user has one; `banned` if banned. */
   private async rejoin(
@@ -519,119 +452,6 @@ export class SpacesService {
       .where('room_id', '=', roomId)
       .where('user_id', '=', userId)
       .execute();
-    return toParticipant(await this.participantRow(roomId, userId));
-  }
-
-  /** Inserts unless `userId` has no seat (or, for the server, the room is gone): then null. */
-  private async writeMessage(
-    roomId: string,
-    userId: string | null,
-    type: MessageType,
-    content: string,
-    metadata: Record<string, unknown>,
-  ): Promise<SpaceMessage | null> {
-    const text = checkText(content, 'content', MAX_CONTENT);
-    const meta = checkJsonObject(metadata, 'metadata', MAX_METADATA_BYTES);
-    const now = this.now();
-    const allowed =
-      userId === null
-        ? sql`exists (select 1 from rooms where id = ${roomId})`
-        : sql`exists (select 1 from room_participants
-              where room_id = ${roomId} and user_id = ${userId} and banned = 0)`;
-    const id = await this.db.transaction().execute(async (trx) => {
-      const { rows } = await sql<{ id: number }>`insert into room_messages
-            (room_id, user_id, message_type, content, metadata, created_at)
-          select ${roomId}, ${userId}, ${type}, ${text}, ${meta}, cast(${now} as bigint)
-          where ${allowed}
-          returning id`.execute(trx);
-      if (rows.length === 0) return null;
-      await this.touchRoom(roomId, now, trx);
-      return Number(rows[0]!.id);
-    });
-    if (id === null) return null;
-    const row = await this.db
-      .selectFrom('room_messages')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
-    return toMessage(row);
-  }
-
-  private async touchRoom(roomId: string, now: number, db: Db = this.db): Promise<void> {
-    await db.updateTable('rooms').set({ last_activity: now }).where('id', '=', roomId).execute();
-  }
-
-  private async requireRoom(roomId: string): Promise<RoomRow> {
-    const row = await this.db
-      .selectFrom('rooms')
-      .selectAll()
-      .where('id', '=', checkId(roomId, 'roomId'))
-      .executeTakeFirst();
-    if (!row) throw new SpacesError('not_found', 'room not found');
-    return row;
-  }
-
-  /** The room, if `userId` is its host or has a seat in it; else `not_found` / `forbidden`. */
-  private async requireViewer(userId: string, roomId: string): Promise<{ room: RoomRow }> {
-    const user = checkUserId(userId);
-    const room = await this.requireRoom(roomId);
-    if (room.host_user_id === user) return { room };
-    const seat = await this.db
-      .selectFrom('room_participants')
-      .select('id')
-      .where('room_id', '=', room.id)
-      .where('user_id', '=', user)
-      .where('banned', '=', 0)
-      .executeTakeFirst();
-    if (!seat) throw new SpacesError('forbidden', 'only participants and the host see this room');
-    return { room };
-  }
-
-  private async requireHost(userId: string, roomId: string): Promise<RoomRow> {
-    const user = checkUserId(userId);
-    const room = await this.requireRoom(roomId);
-    if (room.host_user_id !== user) {
-      throw new SpacesError('forbidden', 'only the host may do this');
-    }
-    return room;
-  }
-
-  private async roomRow(roomId: string): Promise<RoomRow> {
-    return this.db
-      .selectFrom('rooms')
-      .selectAll()
-      .where('id', '=', roomId)
-      .executeTakeFirstOrThrow();
-  }
-
-  private async participantRow(roomId: string, userId: string): Promise<ParticipantRow> {
-    return this.db
-      .selectFrom('room_participants')
-      .selectAll()
-      .where('room_id', '=', roomId)
-      .where('user_id', '=', userId)
-      .executeTakeFirstOrThrow();
-  }
-
-  private async participantsOf(roomId: string): Promise<SpaceParticipant[]> {
-    const rows = await this.db
-      .selectFrom('room_participants')
-      .selectAll()
-      .where('room_id', '=', roomId)
-      .where('banned', '=', 0)
-      .orderBy('joined_at')
-      .orderBy('id')
-      .execute();
-    return rows.map(toParticipant);
-  }
-
-  private async summary(row: RoomRow): Promise<SpaceRoomSummary> {
-    const { count } = await this.db
-      .selectFrom('room_participants')
-      .select((eb) => eb.fn.countAll().as('count'))
-      .where('room_id', '=', row.id)
-      .where('banned', '=', 0)
-      .executeTakeFirstOrThrow();
-    return { ...toRoom(row), participantCount: Number(count) };
+    return toParticipant(await this.rows.participantRow(roomId, userId));
   }
 }
