@@ -19,6 +19,7 @@ import {
   type SharedStateOptions,
 } from './features/shared-state.js';
 import { RoomStorage, type Storage } from './features/storage.js';
+import { MyPresence } from './my-presence.js';
 import { batch, effect, memo, type ReadonlySignal, signal } from './signals.js';
 import { type RealtimeMessage, RoomkitError, type User } from './types.js';
 import { toUser } from './users.js';
@@ -76,7 +77,6 @@ export class RoomClient {
   private readonly errorSignal = signal<RoomkitError | null>(null);
   private readonly infoSignal = signal<RoomInfo | null>(null);
   private readonly membersSignal = signal<readonly PresenceUser[]>([]);
-  private readonly dataSignal = signal<Record<string, unknown>>({});
   private readonly stateSignal = signal<Readonly<Record<string, StateEntry>>>({});
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly frameListeners = new Set<FrameListener>();
@@ -85,7 +85,7 @@ export class RoomClient {
   private readonly leftListeners = new Set<() => void>();
   private settings: JoinSettings = {};
   private roomStorage: RoomStorage | undefined;
-  private declaredUser: Record<string, unknown> | null = null;
+  private readonly mine: MyPresence;
   private holders = 0;
   /** Whether this client wants to be in the room (the server may not have said yes yet). */
   private wanted = false;
@@ -95,9 +95,6 @@ export class RoomClient {
   /** Numbers the joins sent, so a late reply to a superseded join is ignored. */
   private joinSeq = 0;
   private reconcileQueued = false;
-  private presenceTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastPresenceSent = 0;
-  private presenceInterval = 0;
 
   constructor(
     readonly client: WebSocketClient,
@@ -112,7 +109,8 @@ export class RoomClient {
     this.error = this.errorSignal;
     this.info = this.infoSignal;
     this.members = this.membersSignal;
-    this.presenceData = this.dataSignal;
+    this.mine = new MyPresence(client, id, () => this.joinedSignal.peek());
+    this.presenceData = this.mine.data;
     this.liveState = this.stateSignal;
     this.users = memo(() => this.membersSignal().map(toUser));
   }
@@ -206,15 +204,11 @@ export class RoomClient {
 
   /** Sets this client's presence data in the room, sent at most once per `intervalMs`. */
   setPresence(data: Record<string, unknown>, intervalMs: number): void {
-    this.dataSignal.set(data);
-    this.presenceInterval = intervalMs;
-    this.schedulePresence();
+    this.mine.set(data, intervalMs);
   }
 
   declareUser(user: Partial<User>): void {
-    const { id: _id, ...declared } = user;
-    this.declaredUser = { ...this.declaredUser, ...declared };
-    this.schedulePresence();
+    this.mine.declareUser(user);
   }
 
   /**
@@ -424,16 +418,14 @@ export class RoomClient {
         this.errorSignal.set(null);
         this.joinedSignal.set(true);
       });
-      this.lastPresenceSent = 0;
-      this.sendPresence();
+      this.mine.joined();
       this.notify(this.joinedListeners);
     });
     for (const queued of this.outbox.splice(0)) this.client.sendMessage(queued);
   }
 
   private left(error: RoomkitError | null): void {
-    clearTimeout(this.presenceTimer);
-    this.presenceTimer = undefined;
+    this.mine.left();
     batch(() => {
       this.joinedSignal.set(false);
       this.membersSignal.set([]);
@@ -451,32 +443,5 @@ export class RoomClient {
         this.client.reportError(error instanceof Error ? error : new Error(String(error)));
       }
     }
-  }
-
-  // ---- presence ----
-
-  private schedulePresence(): void {
-    if (!this.joinedSignal.peek() || this.presenceTimer !== undefined) return;
-    const wait = this.lastPresenceSent + this.presenceInterval - Date.now();
-    if (wait <= 0) {
-      this.sendPresence();
-      return;
-    }
-    this.presenceTimer = setTimeout(() => {
-      this.presenceTimer = undefined;
-      this.sendPresence();
-    }, wait);
-  }
-
-  private sendPresence(): void {
-    if (!this.joinedSignal.peek()) return;
-    const data = this.dataSignal.peek();
-    if (this.declaredUser === null && Object.keys(data).length === 0) return;
-    this.lastPresenceSent = Date.now();
-    const metadata: Record<string, unknown> = { data };
-    if (this.declaredUser) metadata.user = this.declaredUser;
-    void this.client.request({ type: 'presence:update', room: this.id, metadata }).then((reply) => {
-      if (!reply.ok && reply.error.code !== 'disconnected') this.client.reportError(reply.error);
-    });
   }
 }
