@@ -177,35 +177,28 @@ export class WebSocketClient extends Connection {
 
 function createLiveClient(client: Connection): LiveClient {
   const handles = new Set<Internal>();
-  const pending = new Map<string, (reply: RealtimeMessage | null) => void>();
-  let refs = 0;
-
   /**
-   * Sends `message` with a fresh ref; `settle` gets the reply, or null if the connection is gone.
-   * Synchronously, as the reply arrives: the frames that follow it (the component's room states,
-   * the next patches) may come in the same network read, before any promise callback could run.
+   * Sends `message`; `settle` gets the reply, the refusal as an `error` message, or null if the
+   * connection is gone. Synchronously, as the reply arrives: the frames that follow it (the
+   * component's room states, the next patches) may come in the same network read.
    */
-  const send = (message: RealtimeMessage, settle: (reply: RealtimeMessage | null) => void) => {
-    // String refs: the client numbers its own requests, so these never collide with them.
-    const ref = `live${++refs}`;
-    pending.set(ref, (reply) => {
-      pending.delete(ref);
-      settle(reply);
+  const send = (message: RealtimeMessage, settle: (reply: RealtimeMessage | null) => void) =>
+    client.requestNow(message, (reply) => {
+      if (reply.ok) settle(reply.message);
+      else if (reply.error.code === 'disconnected') settle(null);
+      else settle({ type: 'error', code: reply.error.code, message: reply.error.message });
     });
-    if (!client.sendMessage({ ...message, ref })) pending.get(ref)!(null);
-  };
+
+  /** Numbers mount attempts, so a superseded attempt's reply is ignored. */
+  let mounts = 0;
 
   const receive = (_: unknown, message: RealtimeMessage) => {
-    const settle = pending.get(message.ref as string);
-    if (settle) settle(message);
-    else for (const handle of handles) handle(message);
+    for (const handle of handles) handle(message);
   };
-  for (const type of ['mounted', 'result', 'state', 'rooms', 'room-state', 'unmounted'])
+  for (const type of ['state', 'rooms', 'room-state', 'unmounted'])
     client.on(`live:${type}`, receive);
-  client.on('error', receive);
+  // The server's components die with the connection (the answers they owed fail with it).
   client.session.subscribe((session) => {
-    // The server's components die with the connection, and so do the answers they owed.
-    if (!session) for (const settle of [...pending.values()]) settle(null);
     for (const handle of [...handles]) handle(session !== null);
   });
 
@@ -242,7 +235,7 @@ function createLiveClient(client: Connection): LiveClient {
         });
       } else if (event === true) {
         if (phase !== 1 || mounting || id.peek()) return;
-        const attempt = ++refs;
+        const attempt = ++mounts;
         mounting = attempt;
         // A re-mount (after a reconnect) resumes from the last state, if it fits in a frame.
         const message: RealtimeMessage = {

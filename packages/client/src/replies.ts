@@ -25,7 +25,15 @@ export class PendingReplies {
   }
 
   expect(ref: number): Promise<Reply> {
-    return new Promise((resolve) => this.waiting.set(ref, resolve));
+    return new Promise((resolve) => this.onReply(ref, resolve));
+  }
+
+  /**
+   * Calls `callback` with the reply to `ref` as it arrives, synchronously: before the frames that
+   * follow it in the same network read are handled (a promise callback would run after them).
+   */
+  onReply(ref: number, callback: (reply: Reply) => void): void {
+    this.waiting.set(ref, callback);
   }
 
   /** Resolves the request `message` answers; false if it answers none of ours. */

@@ -215,6 +215,13 @@ export class WebSocketClient {
     return this.replies.expect(ref);
   }
 
+  /** Like `request`, with the reply handed to `onReply` synchronously as it arrives. */
+  requestNow(message: RealtimeMessage, onReply: (reply: Reply) => void): void {
+    const ref = this.makeRef();
+    if (this.sendMessage({ ...message, ref })) this.replies.onReply(ref, onReply);
+    else onReply({ ok: false, error: new RoomkitError('disconnected', 'not connected') });
+  }
+
   /**
    * Delivers a message to this client's `on` handlers (a room's echo of its own broadcasts). It
    * never reaches the room features: an app message named like a built-in one must not rewrite
@@ -354,13 +361,16 @@ export class WebSocketClient {
   }
 
   private dispatch(message: RealtimeMessage, received: boolean): void {
-    if (received && isReply(message)) {
-      // A reply to the client's own request (a join, a state write, a document update): the
-      // feature that asked handles it; it is not an app message.
-      if (this.replies.settle(message)) return;
-      // Live components' requests (refs `live…`) reject their own callers; not reported twice.
-      if (message.type === 'error' && !String(message.ref).startsWith('live')) {
-        this.reportError(new RoomkitError(text(message.code, 'error'), text(message.message)));
+    if (received) {
+      // A reply to the client's own request (a join, a state write, a document update, a live
+      // component's mount or call) settles it. Generic replies stop here: they are not app
+      // messages; live components' answers (`live:mounted`, `live:result`) go on to `on` handlers.
+      const settled = this.replies.settle(message);
+      if (isReply(message)) {
+        if (settled) return;
+        if (message.type === 'error') {
+          this.reportError(new RoomkitError(text(message.code, 'error'), text(message.message)));
+        }
       }
     }
     if (received && typeof message.room === 'string')
