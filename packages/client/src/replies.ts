@@ -42,8 +42,9 @@ export class PendingReplies {
     const resolve = typeof ref === 'number' ? this.waiting.get(ref) : undefined;
     if (!resolve) return false;
     this.waiting.delete(ref as number);
+    // `room:error` is how Spaces operations (and joins of Spaces rooms) are refused.
     resolve(
-      message.type === 'error'
+      message.type === 'error' || message.type === 'room:error'
         ? { ok: false, error: new RoomkitError(text(message.code, 'error'), text(message.message)) }
         : { ok: true, message },
     );

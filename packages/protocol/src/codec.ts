@@ -20,6 +20,8 @@ export interface DecodeError {
   message: string;
   /** The `ref` the message carried, when it could be read, so the reply can echo it. */
   ref?: Ref;
+  /** The message's `type`, when it was a valid type name (a Spaces type's refusal is `room:error`). */
+  type?: string;
 }
 
 export type DecodeResult = ({ ok: true } & DecodedMessage) | ({ ok: false } & DecodeError);
@@ -100,14 +102,19 @@ export function decodeClientMessage(text: string, options: DecodeOptions = {}): 
     return { ok: false, code: ErrorCode.InvalidMessage, message: 'message must be a JSON object' };
   }
   const ref = readRef(parsed.ref);
-  const fail = (code: ErrorCode, message: string): DecodeResult =>
-    ref === undefined ? { ok: false, code, message } : { ok: false, code, message, ref };
+  const { type, room } = parsed;
+  const typeName = typeof type === 'string' && MESSAGE_TYPE_PATTERN.test(type) ? type : undefined;
+  const fail = (code: ErrorCode, message: string): DecodeResult => {
+    const error: DecodeResult = { ok: false, code, message };
+    if (ref !== undefined) error.ref = ref;
+    if (typeName !== undefined) error.type = typeName;
+    return error;
+  };
 
   const structural = scanStructure(parsed, options.maxDepth ?? DEFAULT_MAX_DEPTH);
   if (structural) return fail(structural.code, structural.message);
 
-  const { type, room } = parsed;
-  if (typeof type !== 'string' || !MESSAGE_TYPE_PATTERN.test(type)) {
+  if (typeof type !== 'string' || typeName === undefined) {
     return fail(
       ErrorCode.InvalidMessage,
       'field "type" must be a string of 1-64 printable characters without spaces',

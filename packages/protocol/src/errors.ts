@@ -71,6 +71,14 @@ export const ErrorCode = {
   ActionTimeout: 'action_timeout',
   /** `live:mount` when the connection has `limits.maxComponentsPerConnection` components mounted. */
   TooManyComponents: 'too_many_components',
+  /** Spaces: the connection is not signed in (no valid JWT), or `room:authenticate`'s token failed. */
+  Unauthorized: 'unauthorized',
+  /** Spaces: the host banned this user from the room. */
+  Banned: 'banned',
+  /** Spaces: no such room (deleted, or cleaned up after inactivity). */
+  NotFound: 'not_found',
+  /** Spaces: a field's value is not acceptable (the message names it). */
+  InvalidInput: 'invalid_input',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

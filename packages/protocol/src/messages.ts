@@ -19,6 +19,11 @@ import type {
   StorageInitMessage,
   StorageOpsMessage,
 } from './schemas.js';
+import {
+  SPACES_SERVER_TYPES,
+  type SpacesClientMessage,
+  type SpacesServerMessage,
+} from './spaces.js';
 
 export type OnlineStatus = 'online' | 'away' | 'offline';
 
@@ -78,7 +83,8 @@ export type BuiltInClientMessage =
   | StorageOpsMessage
   | LiveMountMessage
   | LiveCallMessage
-  | LiveUnmountMessage;
+  | LiveUnmountMessage
+  | SpacesClientMessage;
 
 export type BuiltInClientType = BuiltInClientMessage['type'];
 
@@ -264,7 +270,8 @@ export type ServerMessage =
   | StorageOpsServerMessage
   | AckServerMessage
   | ErrorServerMessage
-  | LiveServerMessage;
+  | LiveServerMessage
+  | SpacesServerMessage;
 
 /** Types only the server sends; a client sending one gets `reserved_type`. */
 export const SERVER_ONLY_TYPES: ReadonlySet<string> = new Set([
@@ -278,6 +285,7 @@ export const SERVER_ONLY_TYPES: ReadonlySet<string> = new Set([
   'room:user:joined',
   'room:user:left',
   ...LIVE_SERVER_TYPES,
+  ...SPACES_SERVER_TYPES,
 ]);
 
 /** Built-in types of CRDT (Yjs) storage. */

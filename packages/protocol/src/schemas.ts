@@ -6,6 +6,7 @@ import {
   MAX_ROOM_PASSWORD_LENGTH,
 } from './limits.js';
 import { LiveCallSchema, LiveMountSchema, LiveUnmountSchema } from './live.js';
+import { spacesClientSchemas } from './spaces.js';
 
 /**
  * Runtime schemas of the built-in client→server messages. The envelope fields (`type`, `room`,
@@ -86,6 +87,8 @@ export const RoomJoinSchema = Type.Object(
     password: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ROOM_PASSWORD_LENGTH })),
     maxUsers: Type.Optional(Type.Integer({ minimum: 1 })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    /** A Spaces room only: the name shown for this participant (default: the signed-in user's). */
+    displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   },
   { additionalProperties: false },
 );
@@ -160,6 +163,7 @@ export const clientMessageSchemas = {
   'live:mount': LiveMountSchema,
   'live:call': LiveCallSchema,
   'live:unmount': LiveUnmountSchema,
+  ...spacesClientSchemas,
 } as const satisfies Record<string, TSchema>;
 
 export type HeartbeatMessage = Static<typeof HeartbeatSchema>;

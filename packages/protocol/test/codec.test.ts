@@ -306,7 +306,7 @@ describe('decodeClientMessage: accepted messages', () => {
     },
   );
 
-  it.each(['room:joined', 'room:message', 'room:user:joined'])(
+  it.each(['room:joined', 'room:whatever', 'room:user:joined', 'room:error'])(
     'refuses unknown room:* type %s as reserved_type (the room protocol owns that namespace)',
     (type) => {
       const result = decodeClientMessage(`{"type":"${type}","text":"hi","ref":3}`);
@@ -469,5 +469,34 @@ describe('decodeClientMessage: properties', () => {
       ),
       { numRuns: 300, seed: 5 },
     );
+  });
+});
+
+describe('decodeClientMessage: Spaces events', () => {
+  it('accepts each Spaces client event and names the field of a bad one, with its type', () => {
+    const room = '3f2b8c1e-0000-4000-8000-000000000001';
+    for (const text of [
+      '{"type":"room:authenticate","token":"t"}',
+      `{"type":"room:message","room":"${room}","messageType":"user_text","content":"hi"}`,
+      `{"type":"room:state-update","room":"${room}","currentMode":"calm","state":{"a":1}}`,
+      `{"type":"room:presence-update","room":"${room}"}`,
+      `{"type":"room:voice-start","room":"${room}"}`,
+      `{"type":"room:voice-stop","room":"${room}"}`,
+      `{"type":"room:history","room":"${room}","before":10,"limit":5}`,
+      `{"type":"room:kick","room":"${room}","userId":"bob","ban":true}`,
+      `{"type":"room:join","room":"${room}","displayName":"Ann"}`,
+    ]) {
+      expect(decodeClientMessage(text)).toMatchObject({ ok: true, kind: 'builtin' });
+    }
+    const bad = decodeClientMessage(
+      `{"type":"room:message","room":"${room}","messageType":"system","content":"x","ref":1}`,
+    );
+    expect(bad).toMatchObject({ ok: false, code: ErrorCode.InvalidMessage, type: 'room:message' });
+    const empty = decodeClientMessage('{"type":"room:authenticate","token":""}');
+    expect(empty).toMatchObject({ ok: false, type: 'room:authenticate' });
+    expect(decodeClientMessage('{"type":"room:joined"}')).toMatchObject({
+      ok: false,
+      code: ErrorCode.ReservedType,
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { readSpacesOptions, SPACES_OPTIONS, SpacesCliError } from './cli-spaces.js';
 import { API_KEY_PATTERN, type ServerConfig } from './config.js';
 import type { LogLevel } from './observability/logger.js';
 
@@ -286,7 +287,7 @@ function toNumber(name: string, raw: string): number {
 }
 
 export function helpText(): string {
-  const rows = OPTIONS.map(
+  const rows = [...OPTIONS, ...SPACES_OPTIONS].map(
     (o) => `  --${o.flag.padEnd(26)} ${o.help} [${o.defaultText}]\n  ${''.padEnd(28)} env ${o.env}`,
   );
   return [
@@ -329,9 +330,13 @@ function readApiKeys(fromFlags: unknown, fromEnv: string | undefined): string[] 
 
 /** Turns argv and the environment into server settings. Throws `CliError` on bad input. */
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSettings {
-  const options = Object.fromEntries(
-    OPTIONS.map((o) => [o.flag, { type: 'string' as const, multiple: o.multiple === true }]),
-  ) as Record<string, { type: 'string'; multiple: boolean }>;
+  const options = Object.fromEntries([
+    ...OPTIONS.map((o) => [o.flag, { type: 'string' as const, multiple: o.multiple === true }]),
+    ...SPACES_OPTIONS.map((o) => [
+      o.flag,
+      { type: o.kind === 'flag' ? ('boolean' as const) : ('string' as const), multiple: false },
+    ]),
+  ]) as Record<string, { type: 'string' | 'boolean'; multiple: boolean }>;
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -417,6 +422,18 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
       timeoutMs: num('heartbeat-timeout'),
     },
   };
+  try {
+    const spacesValue = (flag: string): string | undefined => {
+      const fromFlag = parsed.values[flag];
+      if (fromFlag === true) return 'on';
+      if (typeof fromFlag === 'string') return fromFlag;
+      return env[SPACES_OPTIONS.find((o) => o.flag === flag)!.env];
+    };
+    Object.assign(config, readSpacesOptions(spacesValue, db !== 'none'));
+  } catch (error) {
+    if (error instanceof SpacesCliError) throw new CliError(error.message);
+    throw error;
+  }
   const apiKeys = readApiKeys(parsed.values['api-key'], env.ROOMKIT_API_KEYS);
   if (apiKeys.length > 0) config.api = { keys: apiKeys };
   if (origins !== undefined) {

@@ -29,7 +29,41 @@ function logApi(logger: Logger, settings: CliSettings, port: number): void {
   } else {
     logger.info(
       { apiKeys: 0 },
-      `HTTP API on ${url} is locked: no --api-key (or ROOMKIT_API_KEYS) given, every request gets 401`,
+      `HTTP API on ${url}: no --api-key (or ROOMKIT_API_KEYS) given, so its room push routes answer 401`,
+    );
+  }
+}
+
+/** Says how users sign in and whether Spaces is on; never the secret. */
+function logSpaces(logger: Logger, settings: CliSettings, port: number): void {
+  const { jwt, spaces } = settings.config;
+  const api = `http://${settings.host}:${port}/api`;
+  if (jwt?.guest) {
+    logger.warn(
+      { guestAuth: true },
+      `dev guest sign-in is ON: POST ${api}/auth/guest {"displayName"} gives anyone a token` +
+        (jwt.secret ? '' : ' (signed with a random secret: tokens end with this process)') +
+        '; do not use it in production (drop --guest-auth)',
+    );
+  }
+  if (jwt?.secret || jwt?.jwksUrl) {
+    logger.info(
+      {},
+      `users sign in with JWTs (${jwt.jwksUrl ? `JWKS ${jwt.jwksUrl}` : 'HS256 secret'})`,
+    );
+  }
+  if (!spaces) {
+    logger.info({}, 'Spaces is off (--spaces off, or no --db)');
+    return;
+  }
+  logger.info(
+    { responder: spaces.responder ? 'example' : 'off' },
+    `Spaces is on: REST on ${api}/rooms, API page on ${api}/docs`,
+  );
+  if (!jwt) {
+    logger.warn(
+      {},
+      'Spaces is on but nobody can sign in: give --jwt-secret, --jwks-url or --guest-auth',
     );
   }
 }
@@ -129,6 +163,7 @@ async function main(): Promise<void> {
       : `documents are stored in ${describeDb(settings.db)}`,
   );
   logApi(logger, settings, server.port);
+  logSpaces(logger, settings, server.port);
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -5,9 +5,15 @@ import {
   DEFAULT_MAX_ROOM_METADATA_BYTES,
   type PresenceUser,
 } from '@roomkit/protocol';
+import type { JwtConfig } from './auth/jwt.js';
 import type { Bus } from './bus/bus.js';
 import type { LiveComponentClass } from './live/component-registry.js';
 import type { Logger } from './observability/logger.js';
+import {
+  type ResolvedSpacesConfig,
+  resolveSpaces,
+  type SpacesConfig,
+} from './spaces/spaces-config.js';
 import type { Store } from './store/store.js';
 
 /** What an `AuthHandler` returns for an accepted connection. */
@@ -200,6 +206,14 @@ export interface ServerConfig {
   components?: Record<string, LiveComponentClass>;
   /** The HTTP API under `/api` (API keys, rate limit), or `false` to turn it off (404). */
   api?: ApiConfig | false;
+  /**
+   * Users signed in with JWTs (a secret or a JWKS URL): on the WebSocket upgrade
+   * (`Authorization: Bearer` or `?token=`), in `room:authenticate`, and on the Spaces REST API.
+   * Ignored for upgrades when `auth` is set (the handler decides who connects).
+   */
+  jwt?: JwtConfig;
+  /** Spaces: persistent rooms with codes, hosts and history in `store` (docs/spaces.md). Off unless given. */
+  spaces?: SpacesConfig | false;
 }
 
 export type ResolvedStorage = Required<StorageConfig>;
@@ -222,6 +236,8 @@ export interface ResolvedConfig {
   yjsPath: string | null;
   /** Null when the HTTP API is off. */
   api: ResolvedApiConfig | null;
+  /** Null when Spaces is off. */
+  spaces: ResolvedSpacesConfig | null;
   hooks: Pick<
     ServerConfig,
     'onMessage' | 'onJoin' | 'onLeave' | 'onStorageChange' | 'initialStorage'
@@ -365,6 +381,7 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
         ? null
         : normalizePath(config.yjsPath, 'yjsPath', '/yjs'),
     api: resolveApi(config.api),
+    spaces: config.spaces ? resolveSpaces(config.spaces) : null,
     hooks: {
       onMessage: config.onMessage,
       onJoin: config.onJoin,
@@ -373,6 +390,9 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
       initialStorage: config.initialStorage,
     },
   };
+  if (resolved.spaces && !config.store) {
+    throw new TypeError('RoomServer: spaces needs a store (the store option) for its tables');
+  }
   if (resolved.yjsPath !== null && resolved.yjsPath === resolved.path) {
     throw new TypeError(`RoomServer: yjsPath and path must differ (both are "${resolved.path}")`);
   }

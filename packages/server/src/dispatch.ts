@@ -7,6 +7,7 @@ import {
   encodeServerMessage,
   isValidRoomId,
   type Ref,
+  SPACES_CLIENT_TYPES,
 } from '@roomkit/protocol';
 import { STORAGE_FRAME_HEADROOM } from './config.js';
 import type {
@@ -106,7 +107,8 @@ export class Dispatcher {
     }
     const decoded = decodeClientMessage(data.toString('utf8'), { maxDepth: limits.maxDepth });
     if (!decoded.ok) {
-      this.fail(session, decoded.code, decoded.message, decoded.ref);
+      const spaces = decoded.type !== undefined && SPACES_CLIENT_TYPES.has(decoded.type);
+      this.fail(session, decoded.code, decoded.message, decoded.ref, undefined, spaces);
       return;
     }
     // Envelope view: `room` and `ref` as the codec validated them, whatever the type.
@@ -118,9 +120,10 @@ export class Dispatcher {
       }
       const handler = this.handlers.get(decoded.message.type);
       if (!handler) {
+        const off = SPACES_CLIENT_TYPES.has(message.type) ? 'Spaces is' : 'storage is turned';
         throw new ProtocolError(
           ErrorCode.Unsupported,
-          `"${message.type}" is not handled by this server (storage is turned off)`,
+          `"${message.type}" is not handled by this server (${off} off)`,
         );
       }
       return handler.scope === 'room'
@@ -240,8 +243,11 @@ export class Dispatcher {
   }
 
   private failWith(session: ClientSession, error: unknown, message: Envelope): void {
+    const spaces =
+      SPACES_CLIENT_TYPES.has(message.type) ||
+      (error instanceof ProtocolError && error.replyType === 'room:error');
     if (error instanceof ProtocolError) {
-      this.fail(session, error.code, error.message, message.ref, message.room);
+      this.fail(session, error.code, error.message, message.ref, message.room, spaces);
       return;
     }
     this.ctx.logger.error({ err: error, type: message.type }, 'message handler failed');
@@ -251,6 +257,7 @@ export class Dispatcher {
       `the server failed to handle "${message.type}"`,
       message.ref,
       message.room,
+      spaces,
     );
   }
 
@@ -300,8 +307,9 @@ export class Dispatcher {
     message: string,
     ref?: Ref,
     room?: string,
+    spaces = false,
   ): void {
-    const error: Record<string, unknown> = { type: 'error', code, message };
+    const error: Record<string, unknown> = { type: spaces ? 'room:error' : 'error', code, message };
     if (ref !== undefined) error.ref = ref;
     if (room !== undefined) error.room = room;
     session.send(encodeServerMessage(error));

@@ -1,5 +1,12 @@
 export type { OnlineStatus, PresenceUser, StateEntry } from '@roomkit/protocol';
 export { CloseCode, ErrorCode, ROOM_ID_PATTERN, UpgradeErrorCode } from '@roomkit/protocol';
+export {
+  bearerToken,
+  JwtAuth,
+  type JwtConfig,
+  JwtError,
+  type VerifiedUser,
+} from './auth/jwt.js';
 export { Bus, type BusHandler, type BusMessage, type LiveEventBusMessage } from './bus/bus.js';
 export { LocalBus } from './bus/local-bus.js';
 export type {
@@ -57,8 +64,11 @@ export type { RoomSettings } from './rooms/room-settings.js';
 export { RoomServer } from './server.js';
 export {
   type CleanupOptions,
+  createExampleResponder,
   DEFAULT_INACTIVE_AFTER_MS,
+  type ExampleResponderOptions,
   generateRoomCode,
+  MAX_RESPONDER_REPLIES,
   MESSAGE_TYPES,
   type MessagePage,
   type MessageType,
@@ -68,8 +78,13 @@ export {
   type SpaceParticipant,
   type SpaceRoom,
   type SpaceRoomSummary,
+  type SpacesActor,
+  type SpacesConfig,
   SpacesError,
   type SpacesErrorCode,
+  SpacesHub,
+  type SpacesResponder,
+  type SpacesResponderContext,
   SpacesService,
   type SpacesServiceOptions,
 } from './spaces/index.js';

@@ -2,15 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  CloseCode,
-  ErrorCode,
-  encodeServerMessage,
-  MAX_ROOM_PASSWORD_LENGTH,
-  UpgradeErrorCode,
-} from '@roomkit/protocol';
+import { CloseCode, ErrorCode, encodeServerMessage, UpgradeErrorCode } from '@roomkit/protocol';
 import { WebSocket, WebSocketServer } from 'ws';
-import { identityFromAuth, identityFromQuery } from './auth/identity.js';
+import { JwtAuth } from './auth/jwt.js';
 import type { Bus } from './bus/bus.js';
 import { LocalBus } from './bus/local-bus.js';
 import { type ResolvedConfig, resolveConfig, type ServerConfig } from './config.js';
@@ -34,7 +28,7 @@ import { HybridLogicalClock } from './hlc.js';
 import { HttpApi } from './http/api/app.js';
 import { rejectUpgrade } from './http/reject.js';
 import { createRequestHandler } from './http/requests.js';
-import { isOriginAllowed, parseUpgradeTarget } from './http/upgrade-target.js';
+import { UpgradeChecks } from './http/upgrade-checks.js';
 import type { LiveComponentClass } from './live/component-registry.js';
 import { ComponentRegistry, type RegisterComponentOptions } from './live/component-registry.js';
 import { LiveFeature } from './live/live-feature.js';
@@ -44,7 +38,8 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { ClientSession, type Identity, type SessionLimits, type Wire } from './rooms/connection.js';
 import { type JoinOptions, Membership } from './rooms/membership.js';
 import { RoomManager } from './rooms/room-manager.js';
-import { checkRoomAccess } from './rooms/room-settings.js';
+import { createSpaces, type SpacesParts } from './spaces/create-spaces.js';
+import type { SpacesHub } from './spaces/spaces-hub.js';
 import { YWebsocketFeature } from './yjs/y-websocket-feature.js';
 
 const SESSION = Symbol('roomkit.session');
@@ -100,6 +95,11 @@ export class RoomServer {
   private readonly roomEventBus: RoomEventBus;
   private readonly liveRoomManager: LiveRoomManager;
   private readonly live: LiveFeature;
+  /** JWT sign-in (upgrade, `room:authenticate`, Spaces REST), or null without `jwt`. */
+  private readonly jwt: JwtAuth | null;
+  /** Spaces (rooms with codes, seats and history in the store), or null when off. */
+  private readonly spaces: SpacesParts | null;
+  private readonly upgradeChecks: UpgradeChecks;
   private readonly wss: WebSocketServer;
   private readonly http: Server;
   /** The HTTP API under `/api` (Fastify), or null when `api: false`. */
@@ -158,6 +158,14 @@ export class RoomServer {
       this.components.register(Class, { name });
     }
     this.live = new LiveFeature(ctx, this.components, this.liveRoomManager);
+    this.jwt = config.jwt ? new JwtAuth(config.jwt) : null;
+    this.spaces = createSpaces(ctx, config.store, () => this.membership, this.bus, this.jwt);
+    this.upgradeChecks = new UpgradeChecks({
+      ctx,
+      membership: () => this.membership,
+      jwt: this.jwt,
+      isSpacesRoom: (roomId) => this.spaces?.feature.isSpacesRoom(roomId) ?? Promise.resolve(false),
+    });
     const presence = new PresenceFeature(ctx);
     this.heartbeat = new HeartbeatFeature(ctx, presence, () => this.sessions);
     this.storage = this.config.storage ? new StorageFeature(ctx, this.config.storage) : null;
@@ -175,9 +183,13 @@ export class RoomServer {
       new CursorsFeature(ctx),
       new BroadcastFeature(ctx),
       this.heartbeat,
-      new RoomsFeature(() => this.membership),
+      new RoomsFeature(
+        () => this.membership,
+        () => this.spaces?.feature ?? null,
+      ),
       this.live,
     ];
+    if (this.spaces) this.features.push(this.spaces.feature);
     if (this.storage) this.features.push(this.storage);
     if (this.yjs) this.features.push(this.yjs);
     this.membership = new Membership(ctx, this.features);
@@ -211,6 +223,9 @@ export class RoomServer {
           logger: this.logger,
           authTimeoutMs: this.config.limits.authTimeoutMs,
           maxDepth: this.config.limits.maxDepth,
+          spaces: () => this.spaces?.hub ?? null,
+          jwt: this.jwt,
+          spacesRateLimit: this.config.spaces?.rateLimit ?? null,
         })
       : null;
     this.http = createServer(
@@ -245,6 +260,12 @@ export class RoomServer {
       });
     });
     this.listening = true;
+    this.spaces?.hub.startCleanup();
+  }
+
+  /** The Spaces operations (REST's and the WebSocket's), or null when Spaces is off. */
+  get spacesHub(): SpacesHub | null {
+    return this.spaces?.hub ?? null;
   }
 
   /**
@@ -362,6 +383,8 @@ export class RoomServer {
     for (const ws of this.wss.clients) ws.terminate();
     this.http.closeAllConnections();
     this.rooms.clear();
+    // Leaves' store writes (offline seats, system messages) finish before the caller closes the store.
+    await this.spaces?.hub.stop();
     // Documents are flushed to the store (the store itself belongs to the caller).
     await this.storage?.stop();
     await httpClosed;
@@ -380,65 +403,20 @@ export class RoomServer {
     }
   }
 
-  /** The upgrade checks in order: path, origin, identity, room authorization, capacity. */
+  /** The upgrade checks (`UpgradeChecks`), then the handshake and the connection. */
   private async checkAndUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const refuse = (status: number, code: UpgradeErrorCode, reason: string) =>
       rejectUpgrade(socket, status, code, reason);
     if (this.stopping) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
-    const target = parseUpgradeTarget(req.url, this.config.path, this.config.yjsPath);
-    if (!target.ok) return refuse(target.status, target.code, target.reason);
-    if (!isOriginAllowed(req.headers.origin, this.config.allowedOrigins)) {
-      return refuse(
-        403,
-        UpgradeErrorCode.OriginNotAllowed,
-        `origin ${req.headers.origin} is not allowed`,
-      );
-    }
-    const identity = this.config.auth
-      ? await identityFromAuth(this.config.auth, req, this.config.limits.authTimeoutMs, this.logger)
-      : identityFromQuery(target.query);
-    if (!identity.ok) {
-      const code =
-        identity.status === 401 ? UpgradeErrorCode.Unauthorized : UpgradeErrorCode.BadRequest;
-      return refuse(identity.status, code, identity.reason);
-    }
-    const { roomId, wire } = target;
-    const { userId } = identity.identity;
-    // The path room's password: read even with `auth` (it is the room's secret, not an identity),
-    // and checked once the room's other checks passed, like a room:join's.
-    const password = roomId === null ? undefined : (target.query.get('password') ?? undefined);
-    if (password !== undefined && (password === '' || password.length > MAX_ROOM_PASSWORD_LENGTH)) {
-      return refuse(
-        400,
-        UpgradeErrorCode.BadRequest,
-        `password must be 1-${MAX_ROOM_PASSWORD_LENGTH} characters`,
-      );
-    }
-    let readOnly = false;
-    if (roomId !== null && this.config.auth?.authorizeRoom) {
-      const access = await this.membership.authorizeIdentity(identity.identity, roomId);
-      if (access === false) {
-        return refuse(403, UpgradeErrorCode.Forbidden, `not allowed to join room "${roomId}"`);
-      }
-      readOnly = access === 'read-only';
-    }
+    const verdict = await this.upgradeChecks.check(req);
+    if (!verdict.ok) return refuse(verdict.status, verdict.code, verdict.reason);
+    const { identity, roomId, wire, readOnly, password } = verdict.admission;
+    const { userId } = identity;
     if (socket.destroyed) return;
     if (this.stopping) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
     if (roomId !== null) {
-      if (this.rooms.occupancy(roomId) >= this.config.maxConnectionsPerRoom) {
-        return refuse(503, UpgradeErrorCode.RoomFull, `room "${roomId}" is full`);
-      }
-      if (!this.rooms.get(roomId) && this.rooms.roomCount >= this.config.limits.maxRooms) {
-        return refuse(503, UpgradeErrorCode.RoomLimit, 'the server has no room for another room');
-      }
-      try {
-        checkRoomAccess(this.ctx, roomId, userId, { password });
-      } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        return error.code === ErrorCode.WrongPassword
-          ? refuse(403, UpgradeErrorCode.WrongPassword, error.message)
-          : refuse(503, UpgradeErrorCode.RoomFull, error.message);
-      }
+      const full = this.upgradeChecks.seat(roomId, userId, password);
+      if (full) return refuse(full.status, full.code, full.reason);
       this.rooms.reserve(roomId, userId);
     }
     // The seat goes back when the socket is accepted, or when ws refuses the handshake itself.
@@ -451,7 +429,7 @@ export class RoomServer {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       releaseSeat();
       socket.off('close', releaseSeat);
-      this.accept(ws, identity.identity, roomId, wire, { readOnly, password });
+      this.accept(ws, identity, roomId, wire, { readOnly, password });
     });
   }
 

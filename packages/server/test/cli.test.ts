@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CliError, OPTIONS, parseCli } from '../src/cli-options.js';
+import { SPACES_OPTIONS } from '../src/cli-spaces.js';
 import { buildCompiled, repoRoot, runCli, type Served, serveCli } from './cli-process.js';
 import { openUrl, upgradeStatus, waitUntil } from './helpers.js';
 
@@ -91,7 +92,7 @@ describe('roomkit serve', () => {
 
     const locked = await serve();
     await waitUntil(() => locked.logs.some((l) => l.apiKeys === 0), 3000, 'the API log line');
-    expect(locked.logs.find((l) => l.apiKeys === 0)?.msg).toContain('locked');
+    expect(locked.logs.find((l) => l.apiKeys === 0)?.msg).toContain('answer 401');
     expect((await fetch(`http://127.0.0.1:${locked.port}/api/rooms/stats`)).status).toBe(401);
   });
 });
@@ -112,6 +113,7 @@ describe('roomkit --help', () => {
       ['cleanup-timeout', 'ROOMKIT_CLEANUP_TIMEOUT_MS'],
       ['log-level', 'ROOMKIT_LOG_LEVEL'],
       ...OPTIONS.map((o) => [o.flag, o.env]),
+      ...SPACES_OPTIONS.map((o) => [o.flag, o.env]),
     ];
     for (const [flag, env] of expected) {
       expect(stdout).toMatch(new RegExp(`--${flag}\\s`));

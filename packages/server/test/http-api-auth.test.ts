@@ -54,7 +54,10 @@ describe('secure by default', () => {
       for (const headers of variants) {
         const answer = await call(server, path, headers, body);
         expect(answer.status).toBe(401);
-        expect(answer.body).toEqual({ error: { code: 'unauthorized', message: NO_KEY } });
+        expect(answer.body).toEqual({
+          success: false,
+          error: { code: 'unauthorized', message: NO_KEY },
+        });
         expect(answer.headers.get('www-authenticate')).toBe('Bearer realm="roomkit"');
       }
     }
@@ -99,7 +102,10 @@ describe('API keys', () => {
     const server = await startServer({ api: { keys: [KEY] } });
     const answer = await stats(server, headers);
     expect(answer.status).toBe(401);
-    expect(answer.body).toEqual({ error: { code: 'unauthorized', message: MISSING } });
+    expect(answer.body).toEqual({
+      success: false,
+      error: { code: 'unauthorized', message: MISSING },
+    });
     expect(answer.headers.get('www-authenticate')).toBe('Bearer realm="roomkit"');
   });
 
@@ -114,7 +120,10 @@ describe('API keys', () => {
     for (const [path, body] of ROUTES) {
       const answer = await call(server, path, headers, body);
       expect(answer.status).toBe(403);
-      expect(answer.body).toEqual({ error: { code: 'forbidden', message: 'invalid API key' } });
+      expect(answer.body).toEqual({
+        success: false,
+        error: { code: 'forbidden', message: 'invalid API key' },
+      });
     }
   });
 
@@ -180,7 +189,10 @@ describe('authorize hook', () => {
     const refused = await stats(server, { authorization: 'Bearer some-token' });
     expect(refused).toMatchObject({
       status: 403,
-      body: { error: { code: 'forbidden', message: 'not allowed to use the HTTP API' } },
+      body: {
+        success: false,
+        error: { code: 'forbidden', message: 'not allowed to use the HTTP API' },
+      },
     });
   });
 

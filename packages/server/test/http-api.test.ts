@@ -235,7 +235,7 @@ describe('validation: 400 naming the field', () => {
     const server = await start();
     const answer = await call(server, 'POST', path, body);
     expect(answer.status).toBe(400);
-    expect(answer.body).toEqual({ error: { code: 'bad_request', message } });
+    expect(answer.body).toEqual({ success: false, error: { code: 'bad_request', message } });
   });
 
   it('refuses data nested deeper than limits.maxDepth', async () => {
@@ -247,6 +247,7 @@ describe('validation: 400 naming the field', () => {
       data: [[[[[1]]]]],
     });
     expect(deep.body).toEqual({
+      success: false,
       error: { code: 'bad_request', message: 'body/data nests deeper than 4 levels' },
     });
   });
@@ -273,7 +274,7 @@ describe('validation: 400 naming the field', () => {
     const answer = await call(server, 'POST', '/api/rooms/%E0%A4%A/messages', { text: 'x' });
     expect(answer).toMatchObject({
       status: 400,
-      body: { error: { code: 'bad_request', message: 'malformed request URL' } },
+      body: { success: false, error: { code: 'bad_request', message: 'malformed request URL' } },
     });
   });
 
@@ -300,7 +301,10 @@ describe('limits on the request itself', () => {
     });
     expect(answer).toMatchObject({
       status: 413,
-      body: { error: { code: 'payload_too_large', message: 'body is larger than 65536 bytes' } },
+      body: {
+        success: false,
+        error: { code: 'payload_too_large', message: 'body is larger than 65536 bytes' },
+      },
     });
   });
 
@@ -326,6 +330,7 @@ describe('limits on the request itself', () => {
     expect(answer).toMatchObject({
       status: 415,
       body: {
+        success: false,
         error: {
           code: 'unsupported_media_type',
           message: 'Content-Type must be application/json',
@@ -344,7 +349,10 @@ describe('limits on the request itself', () => {
     });
     expect(response.status).toBe(415);
     const empty = await call(server, 'POST', '/api/rooms/r1/messages');
-    expect(empty.body).toEqual({ error: { code: 'bad_request', message: 'body must be object' } });
+    expect(empty.body).toEqual({
+      success: false,
+      error: { code: 'bad_request', message: 'body must be object' },
+    });
   });
 
   it('a body shorter than its Content-Length → 400, not a 500', async () => {
@@ -394,13 +402,15 @@ describe('routing next to the WebSocket endpoint', () => {
     for (const [method, path] of [
       ['GET', '/api'],
       ['GET', '/api/nope?x=1'],
-      ['GET', '/api/rooms/r1/messages'],
-      ['DELETE', '/api/rooms/stats'],
+      // GET on …/messages and DELETE on /api/rooms/{id} are Spaces routes (spaces-rest tests).
+      ['GET', '/api/rooms/r1/emit'],
+      ['PUT', '/api/rooms/stats'],
       ['POST', '/api/rooms/stats'],
     ] as const) {
       const answer = await call(server, method, path);
       expect(answer.status).toBe(404);
       expect(answer.body).toEqual({
+        success: false,
         error: { code: 'not_found', message: `no route for ${method} ${path.split('?')[0]}` },
       });
     }
@@ -432,7 +442,7 @@ describe('routing next to the WebSocket endpoint', () => {
 });
 
 describe('GET /api/openapi.json', () => {
-  it('is a public OpenAPI 3 document with the three routes, their schemas and the security schemes', async () => {
+  it('is a public OpenAPI 3 document with the live-room routes, their schemas and the security schemes', async () => {
     const server = await startServer({ components: { ApiProbe } });
     const answer = await call(server, 'GET', '/api/openapi.json', undefined, {});
     expect(answer.status).toBe(200);
@@ -447,12 +457,15 @@ describe('GET /api/openapi.json', () => {
     const json = ['content', 'application/json', 'schema'];
     expect(at('openapi')).toMatch(/^3\.\d+\.\d+$/);
     expect(at('info')).toMatchObject({ title: expect.any(String), version: expect.any(String) });
-    expect(Object.keys(at('paths') as object).sort()).toEqual([
-      '/api/openapi.json',
-      '/api/rooms/stats',
-      '/api/rooms/{roomId}/emit',
-      '/api/rooms/{roomId}/messages',
-    ]);
+    // The live-room routes and the public document; the Spaces routes are in spaces-rest-docs.
+    expect(Object.keys(at('paths') as object)).toEqual(
+      expect.arrayContaining([
+        '/api/openapi.json',
+        '/api/rooms/stats',
+        '/api/rooms/{roomId}/emit',
+        '/api/rooms/{roomId}/messages',
+      ]),
+    );
 
     const messages = ['paths', '/api/rooms/{roomId}/messages', 'post'];
     expect(at(...messages, 'requestBody', ...json)).toMatchObject({
@@ -492,10 +505,11 @@ describe('GET /api/openapi.json', () => {
     expect(at('components', 'securitySchemes')).toEqual({
       bearerAuth: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
       apiKeyHeader: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }),
+      userBearer: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
     });
     expect(at('security')).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }]);
     expect(at('paths', '/api/openapi.json', 'get', 'security')).toEqual([]);
-    expect(at('components', 'schemas', 'ErrorBody', 'required')).toEqual(['error']);
+    expect(at('components', 'schemas', 'ErrorBody', 'required')).toEqual(['success', 'error']);
 
     // Every $ref points at a schema the document has.
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
@@ -575,6 +589,7 @@ describe('fuzz', () => {
           const parsed = JSON.parse(text) as Answer['body'];
           if (response.status >= 400) {
             expect(parsed).toEqual({
+              success: false,
               error: { code: expect.any(String), message: expect.any(String) },
             });
           }

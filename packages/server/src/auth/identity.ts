@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Identity } from '../rooms/connection.js';
 import { colorForUser } from '../rooms/presence-user.js';
 import { TIMED_OUT, withDeadline } from './deadline.js';
+import type { VerifiedUser } from './jwt.js';
 
 const MAX_ID_LENGTH = 128;
 /** The `from` of messages the application publishes (`RoomServer.broadcast`); no user may hold it. */
@@ -23,6 +24,14 @@ function toIdentity(result: AuthResult): Identity {
   if (typeof result.avatarUrl === 'string') identity.avatarUrl = result.avatarUrl;
   if (result.metadata && typeof result.metadata === 'object') identity.metadata = result.metadata;
   if (result.readOnly === true) identity.readOnly = true;
+  identity.verified = true;
+  return identity;
+}
+
+/** The identity of a user signed in with a verified JWT. */
+export function identityFromJwt(user: VerifiedUser): Identity {
+  const identity = toIdentity({ userId: user.id, displayName: user.displayName });
+  if (user.guest) identity.guest = true;
   return identity;
 }
 
@@ -44,7 +53,10 @@ export function identityFromQuery(query: URLSearchParams): IdentityResult {
   if (userId === RESERVED_USER_ID) {
     return { ok: false, status: 400, reason: `userId "${RESERVED_USER_ID}" is reserved` };
   }
-  return { ok: true, identity: toIdentity({ userId, displayName }) };
+  const identity = toIdentity({ userId, displayName });
+  // Whoever typed it: the query string proves nothing.
+  delete identity.verified;
+  return { ok: true, identity };
 }
 
 /**

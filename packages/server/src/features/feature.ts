@@ -78,11 +78,15 @@ type MessageHandlerFn<S extends MessageHandler['scope']> = Extract<
   { scope: S }
 >['handle'];
 
-/** Thrown by handlers to refuse a message; becomes an `error` reply with this code. */
+/**
+ * Thrown by handlers to refuse a message; becomes an `error` reply with this code (`room:error`
+ * for Spaces operations: a Spaces message type, or `replyType: 'room:error'`).
+ */
 export class ProtocolError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    readonly replyType: 'error' | 'room:error' = 'error',
   ) {
     super(message);
     this.name = 'ProtocolError';

@@ -1,6 +1,8 @@
-import { ErrorCode } from '@roomkit/protocol';
+import { ErrorCode, type RoomJoinMessage } from '@roomkit/protocol';
+import type { ClientSession } from '../rooms/connection.js';
 import type { Membership } from '../rooms/membership.js';
-import { type Feature, onSessionMessage, ProtocolError } from './feature.js';
+import type { SpacesFeature } from '../spaces/spaces-feature.js';
+import { type Feature, type HandlerReply, onSessionMessage, ProtocolError } from './feature.js';
 
 /**
  * Multi-room on one socket: `room:join` (with the password it presents and the settings of a room
@@ -11,19 +13,23 @@ export class RoomsFeature implements Feature {
 
   readonly handlers = [
     onSessionMessage('room:join', (message, session) => {
-      const { password, maxUsers, metadata } = message;
-      const joined = this.membership().authorizeAndJoin(session, message.room, {
-        password,
-        maxUsers,
-        metadata,
-      });
-      return joined instanceof Promise ? joined.then(() => undefined) : undefined;
+      // A Spaces room (a UUID found in the Spaces tables) is joined through the same core join,
+      // after its seat is taken; any other room is joined at once.
+      const spaces = this.spaces();
+      if (spaces?.mayBeSpacesRoom(message.room)) {
+        return spaces
+          .join(session, message)
+          .then((reply) => reply ?? this.coreJoin(message, session));
+      }
+      return this.coreJoin(message, session);
     }),
     onSessionMessage('room:leave', (message, session) => {
+      const connection = session.memberships.get(message.room);
+      const seated = connection !== undefined && this.spaces()?.isSeated(connection) === true;
       if (!this.membership().leave(session, message.room)) {
         throw new ProtocolError(ErrorCode.NotInRoom, `not in room "${message.room}"`);
       }
-      return undefined;
+      return seated ? { type: 'room:left', room: message.room, reason: 'left' } : undefined;
     }),
     onSessionMessage('room:list', (_message, session) => ({
       type: 'room:list',
@@ -31,6 +37,22 @@ export class RoomsFeature implements Feature {
     })),
   ];
 
-  /** Membership is built after the features it drives, so it is looked up lazily. */
-  constructor(private readonly membership: () => Membership) {}
+  /** Membership is built after the features it drives, so it is looked up lazily (Spaces too). */
+  constructor(
+    private readonly membership: () => Membership,
+    private readonly spaces: () => SpacesFeature | null = () => null,
+  ) {}
+
+  private coreJoin(
+    message: RoomJoinMessage,
+    session: ClientSession,
+  ): HandlerReply | Promise<HandlerReply> {
+    const { password, maxUsers, metadata } = message;
+    const joined = this.membership().authorizeAndJoin(session, message.room, {
+      password,
+      maxUsers,
+      metadata,
+    });
+    return joined instanceof Promise ? joined.then(() => undefined) : undefined;
+  }
 }

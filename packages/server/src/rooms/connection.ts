@@ -62,6 +62,13 @@ export interface Identity {
   metadata?: Record<string, unknown>;
   /** From `AuthResult.readOnly`: document updates are refused in every room. */
   readOnly?: boolean;
+  /**
+   * Signed in: the identity came from `auth.authenticate` or a verified JWT, not from the query
+   * string. Spaces rooms admit signed-in users only.
+   */
+  verified?: boolean;
+  /** Signed in through the dev guest endpoint (`POST /api/auth/guest`). */
+  guest?: boolean;
 }
 
 /** Which protocol a socket speaks: Roomkit's (JSON + binary storage frames) or y-websocket's. */
@@ -123,7 +130,8 @@ export class ClientSession {
   constructor(
     readonly id: string,
     readonly ws: WebSocket,
-    readonly identity: Identity,
+    /** Replaced only by `room:authenticate`, before the connection is in any room. */
+    public identity: Identity,
     defaultRoom: string | null,
     private readonly limits: SessionLimits,
     now: number,

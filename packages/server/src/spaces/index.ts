@@ -9,11 +9,20 @@ export {
   type SpaceRoomSummary,
 } from './model.js';
 export {
+  createExampleResponder,
+  type ExampleResponderOptions,
+  MAX_RESPONDER_REPLIES,
+  type SpacesResponder,
+  type SpacesResponderContext,
+} from './responder.js';
+export {
   generateRoomCode,
   normalizeRoomCode,
   ROOM_CODE_ALPHABET,
   ROOM_CODE_LENGTH,
 } from './room-codes.js';
+export type { SpacesConfig } from './spaces-config.js';
+export { type SpacesActor, SpacesHub } from './spaces-hub.js';
 export {
   type CleanupOptions,
   DEFAULT_INACTIVE_AFTER_MS,

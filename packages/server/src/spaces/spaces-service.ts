@@ -20,6 +20,7 @@ import {
 } from './model.js';
 import { generateRoomCode, normalizeRoomCode } from './room-codes.js';
 import { type Db, SpacesRows } from './rows.js';
+import { SpacesSeats } from './seats.js';
 
 export interface SpacesServiceOptions {
   /** Active rooms one user may host at once (default 5). */
@@ -80,6 +81,8 @@ export class SpacesService {
   private readonly generateCode: () => string;
   private readonly rows: SpacesRows;
   private readonly messages: SpacesMessages;
+  /** Online status, the join check, kicks and bans, unchecked reads for members. */
+  readonly seats: SpacesSeats;
 
   constructor(store: Pick<Store, 'db' | 'kind'>, options: SpacesServiceOptions = {}) {
     this.db = store.db;
@@ -91,6 +94,7 @@ export class SpacesService {
     this.generateCode = options.generateCode ?? generateRoomCode;
     this.rows = new SpacesRows(this.db, this.postgres);
     this.messages = new SpacesMessages(this.db, this.rows, this.now);
+    this.seats = new SpacesSeats(this.db, this.rows, this.now);
   }
 
   /** Creates a room hosted by `userId` (who still joins it like anyone else). */
@@ -298,16 +302,40 @@ export class SpacesService {
   }
 
   /**
-   * Deletes rooms marked inactive and rooms without activity for `olderThanMs` (default 24 h).
-   * Returns how many went.
+   * Deletes rooms marked inactive and rooms without activity for `olderThanMs` (default 24 h):
+   * no message or join since, and no participant online with a heartbeat since. Returns how many
+   * went.
    */
   async cleanupInactiveRooms(olderThanMs: number = DEFAULT_INACTIVE_AFTER_MS): Promise<number> {
+    return (await this.deleteInactiveRooms(olderThanMs)).length;
+  }
+
+  /** `cleanupInactiveRooms`, answering the deleted rooms' ids (the server clears their live rooms). */
+  async deleteInactiveRooms(olderThanMs: number = DEFAULT_INACTIVE_AFTER_MS): Promise<string[]> {
     const cutoff = this.now() - olderThanMs;
-    const result = await this.db
+    const rows = await this.db
       .deleteFrom('rooms')
-      .where((eb) => eb.or([eb('is_active', '=', 0), eb('last_activity', '<', cutoff)]))
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+      .where((eb) =>
+        eb.or([
+          eb('is_active', '=', 0),
+          eb.and([
+            eb('last_activity', '<', cutoff),
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('room_participants as p')
+                  .select('p.id')
+                  .whereRef('p.room_id', '=', 'rooms.id')
+                  .where('p.is_online', '=', 1)
+                  .where('p.last_seen', '>=', cutoff),
+              ),
+            ),
+          ]),
+        ]),
+      )
+      .returning('id')
+      .execute();
+    return rows.map((row) => row.id);
   }
 
   /** Runs `cleanupInactiveRooms` on a timer (hourly, 24 h by default); returns the stop. */
@@ -325,82 +353,23 @@ export class SpacesService {
   }
 
   /** Disconnect: the seat stays, marked offline. Without `roomId`, in every room. */
-  async markOffline(userId: string, roomId?: string): Promise<number> {
-    let query = this.db
-      .updateTable('room_participants')
-      .set({ is_online: 0, last_seen: this.now() })
-      .where('user_id', '=', checkUserId(userId))
-      .where('banned', '=', 0);
-    if (roomId !== undefined) query = query.where('room_id', '=', roomId);
-    return Number((await query.executeTakeFirst()).numUpdatedRows);
+  markOffline(userId: string, roomId?: string): Promise<number> {
+    return this.seats.markOffline(userId, roomId);
   }
 
   /** Heartbeat: online, `last_seen` now. False when the user has no seat in the room. */
-  async touchLastSeen(userId: string, roomId: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('room_participants')
-      .set({ is_online: 1, last_seen: this.now() })
-      .where('user_id', '=', checkUserId(userId))
-      .where('room_id', '=', checkId(roomId, 'roomId'))
-      .where('banned', '=', 0)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  touchLastSeen(userId: string, roomId: string): Promise<boolean> {
+    return this.seats.touchLastSeen(userId, roomId);
   }
 
-  /**
-   * The host only: takes `targetUserId`'s seat. With `ban`, the user cannot join again (until
-   * `unbanParticipant`); a user who never joined can be banned too. False when there was nothing
-   * to do.
-   */
-  async kickParticipant(
-    hostUserId: string,
-    roomId: string,
-    targetUserId: string,
-    options: { ban?: boolean } = {},
-  ): Promise<boolean> {
-    await this.rows.requireHost(hostUserId, roomId);
-    const target = checkUserId(targetUserId);
-    if (target === hostUserId)
-      throw new SpacesError('invalid_input', 'the host cannot kick itself');
-    if (!options.ban) {
-      const result = await this.db
-        .deleteFrom('room_participants')
-        .where('room_id', '=', roomId)
-        .where('user_id', '=', target)
-        .where('banned', '=', 0)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
-    }
-    const now = this.now();
-    await this.db
-      .insertInto('room_participants')
-      .values({
-        id: randomUUID(),
-        room_id: roomId,
-        user_id: target,
-        display_name: '',
-        is_online: 0,
-        banned: 1,
-        joined_at: now,
-        last_seen: now,
-      })
-      .onConflict((conflict) =>
-        conflict.columns(['room_id', 'user_id']).doUpdateSet({ banned: 1, is_online: 0 }),
-      )
-      .execute();
-    return true;
+  /** The host only: takes a seat, and with `ban` keeps the user out (see `SpacesSeats`). */
+  kickParticipant(...args: Parameters<SpacesSeats['kickParticipant']>): Promise<boolean> {
+    return this.seats.kickParticipant(...args);
   }
 
   /** The host only. False when the user was not banned. */
-  async unbanParticipant(hostUserId: string, roomId: string, targetUserId: string) {
-    await this.rows.requireHost(hostUserId, roomId);
-    const result = await this.db
-      .deleteFrom('room_participants')
-      .where('room_id', '=', roomId)
-      .where('user_id', '=', checkUserId(targetUserId))
-      .where('banned', '=', 1)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+  unbanParticipant(...args: Parameters<SpacesSeats['unbanParticipant']>): Promise<boolean> {
+    return this.seats.unbanParticipant(...args);
   }
 
   /** Rooms the user hosts or has a seat in, most recently active first. */

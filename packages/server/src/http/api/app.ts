@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import { type FastifyInstance, fastify } from 'fastify';
+import type { JwtAuth } from '../../auth/jwt.js';
 import type { ResolvedApiConfig } from '../../config.js';
 import type { Logger } from '../../observability/logger.js';
+import type { SpacesHub } from '../../spaces/spaces-hub.js';
 import { json } from '../requests.js';
 import { ApiAuth } from './auth.js';
 import {
-  ApiError,
   ApiErrorCode,
   ErrorBody,
   errorBody,
@@ -14,8 +15,12 @@ import {
   installErrorHandlers,
   sendError,
 } from './errors.js';
-import { openApiRoute, registerOpenApi } from './openapi.js';
+import { guestRoute } from './guest-route.js';
+import { docsRoutes, openApiRoute, registerOpenApi } from './openapi.js';
 import { type LiveRoomsApi, roomRoutes } from './rooms.js';
+import { spacesRoutes } from './spaces-routes.js';
+import { SPACES_SCHEMAS } from './spaces-schemas.js';
+import { limitScope, type RateLimitSettings, UserAuth, userOf } from './user-auth.js';
 
 export interface ApiAppOptions {
   api: ResolvedApiConfig;
@@ -26,11 +31,18 @@ export interface ApiAppOptions {
   authTimeoutMs: number;
   /** Deepest nesting of an emitted event's `data` (the server's `limits.maxDepth`). */
   maxDepth: number;
+  /** The Spaces hub, or null when Spaces is off (its routes then answer 404). */
+  spaces: () => SpacesHub | null;
+  /** Verifies the users' JWTs of the Spaces routes; null: those routes answer 401. */
+  jwt: JwtAuth | null;
+  /** Spaces requests per user (and guest sign-ins per address) per window; null for none. */
+  spacesRateLimit: RateLimitSettings | null;
 }
 
 /**
  * Builds the Fastify instance of the HTTP API: schema validation (typebox schemas, ajv without
- * type coercion), API-key auth, a rate limit, the OpenAPI document and the server's error shape.
+ * type coercion), API-key auth for the live-room routes, JWT auth for the Spaces routes, rate
+ * limits, the OpenAPI document and its browsable page, and the server's error shape.
  * It never listens itself: the room server hands it the requests under `/api`.
  */
 export function buildApiApp(options: ApiAppOptions): FastifyInstance {
@@ -62,26 +74,18 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
   installErrorHandlers(app, logger, api.maxBodyBytes);
   registerOpenApi(app);
   app.addSchema(ErrorBody);
+  for (const schema of SPACES_SCHEMAS) app.addSchema(schema);
 
   const auth = new ApiAuth(api, logger, options.authTimeoutMs);
   const limit = api.rateLimit;
-  if (limit) {
-    app.register(rateLimit, {
-      global: false,
-      max: limit.max,
-      timeWindow: limit.timeWindowMs,
-      keyGenerator: (request) => auth.rateLimitKey(request),
-      errorResponseBuilder: (_request, context) =>
-        new ApiError(
-          429,
-          ApiErrorCode.RateLimited,
-          `rate limit exceeded (${context.max} requests per ${limit.timeWindowMs} ms): retry in ${context.after}`,
-        ),
-    });
-  }
+  // No global limit: each scope below adds its own limiter as a hook. The plugin runs only the
+  // first limiter a request meets, so the scopes are siblings, never nested in a limited one.
+  app.register(rateLimit, { global: false });
+  // Live-room routes and the public documents: one budget per API key, else per address.
   app.register(async (scope) => {
-    if (limit) scope.addHook('onRequest', scope.rateLimit());
+    if (limit) limitScope(scope, limit, '', (request) => auth.rateLimitKey(request));
     await openApiRoute(scope);
+    await docsRoutes(scope);
     await scope.register(async (authenticated) => {
       authenticated.addHook('onRequest', async (request) => auth.check(request));
       await roomRoutes(authenticated, {
@@ -90,6 +94,22 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
       });
     });
   });
+  // Spaces: a user's JWT, then that user's budget (requests with a bad token are not counted).
+  const users = new UserAuth(options.spaces, options.jwt, logger);
+  const spacesLimit = options.spacesRateLimit;
+  app.register(async (scope) => {
+    scope.addHook('onRequest', users.hook);
+    if (spacesLimit) limitScope(scope, spacesLimit, 'user', (r) => `user:${userOf(r).id}`);
+    await spacesRoutes(scope, { auth: users, maxDepth: options.maxDepth });
+  });
+  // Guest sign-in has no user yet: the same budget per client address.
+  const { jwt } = options;
+  if (jwt?.guestEnabled) {
+    app.register(async (scope) => {
+      if (spacesLimit) limitScope(scope, spacesLimit, 'address', (r) => `ip:${r.ip}`);
+      await guestRoute(scope, jwt);
+    });
+  }
   return app;
 }
 
@@ -120,7 +140,7 @@ export class HttpApi {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (this.closing) {
-      json(res, 503, errorBody('shutting_down', 'server is shutting down'));
+      json(res, 503, errorBody(ApiErrorCode.ShuttingDown, 'server is shutting down'));
       return;
     }
     if (this.booted) {

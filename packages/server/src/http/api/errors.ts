@@ -1,19 +1,24 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../../observability/logger.js';
+import { SpacesError, type SpacesErrorCode } from '../../spaces/errors.js';
 import { ROOM_ID_RULE } from '../upgrade-target.js';
 
-/** Error codes of the HTTP API, in the server's `{"error":{"code","message"}}` body. */
+/** Error codes of the HTTP API, in the `{"success":false,"error":{"code","message"}}` body. */
 export const ApiErrorCode = {
   BadRequest: 'bad_request',
   InvalidRoomId: 'invalid_room_id',
   Unauthorized: 'unauthorized',
   Forbidden: 'forbidden',
+  RoomFull: 'room_full',
+  Banned: 'banned',
   NotFound: 'not_found',
   PayloadTooLarge: 'payload_too_large',
   UnsupportedMediaType: 'unsupported_media_type',
   RateLimited: 'rate_limited',
+  RoomLimit: 'room_limit',
   InternalError: 'internal_error',
+  ShuttingDown: 'shutting_down',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
 
@@ -32,6 +37,7 @@ export class ApiError extends Error {
 
 export const ErrorBody = Type.Object(
   {
+    success: Type.Literal(false),
     error: Type.Object({
       code: Type.String({ description: 'Machine-readable error code, e.g. `bad_request`.' }),
       message: Type.String({ description: 'What was wrong, for people.' }),
@@ -42,8 +48,18 @@ export const ErrorBody = Type.Object(
 export type ErrorBody = Static<typeof ErrorBody>;
 
 export function errorBody(code: string, message: string): ErrorBody {
-  return { error: { code, message } };
+  return { success: false, error: { code, message } };
 }
+
+/** How a refused Spaces operation is answered: the service's code → status and API code. */
+const SPACES_ERRORS: Readonly<Record<SpacesErrorCode, [number, ApiErrorCode]>> = {
+  invalid_input: [400, ApiErrorCode.BadRequest],
+  forbidden: [403, ApiErrorCode.Forbidden],
+  room_full: [403, ApiErrorCode.RoomFull],
+  banned: [403, ApiErrorCode.Banned],
+  not_found: [404, ApiErrorCode.NotFound],
+  room_limit: [429, ApiErrorCode.RoomLimit],
+};
 
 /** What each error status of the API means, for the OpenAPI description. */
 const ERROR_MEANINGS: Readonly<Record<number, string>> = {
@@ -57,12 +73,29 @@ const ERROR_MEANINGS: Readonly<Record<number, string>> = {
 
 /** The error answers a route may give, for its OpenAPI description. */
 export function errorResponses(...statuses: number[]): Record<number, unknown> {
+  return describedErrors(ERROR_MEANINGS, statuses);
+}
+
+/** Error answers with the meanings of `meanings` (routes whose statuses mean other things). */
+export function describedErrors(
+  meanings: Readonly<Record<number, string>>,
+  statuses: readonly number[],
+): Record<number, unknown> {
   return Object.fromEntries(
     statuses.map((status) => [
       status,
-      { description: ERROR_MEANINGS[status] ?? 'An error.', $ref: 'ErrorBody#' },
+      { description: meanings[status] ?? 'An error.', $ref: 'ErrorBody#' },
     ]),
   );
+}
+
+/** What a `pattern` violation means, by pattern source: ajv's own message shows the regex. */
+const PATTERN_MESSAGES = new Map<string, string>();
+
+/** Registers the message for values not matching `source`; returns `source` for the schema. */
+export function patternWithMessage(source: string, message: string): string {
+  PATTERN_MESSAGES.set(source, message);
+  return source;
 }
 
 interface AjvError {
@@ -87,6 +120,10 @@ export function formatSchemaError(errors: readonly AjvError[], dataVar: string):
       return new Error(
         `${where}/${String(first.params.additionalProperty)} is not an allowed field`,
       );
+    case 'pattern': {
+      const custom = PATTERN_MESSAGES.get(String(first.params.pattern));
+      return new Error(`${where} ${custom ?? first.message ?? 'is invalid'}`);
+    }
     default:
       return new Error(`${where} ${first.message ?? 'is invalid'}`);
   }
@@ -109,13 +146,17 @@ function parseErrorMessage(error: FastifyError): string {
   }
 }
 
-/** Maps any error of a request to the API's status and `{"error":{...}}` body. */
+/** Maps any error of a request to the API's status and error body. */
 export function describeError(
   error: unknown,
   maxBodyBytes: number,
 ): { status: number; code: ApiErrorCode; message: string } {
   if (error instanceof ApiError) {
     return { status: error.statusCode, code: error.code, message: error.message };
+  }
+  if (error instanceof SpacesError) {
+    const [status, code] = SPACES_ERRORS[error.code] ?? [500, ApiErrorCode.InternalError];
+    return { status, code, message: status === 500 ? 'internal server error' : error.message };
   }
   const fastifyError = error as Partial<FastifyError> | null;
   if (fastifyError?.validation) {

@@ -1,9 +1,12 @@
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 
 /** Where the OpenAPI description is served (public: no API key needed). */
 export const OPENAPI_PATH = '/api/openapi.json';
+/** The browsable page of the description (Swagger UI; public). */
+export const DOCS_PATH = '/api/docs';
 
 /** The version of the API this document describes (not the package's). */
 export const API_VERSION = '1.0.0';
@@ -19,13 +22,25 @@ export function registerOpenApi(app: FastifyInstance): void {
       info: {
         title: 'Roomkit HTTP API',
         version: API_VERSION,
-        description:
-          'Push messages and events into live rooms from external systems (webhooks, bots, cron jobs). ' +
-          'Every route but this document needs an API key, sent as `Authorization: Bearer <key>` or ' +
-          '`X-API-Key: <key>`. Errors are `{"error":{"code","message"}}`.',
+        description: [
+          "Two APIs on the room server's port, with two kinds of credentials:",
+          '',
+          '- **Live rooms** (tag `rooms`): external systems (webhooks, bots, cron jobs) push messages and ' +
+            "events into live rooms. They need an **API key** (the server's `--api-key`), sent as " +
+            '`Authorization: Bearer <key>` or `X-API-Key: <key>`.',
+          '- **Spaces** (tag `spaces`): persistent rooms with codes, hosts, seats and messages, for your ' +
+            "users. They need the **user's JWT** (`Authorization: Bearer <jwt>`), checked against the " +
+            "server's `jwt` config; dev servers with `jwt.guest` hand out guest tokens at " +
+            '`POST /api/auth/guest` (tag `auth`).',
+          '',
+          'This document and its page (`/api/docs`) are public. Errors are ' +
+            '`{"success":false,"error":{"code","message"}}`.',
+        ].join('\n'),
       },
       tags: [
-        { name: 'rooms', description: 'Live rooms' },
+        { name: 'rooms', description: 'Live rooms (API key)' },
+        { name: 'spaces', description: 'Spaces rooms (user JWT)' },
+        { name: 'auth', description: 'Signing in' },
         { name: 'meta', description: 'About this API' },
       ],
       components: {
@@ -41,8 +56,16 @@ export function registerOpenApi(app: FastifyInstance): void {
             name: 'X-API-Key',
             description: 'The same API key, in a header of its own.',
           },
+          userBearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              "A user's JWT (HS256 with jwt.secret, or a key of jwt.jwksUrl): `sub` is the user id, `name` the display name.",
+          },
         },
       },
+      // The default: the live-room routes. Spaces routes and the public ones say their own.
       security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
     },
     // Shared schemas (the error body) keep their own names in components.schemas.
@@ -74,4 +97,16 @@ export async function openApiRoute(app: FastifyInstance): Promise<void> {
       return reply.type('application/json').send(document);
     },
   );
+}
+
+/**
+ * `GET /api/docs`: Swagger UI over this document, with its static assets under
+ * `/api/docs/static/` (all hidden from the document itself).
+ */
+export async function docsRoutes(app: FastifyInstance): Promise<void> {
+  await app.register(swaggerUi, {
+    routePrefix: DOCS_PATH,
+    uiConfig: { deepLinking: true, docExpansion: 'list', tryItOutEnabled: false },
+    theme: { title: 'Roomkit HTTP API' },
+  });
 }

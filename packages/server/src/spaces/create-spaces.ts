@@ -1,0 +1,35 @@
+import type { JwtAuth } from '../auth/jwt.js';
+import type { Bus } from '../bus/bus.js';
+import type { FeatureContext } from '../features/feature.js';
+import type { Membership } from '../rooms/membership.js';
+import type { Store } from '../store/store.js';
+import { SpacesFeature } from './spaces-feature.js';
+import { SpacesHub } from './spaces-hub.js';
+import { SpacesLive } from './spaces-live.js';
+import { SpacesService } from './spaces-service.js';
+
+/** What the server holds of Spaces: the operations and the WebSocket feature. */
+export interface SpacesParts {
+  hub: SpacesHub;
+  feature: SpacesFeature;
+}
+
+/** Builds Spaces over the store when `spaces` is configured (null otherwise). */
+export function createSpaces(
+  ctx: FeatureContext,
+  store: Store | undefined,
+  membership: () => Membership,
+  bus: Bus,
+  jwt: JwtAuth | null,
+): SpacesParts | null {
+  const settings = ctx.config.spaces;
+  if (!settings || !store) return null;
+  const service = new SpacesService(store, {
+    maxActiveRoomsPerUser: settings.maxActiveRoomsPerUser,
+    defaultMaxParticipants: settings.defaultMaxParticipants,
+    defaultMode: settings.defaultMode,
+  });
+  const live = new SpacesLive(service, settings, ctx.rooms, membership, bus, ctx.logger);
+  const hub = new SpacesHub(service, live, settings, ctx.logger);
+  return { hub, feature: new SpacesFeature(hub, jwt) };
+}

@@ -1,0 +1,189 @@
+import { ErrorCode, type RoomJoinMessage } from '@roomkit/protocol';
+import { identityFromJwt } from '../auth/identity.js';
+import { type JwtAuth, JwtError } from '../auth/jwt.js';
+import {
+  type Feature,
+  type HandlerReply,
+  onRoomMessage,
+  onSessionMessage,
+  ProtocolError,
+  type RoomTarget,
+} from '../features/feature.js';
+import type { ClientSession, RoomConnection } from '../rooms/connection.js';
+import type { Room } from '../rooms/room.js';
+import { messageJson, roomStateJson } from './json.js';
+import type { SpacesHub } from './spaces-hub.js';
+import { spacesRefusal, spacesUserOf } from './spaces-live.js';
+
+/** Spaces room ids are UUIDs: only such ids are looked up in the store on `room:join`. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Runs a Spaces operation; its refusals become `room:error`. */
+async function refusing<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw spacesRefusal(error);
+  }
+}
+
+/**
+ * The Spaces events on the WebSocket (docs/protocol.md §19): sign-in, messages, state, the
+ * heartbeat, voice, history and kicks. Joins and leaves are the core `room:join`/`room:leave`
+ * (the rooms feature hands Spaces rooms to `join`/`leave` here).
+ */
+export class SpacesFeature implements Feature {
+  readonly name = 'spaces';
+
+  readonly handlers = [
+    onSessionMessage('room:authenticate', (message, session) =>
+      this.authenticate(session, message.token),
+    ),
+    onRoomMessage('room:message', (message, session, target) =>
+      this.seated(session, target, async (user) => {
+        const stored = await this.hub.service.insertMessage(
+          user.id,
+          target.room.id,
+          message.messageType,
+          message.content,
+          message.metadata,
+        );
+        this.hub.live.deliver(target.room.id, stored);
+        return undefined;
+      }),
+    ),
+    onRoomMessage('room:state-update', (message, session, target) =>
+      this.seated(session, target, async (user) => {
+        const body: { currentMode?: string; state?: Record<string, unknown> } = {};
+        if (message.currentMode !== undefined) body.currentMode = message.currentMode;
+        if (message.state !== undefined) body.state = message.state;
+        await this.hub.updateState(user, target.room.id, body);
+        return undefined;
+      }),
+    ),
+    onRoomMessage('room:presence-update', (_message, session, target) =>
+      this.seated(session, target, async (user) => {
+        await this.hub.service.touchLastSeen(user.id, target.room.id);
+        return undefined;
+      }),
+    ),
+    onRoomMessage('room:voice-start', (_message, session, target) =>
+      this.seated(session, target, (user) => this.voice(user, target.room.id, true)),
+    ),
+    onRoomMessage('room:voice-stop', (_message, session, target) =>
+      this.seated(session, target, (user) => this.voice(user, target.room.id, false)),
+    ),
+    onRoomMessage('room:history', (message, session, target) =>
+      this.seated(session, target, async (user) => {
+        const page = await this.hub.service.getRoomMessages(user.id, target.room.id, {
+          limit: message.limit,
+          before: message.before,
+        });
+        return {
+          type: 'room:messages-history',
+          room: target.room.id,
+          messages: page.messages.map(messageJson),
+          nextBefore: page.nextBefore,
+        };
+      }),
+    ),
+    onRoomMessage('room:kick', (message, session, target) =>
+      this.seated(session, target, async (user) => {
+        await this.hub.kick(user, target.room.id, message.userId, message.ban === true);
+        return undefined;
+      }),
+    ),
+  ];
+
+  constructor(
+    private readonly hub: SpacesHub,
+    private readonly jwt: JwtAuth | null,
+  ) {}
+
+  /** Whether a `room:join` of this id must be looked up (only UUIDs can be Spaces rooms). */
+  mayBeSpacesRoom(roomId: string): boolean {
+    return UUID.test(roomId);
+  }
+
+  /** Whether `roomId` is an active Spaces room (a store lookup, for UUIDs only). */
+  async isSpacesRoom(roomId: string): Promise<boolean> {
+    return this.mayBeSpacesRoom(roomId) && this.hub.service.seats.isSpacesRoom(roomId);
+  }
+
+  /** `room:join`: a Spaces room's join, or null when the id is not a Spaces room. */
+  async join(session: ClientSession, message: RoomJoinMessage): Promise<HandlerReply | null> {
+    if (!(await refusing(() => this.hub.service.seats.isSpacesRoom(message.room)))) return null;
+    return refusing(() => this.hub.live.join(session, message));
+  }
+
+  /** Whether this membership is a Spaces seat (its `room:leave` is answered with `room:left`). */
+  isSeated(connection: RoomConnection): boolean {
+    return this.hub.live.isSeated(connection);
+  }
+
+  onLeave(room: Room, connection: RoomConnection): void {
+    this.hub.live.onLeave(room.id, connection);
+  }
+
+  private async authenticate(session: ClientSession, token: string): Promise<HandlerReply> {
+    if (!this.jwt) {
+      throw new ProtocolError(
+        ErrorCode.Unsupported,
+        'this server has no JWT auth configured (jwt option)',
+      );
+    }
+    let user: Awaited<ReturnType<JwtAuth['verify']>>;
+    try {
+      user = await this.jwt.verify(token);
+    } catch (error) {
+      if (error instanceof JwtError) throw new ProtocolError(ErrorCode.Unauthorized, error.message);
+      throw error;
+    }
+    if (user.id !== session.identity.userId && session.memberships.size > 0) {
+      throw new ProtocolError(
+        ErrorCode.Forbidden,
+        'send room:authenticate before joining rooms (this connection is in rooms as another user)',
+      );
+    }
+    session.identity = identityFromJwt(user);
+    return { type: 'room:authenticated', user };
+  }
+
+  /** Runs a room-scoped Spaces operation for a seated, signed-in member. */
+  private seated(
+    session: ClientSession,
+    target: RoomTarget,
+    work: (user: { id: string; displayName: string }) => Promise<HandlerReply>,
+  ): Promise<HandlerReply> {
+    const user = spacesUserOf(session);
+    if (!user || !this.hub.live.isSeated(target.connection)) {
+      throw new ProtocolError(
+        ErrorCode.Unsupported,
+        `"${target.room.id}" is not a Spaces room this connection joined`,
+        'room:error',
+      );
+    }
+    return refusing(() => work(user));
+  }
+
+  private async voice(
+    user: { id: string; displayName: string },
+    roomId: string,
+    active: boolean,
+  ): Promise<HandlerReply> {
+    const room = await this.hub.service.seats.setConversationActive(user.id, roomId, active);
+    this.hub.live.publish(roomId, {
+      type: active ? 'room:voice-started' : 'room:voice-stopped',
+      room: roomId,
+      userId: user.id,
+      displayName: user.displayName,
+    });
+    this.hub.live.publish(roomId, {
+      type: 'room:state-updated',
+      room: roomId,
+      state: roomStateJson(room),
+      userId: user.id,
+    });
+    return undefined;
+  }
+}

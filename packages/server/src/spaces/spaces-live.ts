@@ -1,0 +1,285 @@
+import {
+  ErrorCode,
+  encodeServerMessage,
+  type RoomJoinMessage,
+  type SpacesServerMessage,
+} from '@roomkit/protocol';
+import type { Bus } from '../bus/bus.js';
+import { type HandlerReply, ProtocolError } from '../features/feature.js';
+import type { Logger } from '../observability/logger.js';
+import type { ClientSession, RoomConnection } from '../rooms/connection.js';
+import type { Membership } from '../rooms/membership.js';
+import type { RoomManager } from '../rooms/room-manager.js';
+import { SpacesError, type SpacesErrorCode } from './errors.js';
+import { messageJson, participantJson, roomJson, roomStateJson } from './json.js';
+import type { SpaceMessage } from './model.js';
+import { runResponder } from './run-responder.js';
+import type { ResolvedSpacesConfig } from './spaces-config.js';
+import type { SpacesService } from './spaces-service.js';
+
+/** Why a participant left, as `room:participant-left` says. */
+export type LeaveReason = 'left' | 'disconnected' | 'kicked' | 'banned';
+
+const ERROR_CODES: Readonly<Record<SpacesErrorCode, ErrorCode>> = {
+  invalid_input: ErrorCode.InvalidInput,
+  not_found: ErrorCode.NotFound,
+  forbidden: ErrorCode.Forbidden,
+  room_full: ErrorCode.RoomFull,
+  banned: ErrorCode.Banned,
+  room_limit: ErrorCode.RoomLimit,
+};
+
+/** A Spaces refusal as the WebSocket side answers it: `room:error` with the same code. */
+export function spacesRefusal(error: unknown): unknown {
+  if (error instanceof SpacesError) {
+    return new ProtocolError(ERROR_CODES[error.code], error.message, 'room:error');
+  }
+  if (error instanceof ProtocolError && error.replyType !== 'room:error') {
+    return new ProtocolError(error.code, error.message, 'room:error');
+  }
+  return error;
+}
+
+/** The signed-in user of a connection, or null (query-string identities are not signed in). */
+export function spacesUserOf(session: ClientSession): { id: string; displayName: string } | null {
+  const { identity } = session;
+  return identity.verified ? { id: identity.userId, displayName: identity.displayName } : null;
+}
+
+/**
+ * The live side of Spaces: joining a Spaces room through the core join path, telling the room
+ * who came and went (events plus `system` messages), delivering messages after they are stored,
+ * and taking people out of a room when the host or the REST API says so.
+ */
+export class SpacesLive {
+  /** Memberships that joined as Spaces members (the others in the same room are not seated). */
+  private readonly seated = new WeakSet<RoomConnection>();
+  /** Why a membership is being ended, when it is not the member's own leave or disconnect. */
+  private readonly endings = new WeakMap<RoomConnection, LeaveReason | 'deleted'>();
+  /** Store work started by leaves (sync hooks), awaited by `stop()`. */
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly service: SpacesService,
+    private readonly config: ResolvedSpacesConfig,
+    private readonly rooms: RoomManager,
+    private readonly membership: () => Membership,
+    private readonly bus: Bus,
+    private readonly logger: Logger,
+  ) {}
+
+  isSeated(connection: RoomConnection): boolean {
+    return this.seated.has(connection);
+  }
+
+  /**
+   * `room:join` of a Spaces room: a seat (capacity, bans), then the core join, then `room:joined`
+   * with the room, its participants, state and latest messages. The user's first connection in
+   * the room is announced (`room:participant-joined` and a `system` message).
+   */
+  async join(session: ClientSession, message: RoomJoinMessage): Promise<HandlerReply> {
+    const roomId = message.room;
+    const user = spacesUserOf(session);
+    if (!user) {
+      throw new ProtocolError(
+        ErrorCode.Unauthorized,
+        'Spaces rooms need a signed-in user: connect with a token or send room:authenticate first',
+        'room:error',
+      );
+    }
+    const displayName = message.displayName ?? user.displayName;
+    const participant = await this.service.joinRoom(user.id, roomId, displayName);
+    const wasOnline = this.hasOtherConnection(roomId, user.id, session);
+    try {
+      if (session.isClosing) throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
+      await this.membership().authorizeAndJoin(session, roomId, {});
+    } catch (error) {
+      if (!wasOnline) this.track(this.service.markOffline(user.id, roomId));
+      throw error;
+    }
+    const connection = session.memberships.get(roomId);
+    if (!connection) throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
+    const announce = !this.seated.has(connection) && !wasOnline;
+    this.seated.add(connection);
+    const { room, participants } = await this.service.seats.snapshot(roomId);
+    if (announce) {
+      this.publish(
+        roomId,
+        {
+          type: 'room:participant-joined',
+          room: roomId,
+          participant: participantJson(participant, room),
+        },
+        connection.id,
+      );
+      await this.systemMessage(
+        roomId,
+        `${participant.displayName} joined the room`,
+        {
+          event: 'joined',
+          userId: user.id,
+        },
+        connection.id,
+      );
+    }
+    const history = await this.service.getRoomMessages(user.id, roomId, {
+      limit: this.config.historyLimit,
+    });
+    return {
+      type: 'room:joined',
+      room: roomId,
+      space: roomJson(room, this.config.joinLinkBase),
+      participants: participants.map((p) => participantJson(p, room)),
+      state: roomStateJson(room),
+      history: { messages: history.messages.map(messageJson), nextBefore: history.nextBefore },
+    };
+  }
+
+  /**
+   * A membership of a Spaces room ended (leave, disconnect, kick, deletion). When it was the
+   * user's last connection there, the seat goes offline (a kick already took it) and the room
+   * hears `room:participant-left` and a `system` message.
+   */
+  onLeave(roomId: string, connection: RoomConnection): void {
+    if (!this.seated.has(connection)) return;
+    this.seated.delete(connection);
+    const ending = this.endings.get(connection);
+    if (ending === 'deleted') return;
+    const { userId, displayName } = connection.session.identity;
+    if (this.hasOtherConnection(roomId, userId, connection.session)) return;
+    const reason = ending ?? (connection.session.isClosing ? 'disconnected' : 'left');
+    this.track(
+      (async () => {
+        if (reason === 'left' || reason === 'disconnected') {
+          await this.service.markOffline(userId, roomId);
+        }
+        await this.announceLeft(roomId, userId, displayName, reason);
+      })(),
+    );
+  }
+
+  /** Tells the room a participant is gone (also for one who was not connected). */
+  async announceLeft(
+    roomId: string,
+    userId: string,
+    displayName: string,
+    reason: LeaveReason,
+  ): Promise<void> {
+    this.publish(roomId, {
+      type: 'room:participant-left',
+      room: roomId,
+      userId,
+      displayName,
+      reason,
+    });
+    const verb = {
+      left: 'left',
+      disconnected: 'disconnected',
+      kicked: 'was removed',
+      banned: 'was banned',
+    };
+    await this.systemMessage(roomId, `${displayName} ${verb[reason]}`, { event: reason, userId });
+  }
+
+  /**
+   * Takes `userId`'s connections on this node out of the room (`room:left` with the reason);
+   * false when there were none.
+   */
+  removeUser(roomId: string, userId: string, reason: LeaveReason): boolean {
+    const room = this.rooms.get(roomId);
+    if (!room) return false;
+    const mine = [...room.connections.values()].filter((c) => c.session.identity.userId === userId);
+    for (const connection of mine) {
+      this.endings.set(connection, reason);
+      this.membership().leave(connection.session, roomId);
+      connection.session.send(encodeServerMessage({ type: 'room:left', room: roomId, reason }));
+    }
+    return mine.length > 0;
+  }
+
+  /** A deleted room: every member is taken out (`room:left`, reason `room deleted`), unannounced. */
+  removeRoom(roomId: string): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    for (const connection of room.connections.values()) this.endings.set(connection, 'deleted');
+    this.rooms.remove(roomId);
+  }
+
+  /** Sends a stored message to every member, then lets the responder answer a participant's. */
+  deliver(roomId: string, message: SpaceMessage): void {
+    this.publish(roomId, {
+      type: 'room:message-received',
+      room: roomId,
+      message: messageJson(message),
+    });
+    const { responder } = this.config;
+    if (
+      responder &&
+      (message.messageType === 'user_text' || message.messageType === 'user_voice')
+    ) {
+      this.track(
+        runResponder(responder, message, {
+          service: this.service,
+          config: this.config,
+          deliver: (reply) => this.deliver(roomId, reply),
+          signal: this.stopping.signal,
+          logger: this.logger,
+        }),
+      );
+    }
+  }
+
+  /** Sends a Spaces event to every member of the room on every node (`except` one connection). */
+  publish(roomId: string, event: SpacesServerMessage, except?: string): void {
+    this.bus.publish({
+      kind: 'broadcast',
+      room: roomId,
+      data: encodeServerMessage(event),
+      exclude: except === undefined ? undefined : [except],
+      lossy: false,
+    });
+  }
+
+  /** Waits for the store work leaves started; aborts responders. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private async systemMessage(
+    roomId: string,
+    content: string,
+    metadata: Record<string, unknown>,
+    except?: string,
+  ): Promise<void> {
+    const message = await this.service.insertServerMessage(roomId, 'system', content, metadata);
+    this.publish(
+      roomId,
+      { type: 'room:message-received', room: roomId, message: messageJson(message) },
+      except,
+    );
+  }
+
+  private hasOtherConnection(roomId: string, userId: string, session: ClientSession): boolean {
+    const room = this.rooms.get(roomId);
+    if (!room) return false;
+    for (const connection of room.connections.values()) {
+      if (connection.session !== session && connection.session.identity.userId === userId) {
+        if (this.seated.has(connection)) return true;
+      }
+    }
+    return false;
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work
+      .catch((error: unknown) => {
+        // A room deleted meanwhile has nobody left to tell.
+        if (error instanceof SpacesError && error.code === 'not_found') return;
+        this.logger.error({ err: error }, 'Spaces: updating a room failed');
+      })
+      .finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+}
