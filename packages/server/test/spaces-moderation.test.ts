@@ -180,6 +180,34 @@ onBothDatabases('Spaces moderation and limits', (open) => {
     expect(page.messages.filter((m) => m.messageType === 'user_text')).toHaveLength(4);
   });
 
+  it('a connection over its Spaces operation budget gets room:error rate_limited; others are unaffected', async () => {
+    const { server, hub } = await startSpaces(open, {
+      spaces: { cleanup: false, writeRate: { perSecond: 1, burst: 3 } },
+    });
+    const room = await hub.createRoom(alice, { name: 'R' });
+    const a = await signedIn(server, 'alice');
+    const b = await signedIn(server, 'bob');
+    await enter(a, room.id); // 1 of 3
+    await enter(b, room.id);
+    const post = (content: string) =>
+      a.request({ type: 'room:message', room: room.id, messageType: 'user_text', content });
+    expect((await post('one')).type).toBe('ack');
+    expect((await post('two')).type).toBe('ack');
+    expect(await post('three')).toMatchObject({ type: 'room:error', code: 'rate_limited' });
+    expect(
+      (
+        await b.request({
+          type: 'room:message',
+          room: room.id,
+          messageType: 'user_text',
+          content: 'b',
+        })
+      ).type,
+    ).toBe('ack');
+    const stored = await hub.messages(alice, room.id, {});
+    expect(stored.messages.map((m) => m.content)).not.toContain('three');
+  });
+
   it('hostile Spaces frames never crash the server or disturb another member', async () => {
     const { server, hub } = await startSpaces(open);
     const room = await hub.createRoom(alice, { name: 'R' });

@@ -31,5 +31,5 @@ export function createSpaces(
   });
   const live = new SpacesLive(service, settings, ctx.rooms, membership, bus, ctx.logger);
   const hub = new SpacesHub(service, live, settings, ctx.logger);
-  return { hub, feature: new SpacesFeature(hub, jwt) };
+  return { hub, feature: new SpacesFeature(hub, jwt, settings) };
 }

@@ -30,6 +30,12 @@ export interface SpacesConfig {
   responder?: SpacesResponder;
   /** Time the responder has for one message before it is abandoned (logged). Default 30000. */
   responderTimeoutMs?: number;
+  /**
+   * Spaces operations (joins, messages, state, voice, history, kicks, heartbeats) one connection
+   * may make: `perSecond` sustained, `burst` at once; past it `room:error` `rate_limited`. Each is
+   * a store write or read, so this is far below the connection's message rate. Default 10, 20.
+   */
+  writeRate?: { perSecond?: number; burst?: number };
 }
 
 export interface ResolvedSpacesConfig {
@@ -42,6 +48,7 @@ export interface ResolvedSpacesConfig {
   cleanup: { intervalMs: number; inactiveAfterMs: number } | null;
   responder: SpacesResponder | null;
   responderTimeoutMs: number;
+  writeRate: { perSecond: number; burst: number };
 }
 
 function whole(name: string, value: number | undefined, fallback: number, max = Infinity): number {
@@ -95,5 +102,9 @@ export function resolveSpaces(config: SpacesConfig): ResolvedSpacesConfig {
           },
     responder: config.responder ?? null,
     responderTimeoutMs: whole('responderTimeoutMs', config.responderTimeoutMs, 30_000),
+    writeRate: {
+      perSecond: whole('writeRate.perSecond', config.writeRate?.perSecond, 10),
+      burst: whole('writeRate.burst', config.writeRate?.burst, 20),
+    },
   };
 }

@@ -11,7 +11,9 @@ import {
 } from '../features/feature.js';
 import type { ClientSession, RoomConnection } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
+import { TokenBucket } from '../rooms/token-bucket.js';
 import { messageJson, roomStateJson } from './json.js';
+import type { ResolvedSpacesConfig } from './spaces-config.js';
 import type { SpacesHub } from './spaces-hub.js';
 import { spacesRefusal, spacesUserOf } from './spaces-live.js';
 
@@ -95,9 +97,13 @@ export class SpacesFeature implements Feature {
     ),
   ];
 
+  /** Each connection's budget of Spaces operations (each one is a store query). */
+  private readonly budgets = new WeakMap<ClientSession, TokenBucket>();
+
   constructor(
     private readonly hub: SpacesHub,
     private readonly jwt: JwtAuth | null,
+    private readonly config: ResolvedSpacesConfig,
   ) {}
 
   /** Whether a `room:join` of this id must be looked up (only UUIDs can be Spaces rooms). */
@@ -113,6 +119,7 @@ export class SpacesFeature implements Feature {
   /** `room:join`: a Spaces room's join, or null when the id is not a Spaces room. */
   async join(session: ClientSession, message: RoomJoinMessage): Promise<HandlerReply | null> {
     if (!(await refusing(() => this.hub.service.seats.isSpacesRoom(message.room)))) return null;
+    this.spend(session);
     return refusing(() => this.hub.live.join(session, message));
   }
 
@@ -163,7 +170,26 @@ export class SpacesFeature implements Feature {
         'room:error',
       );
     }
+    this.spend(session);
     return refusing(() => work(user));
+  }
+
+  /** Takes one operation from the connection's budget, or refuses with `rate_limited`. */
+  private spend(session: ClientSession): void {
+    const { perSecond, burst } = this.config.writeRate;
+    const now = Date.now();
+    let budget = this.budgets.get(session);
+    if (!budget) {
+      budget = new TokenBucket(perSecond, burst, now);
+      this.budgets.set(session, budget);
+    }
+    if (!budget.take(now)) {
+      throw new ProtocolError(
+        ErrorCode.RateLimited,
+        `too many Spaces operations: at most ${perSecond} per second (bursts of ${burst})`,
+        'room:error',
+      );
+    }
   }
 
   private async voice(

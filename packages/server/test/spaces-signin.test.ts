@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { JwtAuth, openStore } from '../src/index.js';
+import { connect, startServer, upgradeStatus, wsUrl } from './helpers.js';
+import { enter, JWT_SECRET, signedIn, startSpaces, tokenFor } from './spaces-ws-helpers.js';
+import { afterThisTest, sqliteFile } from './test-databases.js';
+
+/** How a WebSocket connection is signed in for Spaces, and what happens when Spaces is off. */
+
+async function sqlite() {
+  const store = await openStore(sqliteFile('roomkit-spaces-signin-'));
+  afterThisTest(() => store.close());
+  return store;
+}
+
+describe('signing in for Spaces', () => {
+  it('jwt.requireOnUpgrade refuses upgrades without a token (401)', async () => {
+    const { server } = await startSpaces(sqlite, {
+      jwt: { secret: JWT_SECRET, requireOnUpgrade: true },
+    });
+    expect((await upgradeStatus(wsUrl(server, '/rooms', 'userId=alice'))).status).toBe(401);
+    const token = await tokenFor('alice');
+    expect((await upgradeStatus(wsUrl(server, '/rooms', `token=${token}`))).status).toBe(101);
+  });
+
+  it('an identity from the auth handler is signed in (the handler verified it)', async () => {
+    const { server, hub } = await startSpaces(sqlite, {
+      auth: { authenticate: () => ({ userId: 'erin', displayName: 'Erin' }) },
+    });
+    const room = await hub.createRoom({ id: 'alice', displayName: 'A' }, { name: 'R' });
+    const erin = await connect(server, '/rooms');
+    const joined = await enter(erin, room.id);
+    expect(joined.participants).toEqual([expect.objectContaining({ userId: 'erin' })]);
+  });
+
+  it('a guest token (issueGuest) signs a connection in as a guest', async () => {
+    const { server } = await startSpaces(sqlite, { jwt: { secret: JWT_SECRET, guest: true } });
+    const issuer = new JwtAuth({ secret: JWT_SECRET, guest: true });
+    const { token, user } = await issuer.issueGuest('Gus');
+    const client = await connect(server, '/rooms', 'userId=somebody');
+    const answer = await client.request({ type: 'room:authenticate', token });
+    expect(answer).toMatchObject({
+      type: 'room:authenticated',
+      user: { id: user.id, guest: true },
+    });
+    // The welcome of a token-carrying upgrade names the signed-in user.
+    const direct = await signedIn(server, 'alice', 'Alice');
+    expect(direct.all('welcome')[0]).toMatchObject({ userId: 'alice', displayName: 'Alice' });
+  });
+
+  it('without jwt, room:authenticate is unsupported; with Spaces off, Spaces events are too', async () => {
+    const server = await startServer();
+    const client = await connect(server, '/rooms', 'userId=alice');
+    expect(await client.request({ type: 'room:authenticate', token: 'x' })).toMatchObject({
+      type: 'room:error',
+      code: 'unsupported',
+    });
+    await client.request({ type: 'room:join', room: 'plain' });
+    const message = await client.request({
+      type: 'room:message',
+      room: 'plain',
+      messageType: 'user_text',
+      content: 'hi',
+    });
+    expect(message).toMatchObject({ type: 'room:error', code: 'unsupported' });
+    expect(String(message.message)).toContain('Spaces is off');
+  });
+
+  it('spaces without a store is a configuration error', async () => {
+    await expect(startServer({ spaces: {} })).rejects.toThrow('spaces needs a store');
+    await expect(
+      startServer({ store: await sqlite(), spaces: { historyLimit: 0 } }),
+    ).rejects.toThrow('spaces.historyLimit');
+  });
+});
