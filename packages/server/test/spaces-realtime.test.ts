@@ -71,7 +71,7 @@ onBothDatabases('Spaces over the WebSocket', (open) => {
       user: { id: 'carol', displayName: 'Carol', guest: false },
     });
     expect((await joinSpace(guest, room.id)).type).toBe('room:joined');
-    // Now in a room as carol: signing in as someone else is refused.
+    // Signed in as carol: signing in as someone else is refused.
     const other = await guest.request({
       type: 'room:authenticate',
       token: await tokenFor('dave'),
@@ -254,7 +254,7 @@ onBothDatabases('Spaces over the WebSocket', (open) => {
     expect(bad).toMatchObject({ type: 'room:error', code: 'invalid_message' });
   });
 
-  it('room:leave answers room:left; the seat stays (offline); the others hear it', async () => {
+  it('room:leave answers room:left and gives the seat up; the others hear it', async () => {
     const { server, hub } = await startSpaces(open);
     const room = await hub.createRoom(alice, { name: 'R' });
     const a = await signedIn(server, 'alice', 'Alice');
@@ -270,7 +270,7 @@ onBothDatabases('Spaces over the WebSocket', (open) => {
     });
     expect((await nextMessage(a, (m) => m.messageType === 'system')).content).toBe('Bob left');
     const seats = await hub.participants(alice, room.id);
-    expect(seats.find((p) => p.userId === 'bob')).toMatchObject({ isOnline: false });
+    expect(seats.map((p) => p.userId)).toEqual(['alice']);
   });
 
   it('a disconnect marks the seat offline once the last tab of the user is gone', async () => {
@@ -324,5 +324,78 @@ onBothDatabases('Spaces over the WebSocket', (open) => {
     await hub.deleteRoom(alice, room.id);
     expect(await a.next('room:left')).toMatchObject({ room: room.id, reason: 'room removed' });
     expect(server.getRoomManager().get(room.id)).toBeUndefined();
+  });
+});
+
+onBothDatabases('Spaces seats', (open) => {
+  it('the host always gets a seat in its own room, even when it is full', async () => {
+    const { server, hub } = await startSpaces(open);
+    const room = await hub.createRoom(alice, { name: 'R', maxParticipants: 1 });
+    const b = await signedIn(server, 'bob');
+    await enter(b, room.id);
+    const a = await signedIn(server, 'alice');
+    await enter(a, room.id);
+    expect((await hub.participants(alice, room.id)).map((p) => p.userId).sort()).toEqual([
+      'alice',
+      'bob',
+    ]);
+    const c = await signedIn(server, 'carol');
+    expect(await joinSpace(c, room.id)).toMatchObject({ type: 'room:error', code: 'room_full' });
+  });
+
+  it('a core join refused after the seat was taken gives the seat back', async () => {
+    const { server, hub } = await startSpaces(open, { limits: { maxRoomsPerConnection: 1 } });
+    const room = await hub.createRoom(alice, { name: 'R', maxParticipants: 2 });
+    const b = await signedIn(server, 'bob');
+    await b.request({ type: 'room:join', room: 'elsewhere' });
+    expect(await joinSpace(b, room.id)).toMatchObject({
+      type: 'room:error',
+      code: 'too_many_rooms',
+    });
+    await expect
+      .poll(async () => (await hub.service.seats.snapshot(room.id)).participants.length)
+      .toBe(0);
+  });
+
+  it('connected users keep their seats fresh; a seat without heartbeat shows offline', async () => {
+    const { server, hub, store } = await startSpaces(open);
+    const room = await hub.createRoom(alice, { name: 'R' });
+    const a = await signedIn(server, 'alice');
+    await enter(a, room.id);
+    // As if the node holding alice had crashed long ago: the seat's flag says online, but stale.
+    await store.db.updateTable('room_participants').set({ last_seen: 1 }).execute();
+    expect((await hub.participants(alice, room.id))[0]).toMatchObject({ isOnline: false });
+    hub.live.touchSeats();
+    await expect.poll(async () => (await hub.participants(alice, room.id))[0]?.isOnline).toBe(true);
+  });
+
+  it('postServerMessage stores and delivers a system or ai_response message', async () => {
+    const { server, hub } = await startSpaces(open);
+    const room = await hub.createRoom(alice, { name: 'R' });
+    const a = await signedIn(server, 'alice');
+    await enter(a, room.id);
+    const posted = await hub.postServerMessage(room.id, 'Welcome!', {
+      messageType: 'ai_response',
+      metadata: { model: 'none' },
+    });
+    expect(await nextMessage(a, (m) => m.id === posted.id)).toMatchObject({
+      messageType: 'ai_response',
+      content: 'Welcome!',
+      metadata: { model: 'none' },
+    });
+    await expect(
+      hub.postServerMessage('00000000-0000-4000-8000-000000000000', 'x'),
+    ).rejects.toMatchObject({
+      code: 'not_found',
+    });
+  });
+
+  it('a signed-in connection cannot switch to another user', async () => {
+    const { server } = await startSpaces(open);
+    const a = await signedIn(server, 'alice');
+    const answer = await a.request({ type: 'room:authenticate', token: await tokenFor('mallory') });
+    expect(answer).toMatchObject({ type: 'room:error', code: 'forbidden' });
+    const same = await a.request({ type: 'room:authenticate', token: await tokenFor('alice') });
+    expect(same).toMatchObject({ type: 'room:authenticated', user: { id: 'alice' } });
   });
 });

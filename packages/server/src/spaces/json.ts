@@ -13,6 +13,13 @@ import type { SpaceMessage, SpaceParticipant, SpaceRoom, SpaceRoomSummary } from
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/**
+ * A seat counts as online only while its heartbeat is recent: the server touches the seats of
+ * connected users every minute, so a seat left "online" by a crashed node goes offline by
+ * itself.
+ */
+export const ONLINE_STALE_MS = 3 * 60_000;
+
 export function roomJson(
   room: SpaceRoom | SpaceRoomSummary,
   joinLinkBase: string,
@@ -45,7 +52,7 @@ export function participantJson(
     roomId: participant.roomId,
     userId: participant.userId,
     displayName: participant.displayName,
-    isOnline: participant.isOnline,
+    isOnline: participant.isOnline && Date.now() - participant.lastSeen < ONLINE_STALE_MS,
     isHost: participant.userId === room.hostUserId,
     joinedAt: iso(participant.joinedAt),
     lastSeen: iso(participant.lastSeen),

@@ -51,10 +51,35 @@ export class SpacesSeats {
       .executeTakeFirst();
     if (seat && Number(seat.banned) === 1) throw new SpacesError('banned', 'the host banned you');
     const summary = await this.rows.summary(room);
-    if (!seat && summary.participantCount >= summary.maxParticipants) {
+    const isHost = room.host_user_id === user;
+    if (!seat && !isHost && summary.participantCount >= summary.maxParticipants) {
       throw new SpacesError('room_full', 'the room is full');
     }
     return summary;
+  }
+
+  /** Whether the user holds a seat (not a ban) in the room. */
+  async hasSeat(userId: string, roomId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('room_participants')
+      .select('id')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .where('banned', '=', 0)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Heartbeat for every user of `userIds` connected to the room (online, `last_seen` now). */
+  async touchSeats(roomId: string, userIds: readonly string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.db
+      .updateTable('room_participants')
+      .set({ is_online: 1, last_seen: this.now() })
+      .where('room_id', '=', roomId)
+      .where('user_id', 'in', userIds)
+      .where('banned', '=', 0)
+      .execute();
   }
 
   /** The room and its participants, without an access check (for members already let in). */

@@ -70,10 +70,10 @@ export class SpacesFeature implements Feature {
       }),
     ),
     onRoomMessage('room:voice-start', (_message, session, target) =>
-      this.seated(session, target, (user) => this.voice(user, target.room.id, true)),
+      this.seated(session, target, (user) => this.voice(user, target, true)),
     ),
     onRoomMessage('room:voice-stop', (_message, session, target) =>
-      this.seated(session, target, (user) => this.voice(user, target.room.id, false)),
+      this.seated(session, target, (user) => this.voice(user, target, false)),
     ),
     onRoomMessage('room:history', (message, session, target) =>
       this.seated(session, target, async (user) => {
@@ -146,10 +146,13 @@ export class SpacesFeature implements Feature {
       if (error instanceof JwtError) throw new ProtocolError(ErrorCode.Unauthorized, error.message);
       throw error;
     }
-    if (user.id !== session.identity.userId && session.memberships.size > 0) {
+    const { identity } = session;
+    if (user.id !== identity.userId && (identity.verified || session.memberships.size > 0)) {
       throw new ProtocolError(
         ErrorCode.Forbidden,
-        'send room:authenticate before joining rooms (this connection is in rooms as another user)',
+        identity.verified
+          ? 'this connection is already signed in as another user'
+          : 'send room:authenticate before joining rooms (this connection is in rooms as another user)',
       );
     }
     session.identity = identityFromJwt(user);
@@ -194,15 +197,17 @@ export class SpacesFeature implements Feature {
 
   private async voice(
     user: { id: string; displayName: string },
-    roomId: string,
+    target: RoomTarget,
     active: boolean,
   ): Promise<HandlerReply> {
+    const roomId = target.room.id;
+    const displayName = this.hub.live.seatName(target.connection);
     const room = await this.hub.service.seats.setConversationActive(user.id, roomId, active);
     this.hub.live.publish(roomId, {
       type: active ? 'room:voice-started' : 'room:voice-stopped',
       room: roomId,
       userId: user.id,
-      displayName: user.displayName,
+      displayName,
     });
     this.hub.live.publish(roomId, {
       type: 'room:state-updated',

@@ -95,7 +95,7 @@ export class SpacesHub {
     return this.json(room);
   }
 
-  /** The host only; members are taken out (`room:left`, reason `room deleted`). */
+  /** The host only; members are taken out (`room:left`, reason `room removed`). */
   async deleteRoom(user: SpacesActor, roomId: string): Promise<void> {
     await this.service.deleteRoom(user.id, roomId);
     this.live.removeRoom(roomId);
@@ -108,6 +108,7 @@ export class SpacesHub {
     targetUserId: string,
     ban: boolean,
   ): Promise<{ removed: boolean }> {
+    await this.service.getRoomById(user.id, roomId);
     const seat = (await this.service.seats.snapshot(roomId)).participants.find(
       (p) => p.userId === targetUserId,
     );
@@ -133,8 +134,27 @@ export class SpacesHub {
     return rooms.map((room) => this.json(room));
   }
 
-  /** Starts the periodic cleanup (`spaces.cleanup`); deleted rooms' live members are taken out. */
+  /**
+   * Posts a `system` or `ai_response` message from server code: stored, then sent to every
+   * member as `room:message-received`. Throws `not_found` for an unknown room.
+   */
+  async postServerMessage(
+    roomId: string,
+    content: string,
+    options: { messageType?: 'system' | 'ai_response'; metadata?: Record<string, unknown> } = {},
+  ): Promise<SpacesMessage> {
+    const type = options.messageType ?? 'system';
+    const message = await this.service.insertServerMessage(roomId, type, content, options.metadata);
+    this.live.deliver(roomId, message);
+    return messageJson(message);
+  }
+
+  /**
+   * Starts the periodic cleanup (`spaces.cleanup`; deleted rooms' live members are taken out)
+   * and the seat heartbeat of connected users.
+   */
   startCleanup(): void {
+    this.live.start();
     const { cleanup } = this.config;
     if (!cleanup || this.cleanupTimer) return;
     this.cleanupTimer = setInterval(() => void this.cleanupNow(), cleanup.intervalMs);

@@ -17,6 +17,11 @@ import { runResponder } from './run-responder.js';
 import type { ResolvedSpacesConfig } from './spaces-config.js';
 import type { SpacesService } from './spaces-service.js';
 
+/** How often the seats of connected users are touched (well inside `ONLINE_STALE_MS`). */
+export const SEAT_TOUCH_MS = 60_000;
+/** Longest seat name (`room:join` `displayName`). */
+const MAX_SEAT_NAME = 64;
+
 /** Why a participant left, as `room:participant-left` says. */
 export type LeaveReason = 'left' | 'disconnected' | 'kicked' | 'banned';
 
@@ -54,6 +59,10 @@ export function spacesUserOf(session: ClientSession): { id: string; displayName:
 export class SpacesLive {
   /** Memberships that joined as Spaces members (the others in the same room are not seated). */
   private readonly seated = new WeakSet<RoomConnection>();
+  /** The name each seated membership has in the room (the seat's, which may differ from the token's). */
+  private readonly seatNames = new WeakMap<RoomConnection, string>();
+  /** Touches the seats of connected users (their heartbeat), so presence and cleanup see them. */
+  private touchTimer: NodeJS.Timeout | null = null;
   /** Why a membership is being ended, when it is not the member's own leave or disconnect. */
   private readonly endings = new WeakMap<RoomConnection, LeaveReason | 'deleted'>();
   /** Store work started by leaves (sync hooks), awaited by `stop()`. */
@@ -88,20 +97,26 @@ export class SpacesLive {
         'room:error',
       );
     }
-    const displayName = message.displayName ?? user.displayName;
+    // A signed-in name may be longer than a seat's (an auth handler allows 128 characters).
+    const displayName = message.displayName ?? user.displayName.slice(0, MAX_SEAT_NAME);
+    const hadSeat = await this.service.seats.hasSeat(user.id, roomId);
     const participant = await this.service.joinRoom(user.id, roomId, displayName);
     const wasOnline = this.hasOtherConnection(roomId, user.id, session);
     try {
       if (session.isClosing) throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
       await this.membership().authorizeAndJoin(session, roomId, {});
     } catch (error) {
-      if (!wasOnline) this.track(this.service.markOffline(user.id, roomId));
+      // The core join refused (connection or room limits, authorizeRoom): a seat this join took
+      // goes back, an existing one goes offline again.
+      if (!hadSeat) this.track(this.service.leaveRoom(user.id, roomId));
+      else if (!wasOnline) this.track(this.service.markOffline(user.id, roomId));
       throw error;
     }
     const connection = session.memberships.get(roomId);
     if (!connection) throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
     const announce = !this.seated.has(connection) && !wasOnline;
     this.seated.add(connection);
+    this.seatNames.set(connection, participant.displayName);
     const { room, participants } = await this.service.seats.snapshot(roomId);
     if (announce) {
       this.publish(
@@ -146,17 +161,23 @@ export class SpacesLive {
     this.seated.delete(connection);
     const ending = this.endings.get(connection);
     if (ending === 'deleted') return;
-    const { userId, displayName } = connection.session.identity;
+    const { userId } = connection.session.identity;
+    const displayName = this.seatName(connection);
     if (this.hasOtherConnection(roomId, userId, connection.session)) return;
     const reason = ending ?? (connection.session.isClosing ? 'disconnected' : 'left');
     this.track(
       (async () => {
-        if (reason === 'left' || reason === 'disconnected') {
-          await this.service.markOffline(userId, roomId);
-        }
+        // A disconnect keeps the seat (offline); leaving on purpose gives it up.
+        if (reason === 'disconnected') await this.service.markOffline(userId, roomId);
+        if (reason === 'left') await this.service.leaveRoom(userId, roomId);
         await this.announceLeft(roomId, userId, displayName, reason);
       })(),
     );
+  }
+
+  /** The membership's seat name (the connection's display name if it has none). */
+  seatName(connection: RoomConnection): string {
+    return this.seatNames.get(connection) ?? connection.session.identity.displayName;
   }
 
   /** Tells the room a participant is gone (also for one who was not connected). */
@@ -198,7 +219,7 @@ export class SpacesLive {
     return mine.length > 0;
   }
 
-  /** A deleted room: every member is taken out (`room:left`, reason `room deleted`), unannounced. */
+  /** A deleted room: every member is taken out (`room:left`, reason `room removed`), unannounced. */
   removeRoom(roomId: string): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
@@ -241,8 +262,28 @@ export class SpacesLive {
     });
   }
 
+  /** Starts the seat heartbeat of connected users (every `SEAT_TOUCH_MS`). */
+  start(): void {
+    if (this.touchTimer) return;
+    this.touchTimer = setInterval(() => this.touchSeats(), SEAT_TOUCH_MS);
+    this.touchTimer.unref();
+  }
+
+  /** One seat heartbeat: for each Spaces room with members here, its connected users' seats. */
+  touchSeats(): void {
+    for (const room of this.rooms.all()) {
+      const users = new Set<string>();
+      for (const connection of room.connections.values()) {
+        if (this.seated.has(connection)) users.add(connection.session.identity.userId);
+      }
+      if (users.size > 0) this.track(this.service.seats.touchSeats(room.id, [...users]));
+    }
+  }
+
   /** Waits for the store work leaves started; aborts responders. */
   async stop(): Promise<void> {
+    if (this.touchTimer) clearInterval(this.touchTimer);
+    this.touchTimer = null;
     this.stopping.abort();
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }

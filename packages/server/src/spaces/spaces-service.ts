@@ -161,7 +161,8 @@ export class SpacesService {
   /**
    * Takes a seat, or comes back online on the seat the user already has. Fails with `room_full`
    * when every seat is taken (racing joins for the last seat: exactly one wins) and `banned` for
-   * a user the host banned.
+   * a user the host banned. The host always gets a seat in its own room (a full room does not
+   * lock its host out; the host can kick).
    */
   async joinRoom(userId: string, roomId: string, displayName: string): Promise<SpaceParticipant> {
     const user = checkUserId(userId);
@@ -184,8 +185,9 @@ export class SpacesService {
             cast(${now} as bigint)
           from rooms r
           where r.id = ${room} and r.is_active = 1
-            and (select count(*) from room_participants p where p.room_id = r.id and p.banned = 0)
-              < r.max_participants
+            and (r.host_user_id = ${user}
+              or (select count(*) from room_participants p where p.room_id = r.id and p.banned = 0)
+                < r.max_participants)
           on conflict (room_id, user_id) do nothing`.execute(db);
     // One statement is atomic on SQLite (it takes the write lock before it counts); outside a
     // transaction it holds no lock across an await, which a second connection would wait on.
