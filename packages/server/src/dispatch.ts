@@ -120,10 +120,15 @@ export class Dispatcher {
       }
       const handler = this.handlers.get(decoded.message.type);
       if (!handler) {
-        const off = SPACES_CLIENT_TYPES.has(message.type) ? 'Spaces is' : 'storage is turned';
+        const off =
+          message.type === 'room:authenticate'
+            ? 'no JWT auth is configured: the jwt option'
+            : SPACES_CLIENT_TYPES.has(message.type)
+              ? 'Spaces is off'
+              : 'storage is turned off';
         throw new ProtocolError(
           ErrorCode.Unsupported,
-          `"${message.type}" is not handled by this server (${off} off)`,
+          `"${message.type}" is not handled by this server (${off})`,
         );
       }
       return handler.scope === 'room'

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, encodeServerMessage, UpgradeErrorCode } from '@roomkit/protocol';
 import { WebSocket, WebSocketServer } from 'ws';
+import { AuthenticateFeature } from './auth/authenticate-feature.js';
 import { JwtAuth } from './auth/jwt.js';
 import type { Bus } from './bus/bus.js';
 import { LocalBus } from './bus/local-bus.js';
@@ -159,7 +160,7 @@ export class RoomServer {
     }
     this.live = new LiveFeature(ctx, this.components, this.liveRoomManager);
     this.jwt = config.jwt ? new JwtAuth(config.jwt) : null;
-    this.spaces = createSpaces(ctx, config.store, () => this.membership, this.bus, this.jwt);
+    this.spaces = createSpaces(ctx, config.store, () => this.membership, this.bus);
     this.upgradeChecks = new UpgradeChecks({
       ctx,
       membership: () => this.membership,
@@ -189,6 +190,7 @@ export class RoomServer {
       ),
       this.live,
     ];
+    if (this.jwt) this.features.push(new AuthenticateFeature(this.jwt));
     if (this.spaces) this.features.push(this.spaces.feature);
     if (this.storage) this.features.push(this.storage);
     if (this.yjs) this.features.push(this.yjs);

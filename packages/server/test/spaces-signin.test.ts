@@ -50,10 +50,9 @@ describe('signing in for Spaces', () => {
   it('without jwt, room:authenticate is unsupported; with Spaces off, Spaces events are too', async () => {
     const server = await startServer();
     const client = await connect(server, '/rooms', 'userId=alice');
-    expect(await client.request({ type: 'room:authenticate', token: 'x' })).toMatchObject({
-      type: 'room:error',
-      code: 'unsupported',
-    });
+    const authenticate = await client.request({ type: 'room:authenticate', token: 'x' });
+    expect(authenticate).toMatchObject({ type: 'room:error', code: 'unsupported' });
+    expect(String(authenticate.message)).toContain('no JWT auth');
     await client.request({ type: 'room:join', room: 'plain' });
     const message = await client.request({
       type: 'room:message',
@@ -63,6 +62,19 @@ describe('signing in for Spaces', () => {
     });
     expect(message).toMatchObject({ type: 'room:error', code: 'unsupported' });
     expect(String(message.message)).toContain('Spaces is off');
+  });
+
+  it('room:authenticate works with jwt alone (Spaces off)', async () => {
+    const server = await startServer({ jwt: { secret: JWT_SECRET } });
+    const client = await connect(server, '/rooms', 'userId=somebody');
+    const answer = await client.request({
+      type: 'room:authenticate',
+      token: await tokenFor('ann'),
+    });
+    expect(answer).toMatchObject({ type: 'room:authenticated', user: { id: 'ann' } });
+    // The connection is now ann's: a plain room lists ann.
+    await client.request({ type: 'room:join', room: 'plain' });
+    expect(server.getRoomManager().getUsers('plain')).toEqual(['ann']);
   });
 
   it('spaces without a store is a configuration error', async () => {

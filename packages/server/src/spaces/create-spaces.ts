@@ -1,4 +1,3 @@
-import type { JwtAuth } from '../auth/jwt.js';
 import type { Bus } from '../bus/bus.js';
 import type { FeatureContext } from '../features/feature.js';
 import type { Membership } from '../rooms/membership.js';
@@ -20,7 +19,6 @@ export function createSpaces(
   store: Store | undefined,
   membership: () => Membership,
   bus: Bus,
-  jwt: JwtAuth | null,
 ): SpacesParts | null {
   const settings = ctx.config.spaces;
   if (!settings || !store) return null;
@@ -31,5 +29,5 @@ export function createSpaces(
   });
   const live = new SpacesLive(service, settings, ctx.rooms, membership, bus, ctx.logger);
   const hub = new SpacesHub(service, live, settings, ctx.logger);
-  return { hub, feature: new SpacesFeature(hub, jwt, settings) };
+  return { hub, feature: new SpacesFeature(hub, settings) };
 }

@@ -1,11 +1,8 @@
 import { ErrorCode, type RoomJoinMessage } from '@roomkit/protocol';
-import { identityFromJwt } from '../auth/identity.js';
-import { type JwtAuth, JwtError } from '../auth/jwt.js';
 import {
   type Feature,
   type HandlerReply,
   onRoomMessage,
-  onSessionMessage,
   ProtocolError,
   type RoomTarget,
 } from '../features/feature.js';
@@ -30,17 +27,14 @@ async function refusing<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The Spaces events on the WebSocket (docs/protocol.md §19): sign-in, messages, state, the
- * heartbeat, voice, history and kicks. Joins and leaves are the core `room:join`/`room:leave`
+ * The Spaces events on the WebSocket (docs/protocol.md §19): messages, state, the heartbeat,
+ * voice, history and kicks (sign-in is `AuthenticateFeature`). Joins and leaves are the core `room:join`/`room:leave`
  * (the rooms feature hands Spaces rooms to `join`/`leave` here).
  */
 export class SpacesFeature implements Feature {
   readonly name = 'spaces';
 
   readonly handlers = [
-    onSessionMessage('room:authenticate', (message, session) =>
-      this.authenticate(session, message.token),
-    ),
     onRoomMessage('room:message', (message, session, target) =>
       this.seated(session, target, async (user) => {
         const stored = await this.hub.service.insertMessage(
@@ -102,7 +96,6 @@ export class SpacesFeature implements Feature {
 
   constructor(
     private readonly hub: SpacesHub,
-    private readonly jwt: JwtAuth | null,
     private readonly config: ResolvedSpacesConfig,
   ) {}
 
@@ -130,33 +123,6 @@ export class SpacesFeature implements Feature {
 
   onLeave(room: Room, connection: RoomConnection): void {
     this.hub.live.onLeave(room.id, connection);
-  }
-
-  private async authenticate(session: ClientSession, token: string): Promise<HandlerReply> {
-    if (!this.jwt) {
-      throw new ProtocolError(
-        ErrorCode.Unsupported,
-        'this server has no JWT auth configured (jwt option)',
-      );
-    }
-    let user: Awaited<ReturnType<JwtAuth['verify']>>;
-    try {
-      user = await this.jwt.verify(token);
-    } catch (error) {
-      if (error instanceof JwtError) throw new ProtocolError(ErrorCode.Unauthorized, error.message);
-      throw error;
-    }
-    const { identity } = session;
-    if (user.id !== identity.userId && (identity.verified || session.memberships.size > 0)) {
-      throw new ProtocolError(
-        ErrorCode.Forbidden,
-        identity.verified
-          ? 'this connection is already signed in as another user'
-          : 'send room:authenticate before joining rooms (this connection is in rooms as another user)',
-      );
-    }
-    session.identity = identityFromJwt(user);
-    return { type: 'room:authenticated', user };
   }
 
   /** Runs a room-scoped Spaces operation for a seated, signed-in member. */
