@@ -69,6 +69,7 @@ export {
   type ExampleResponderOptions,
   generateRoomCode,
   MAX_RESPONDER_REPLIES,
+  MAX_RESPONDER_RUNS,
   MESSAGE_TYPES,
   type MessagePage,
   type MessageType,

@@ -160,7 +160,13 @@ export class RoomServer {
     }
     this.live = new LiveFeature(ctx, this.components, this.liveRoomManager);
     this.jwt = config.jwt ? new JwtAuth(config.jwt) : null;
-    this.spaces = createSpaces(ctx, config.store, () => this.membership, this.bus);
+    this.spaces = createSpaces(
+      ctx,
+      config.store,
+      () => this.membership,
+      this.bus,
+      (roomId) => this.forgetDocument(roomId),
+    );
     this.upgradeChecks = new UpgradeChecks({
       ctx,
       membership: () => this.membership,
@@ -433,6 +439,12 @@ export class RoomServer {
       socket.off('close', releaseSeat);
       this.accept(ws, identity, roomId, wire, { readOnly, password });
     });
+  }
+
+  /** A deleted Spaces room's document: released from memory (flushed), then deleted from the store. */
+  private async forgetDocument(roomId: string): Promise<void> {
+    await this.storage?.registry.release(roomId);
+    await this.config.store?.deleteDocument(roomId);
   }
 
   private accept(

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { createExampleResponder, type SpacesResponder } from '../src/index.js';
+import { createExampleResponder, MAX_RESPONDER_RUNS, type SpacesResponder } from '../src/index.js';
 import {
   enter,
   joinSpace,
@@ -178,6 +178,33 @@ onBothDatabases('Spaces moderation and limits', (open) => {
       )
       .toBe(5);
     expect(page.messages.filter((m) => m.messageType === 'user_text')).toHaveLength(4);
+  });
+
+  it('at most MAX_RESPONDER_RUNS responder runs at once; later messages go unanswered', async () => {
+    let calls = 0;
+    const responder: SpacesResponder = () => {
+      calls++;
+      return new Promise(() => {}); // a service that never answers
+    };
+    const { server, hub } = await startSpaces(open, {
+      spaces: { cleanup: false, responder, writeRate: { perSecond: 1000, burst: 1000 } },
+    });
+    const room = await hub.createRoom(alice, { name: 'R' });
+    const a = await signedIn(server, 'alice');
+    await enter(a, room.id);
+    for (let i = 0; i < MAX_RESPONDER_RUNS + 8; i++) {
+      a.send({
+        type: 'room:message',
+        room: room.id,
+        messageType: 'user_text',
+        content: `m${i}`,
+        ref: i,
+      });
+    }
+    await expect
+      .poll(() => a.received.filter((m) => m.type === 'ack').length)
+      .toBe(MAX_RESPONDER_RUNS + 8);
+    expect(calls).toBe(MAX_RESPONDER_RUNS);
   });
 
   it('a connection over its Spaces operation budget gets room:error rate_limited; others are unaffected', async () => {

@@ -82,5 +82,9 @@ describe('signing in for Spaces', () => {
     await expect(
       startServer({ store: await sqlite(), spaces: { historyLimit: 0 } }),
     ).rejects.toThrow('spaces.historyLimit');
+    // Node turns a longer timer into 1 ms: a cleanup every millisecond.
+    await expect(
+      startServer({ store: await sqlite(), spaces: { cleanup: { intervalMs: 3_000_000_000 } } }),
+    ).rejects.toThrow('spaces.cleanup.intervalMs');
   });
 });

@@ -33,13 +33,22 @@ export class AuthenticateFeature implements Feature {
       throw error;
     }
     const { identity } = session;
-    // The connection's rooms (and a signed-in identity) were granted to its current user.
-    if (user.id !== identity.userId && (identity.verified || session.memberships.size > 0)) {
+    if (identity.verified) {
+      // Already signed in (a token, or the auth handler, which may have set readOnly or metadata):
+      // the identity stays as it is; another user's token is refused.
+      if (user.id !== identity.userId) {
+        throw new ProtocolError(
+          ErrorCode.Forbidden,
+          'this connection is already signed in as another user',
+        );
+      }
+      return { type: 'room:authenticated', user: { ...user, displayName: identity.displayName } };
+    }
+    // The connection's rooms were granted to its current (query-string) user.
+    if (user.id !== identity.userId && session.memberships.size > 0) {
       throw new ProtocolError(
         ErrorCode.Forbidden,
-        identity.verified
-          ? 'this connection is already signed in as another user'
-          : 'send room:authenticate before joining rooms (this connection is in rooms as another user)',
+        'send room:authenticate before joining rooms (this connection is in rooms as another user)',
       );
     }
     session.identity = identityFromJwt(user);

@@ -19,6 +19,8 @@ export function createSpaces(
   store: Store | undefined,
   membership: () => Membership,
   bus: Bus,
+  /** Drops what the core kept of a deleted room outside the Spaces tables (its document). */
+  forgetRoom: (roomId: string) => Promise<void>,
 ): SpacesParts | null {
   const settings = ctx.config.spaces;
   if (!settings || !store) return null;
@@ -28,6 +30,6 @@ export function createSpaces(
     defaultMode: settings.defaultMode,
   });
   const live = new SpacesLive(service, settings, ctx.rooms, membership, bus, ctx.logger);
-  const hub = new SpacesHub(service, live, settings, ctx.logger);
+  const hub = new SpacesHub(service, live, settings, ctx.logger, forgetRoom);
   return { hub, feature: new SpacesFeature(hub, settings) };
 }

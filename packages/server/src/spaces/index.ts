@@ -23,6 +23,7 @@ export {
 } from './room-codes.js';
 export type { SpacesConfig } from './spaces-config.js';
 export { type SpacesActor, SpacesHub } from './spaces-hub.js';
+export { MAX_RESPONDER_RUNS } from './spaces-live.js';
 export {
   type CleanupOptions,
   DEFAULT_INACTIVE_AFTER_MS,

@@ -30,9 +30,14 @@ export async function runResponder(
 ): Promise<void> {
   const { service, config, logger } = run;
   const roomId = message.roomId;
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), config.responderTimeoutMs);
-  const signal = AbortSignal.any([timeout.signal, run.signal]);
+  // One controller for both ends (time up, server stopping). Not AbortSignal.any: its listener on
+  // the server's long-lived signal would keep every run's signal alive.
+  const done = new AbortController();
+  const { signal } = done;
+  const timer = setTimeout(() => done.abort(), config.responderTimeoutMs);
+  const onStop = () => done.abort();
+  if (run.signal.aborted) done.abort();
+  else run.signal.addEventListener('abort', onStop, { once: true });
   let replies = 0;
   try {
     const { room, participants } = await service.seats.snapshot(roomId);
@@ -69,5 +74,6 @@ export async function runResponder(
     logger.warn({ err: error, roomId, messageId: message.id }, 'Spaces responder failed');
   } finally {
     clearTimeout(timer);
+    run.signal.removeEventListener('abort', onStop);
   }
 }

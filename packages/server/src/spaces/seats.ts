@@ -100,7 +100,8 @@ export class SpacesSeats {
         .selectFrom('rooms')
         .select('state')
         .where('id', '=', roomId)
-        .executeTakeFirstOrThrow();
+        .executeTakeFirst();
+      if (!row) throw new SpacesError('not_found', 'room not found');
       const state = JSON.parse(row.state) as Record<string, unknown>;
       state.conversationActive = active;
       await db

@@ -51,6 +51,9 @@ export interface ResolvedSpacesConfig {
   writeRate: { perSecond: number; burst: number };
 }
 
+/** Node's timers take at most this many ms (a larger delay silently becomes 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 function whole(name: string, value: number | undefined, fallback: number, max = Infinity): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -93,15 +96,21 @@ export function resolveSpaces(config: SpacesConfig): ResolvedSpacesConfig {
       cleanup === false
         ? null
         : {
-            intervalMs: whole('cleanup.intervalMs', cleanup?.intervalMs, 60 * 60_000),
+            intervalMs: whole('cleanup.intervalMs', cleanup?.intervalMs, 60 * 60_000, MAX_TIMER_MS),
             inactiveAfterMs: whole(
               'cleanup.inactiveAfterMs',
               cleanup?.inactiveAfterMs,
               24 * 60 * 60_000,
+              Number.MAX_SAFE_INTEGER,
             ),
           },
     responder: config.responder ?? null,
-    responderTimeoutMs: whole('responderTimeoutMs', config.responderTimeoutMs, 30_000),
+    responderTimeoutMs: whole(
+      'responderTimeoutMs',
+      config.responderTimeoutMs,
+      30_000,
+      MAX_TIMER_MS,
+    ),
     writeRate: {
       perSecond: whole('writeRate.perSecond', config.writeRate?.perSecond, 10),
       burst: whole('writeRate.burst', config.writeRate?.burst, 20),

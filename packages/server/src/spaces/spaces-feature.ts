@@ -111,8 +111,9 @@ export class SpacesFeature implements Feature {
 
   /** `room:join`: a Spaces room's join, or null when the id is not a Spaces room. */
   async join(session: ClientSession, message: RoomJoinMessage): Promise<HandlerReply | null> {
-    if (!(await refusing(() => this.hub.service.seats.isSpacesRoom(message.room)))) return null;
+    // Spent before the store lookup: any UUID join costs a query.
     this.spend(session);
+    if (!(await refusing(() => this.hub.service.seats.isSpacesRoom(message.room)))) return null;
     return refusing(() => this.hub.live.join(session, message));
   }
 

@@ -24,6 +24,8 @@ export class SpacesHub {
     readonly live: SpacesLive,
     private readonly config: ResolvedSpacesConfig,
     private readonly logger: Logger,
+    /** Deletes a deleted room's document, so its id does not give its contents to anyone. */
+    private readonly forgetRoom: (roomId: string) => Promise<void> = async () => {},
   ) {}
 
   async createRoom(
@@ -54,13 +56,15 @@ export class SpacesHub {
 
   /** Gives the user's seat up for good; the user's connections leave and the room is told. */
   async leave(user: SpacesActor, roomId: string): Promise<void> {
-    if (!(await this.service.leaveRoom(user.id, roomId))) {
-      // Unknown room: not_found; someone else's room: forbidden; the host without a seat: no seat.
-      await this.service.getRoomById(user.id, roomId);
+    // Unknown room: not_found; someone else's room: forbidden; the host without a seat: no seat.
+    const seat = (await this.service.getParticipants(user.id, roomId)).find(
+      (p) => p.userId === user.id,
+    );
+    if (!seat || !(await this.service.leaveRoom(user.id, roomId))) {
       throw new SpacesError('not_found', 'you have no seat in this room');
     }
     if (!this.live.removeUser(roomId, user.id, 'left')) {
-      await this.live.announceLeft(roomId, user.id, user.displayName, 'left');
+      await this.live.announceLeft(roomId, user.id, seat.displayName, 'left');
     }
   }
 
@@ -98,7 +102,7 @@ export class SpacesHub {
   /** The host only; members are taken out (`room:left`, reason `room removed`). */
   async deleteRoom(user: SpacesActor, roomId: string): Promise<void> {
     await this.service.deleteRoom(user.id, roomId);
-    this.live.removeRoom(roomId);
+    await this.removeDeleted(roomId);
   }
 
   /** The host only: the user loses the seat (and with `ban`, may not come back). */
@@ -166,7 +170,7 @@ export class SpacesHub {
     const inactiveAfterMs = this.config.cleanup?.inactiveAfterMs;
     try {
       const ids = await this.service.deleteInactiveRooms(inactiveAfterMs);
-      for (const id of ids) this.live.removeRoom(id);
+      for (const id of ids) await this.removeDeleted(id);
       if (ids.length > 0) this.logger.info({ rooms: ids.length }, 'Spaces: inactive rooms deleted');
       return ids;
     } catch (error) {
@@ -179,6 +183,19 @@ export class SpacesHub {
     if (this.cleanupTimer) clearInterval(this.cleanupTimer);
     this.cleanupTimer = null;
     await this.live.stop();
+  }
+
+  /** A deleted room's members are taken out and its document is deleted. */
+  private async removeDeleted(roomId: string): Promise<void> {
+    this.live.removeRoom(roomId);
+    try {
+      await this.forgetRoom(roomId);
+    } catch (error) {
+      this.logger.error(
+        { err: error, roomId },
+        "Spaces: deleting a deleted room's document failed",
+      );
+    }
   }
 
   private json(room: SpaceRoom): SpacesRoom {

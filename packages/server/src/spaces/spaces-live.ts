@@ -12,13 +12,15 @@ import type { Membership } from '../rooms/membership.js';
 import type { RoomManager } from '../rooms/room-manager.js';
 import { SpacesError, type SpacesErrorCode } from './errors.js';
 import { messageJson, participantJson, roomJson, roomStateJson } from './json.js';
-import type { SpaceMessage } from './model.js';
+import type { SpaceMessage, SpaceParticipant } from './model.js';
 import { runResponder } from './run-responder.js';
 import type { ResolvedSpacesConfig } from './spaces-config.js';
 import type { SpacesService } from './spaces-service.js';
 
 /** How often the seats of connected users are touched (well inside `ONLINE_STALE_MS`). */
 export const SEAT_TOUCH_MS = 60_000;
+/** Responder runs the server lets run at once; messages past it go unanswered (logged). */
+export const MAX_RESPONDER_RUNS = 32;
 /** Longest seat name (`room:join` `displayName`). */
 const MAX_SEAT_NAME = 64;
 
@@ -64,10 +66,12 @@ export class SpacesLive {
   /** Touches the seats of connected users (their heartbeat), so presence and cleanup see them. */
   private touchTimer: NodeJS.Timeout | null = null;
   /** Why a membership is being ended, when it is not the member's own leave or disconnect. */
-  private readonly endings = new WeakMap<RoomConnection, LeaveReason | 'deleted'>();
+  private readonly endings = new WeakMap<RoomConnection, LeaveReason | 'silent'>();
   /** Store work started by leaves (sync hooks), awaited by `stop()`. */
   private readonly pending = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
+  /** Responder runs in flight (capped at `MAX_RESPONDER_RUNS`). */
+  private responding = 0;
 
   constructor(
     private readonly service: SpacesService,
@@ -114,6 +118,34 @@ export class SpacesLive {
     }
     const connection = session.memberships.get(roomId);
     if (!connection) throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
+    try {
+      return await this.completeJoin(session, connection, participant, wasOnline);
+    } catch (error) {
+      // Half a join is no join: out of the live room too (a kick or ban that landed meanwhile),
+      // without touching the seat or telling anyone.
+      this.endings.set(connection, 'silent');
+      this.membership().leave(session, roomId);
+      throw error;
+    }
+  }
+
+  /** After the core join: the seat is checked again, then announced and described. */
+  private async completeJoin(
+    session: ClientSession,
+    connection: RoomConnection,
+    participant: SpaceParticipant,
+    wasOnline: boolean,
+  ): Promise<HandlerReply> {
+    const roomId = connection.room.id;
+    const userId = participant.userId;
+    // A kick, ban or deletion between taking the seat and entering the room took the seat away.
+    if (!(await this.service.seats.hasSeat(userId, roomId))) {
+      await this.service.seats.checkJoin(userId, roomId);
+      throw new SpacesError('forbidden', 'your seat was taken away while you were joining');
+    }
+    if (session.memberships.get(roomId) !== connection) {
+      throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
+    }
     const announce = !this.seated.has(connection) && !wasOnline;
     this.seated.add(connection);
     this.seatNames.set(connection, participant.displayName);
@@ -131,14 +163,11 @@ export class SpacesLive {
       await this.systemMessage(
         roomId,
         `${participant.displayName} joined the room`,
-        {
-          event: 'joined',
-          userId: user.id,
-        },
+        { event: 'joined', userId },
         connection.id,
       );
     }
-    const history = await this.service.getRoomMessages(user.id, roomId, {
+    const history = await this.service.getRoomMessages(userId, roomId, {
       limit: this.config.historyLimit,
     });
     return {
@@ -160,11 +189,13 @@ export class SpacesLive {
     if (!this.seated.has(connection)) return;
     this.seated.delete(connection);
     const ending = this.endings.get(connection);
-    if (ending === 'deleted') return;
+    if (ending === 'silent') return;
     const { userId } = connection.session.identity;
     const displayName = this.seatName(connection);
     if (this.hasOtherConnection(roomId, userId, connection.session)) return;
-    const reason = ending ?? (connection.session.isClosing ? 'disconnected' : 'left');
+    // A room the application removed (`RoomManager.remove`) is not the member's leave: seat kept.
+    const removed = this.rooms.get(roomId) !== connection.room;
+    const reason = ending ?? (connection.session.isClosing || removed ? 'disconnected' : 'left');
     this.track(
       (async () => {
         // A disconnect keeps the seat (offline); leaving on purpose gives it up.
@@ -223,7 +254,7 @@ export class SpacesLive {
   removeRoom(roomId: string): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
-    for (const connection of room.connections.values()) this.endings.set(connection, 'deleted');
+    for (const connection of room.connections.values()) this.endings.set(connection, 'silent');
     this.rooms.remove(roomId);
   }
 
@@ -236,19 +267,26 @@ export class SpacesLive {
     });
     const { responder } = this.config;
     if (
-      responder &&
-      (message.messageType === 'user_text' || message.messageType === 'user_voice')
+      !responder ||
+      (message.messageType !== 'user_text' && message.messageType !== 'user_voice')
     ) {
-      this.track(
-        runResponder(responder, message, {
-          service: this.service,
-          config: this.config,
-          deliver: (reply) => this.deliver(roomId, reply),
-          signal: this.stopping.signal,
-          logger: this.logger,
-        }),
-      );
+      return;
     }
+    // Each run may wait on a slow service for its whole timeout: past the cap, messages go
+    // unanswered (logged) rather than piling up.
+    if (this.responding >= MAX_RESPONDER_RUNS) {
+      this.logger.warn({ roomId, messageId: message.id }, 'Spaces responder busy: message skipped');
+      return;
+    }
+    this.responding++;
+    const run = runResponder(responder, message, {
+      service: this.service,
+      config: this.config,
+      deliver: (reply) => this.deliver(roomId, reply),
+      signal: this.stopping.signal,
+      logger: this.logger,
+    });
+    this.track(run.finally(() => this.responding--));
   }
 
   /** Sends a Spaces event to every member of the room on every node (`except` one connection). */

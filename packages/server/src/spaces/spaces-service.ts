@@ -198,9 +198,11 @@ export class SpacesService {
       await this.rows.touchRoom(room, now);
       return toParticipant(await this.rows.participantRow(room, user));
     }
-    // Nothing inserted: the seat went to someone else, or this user's row appeared meanwhile.
+    // Nothing inserted: the seat went to someone else, this user's row appeared meanwhile, or
+    // the room was deleted.
     const raced = await this.rejoin(user, room, name);
     if (raced) return raced;
+    await this.rows.requireRoom(room);
     throw new SpacesError('room_full', 'the room is full');
   }
 
@@ -250,7 +252,8 @@ export class SpacesService {
         .selectFrom('rooms')
         .select('state')
         .where('id', '=', roomId)
-        .executeTakeFirstOrThrow();
+        .executeTakeFirst();
+      if (!row) throw new SpacesError('not_found', 'room not found');
       const state = JSON.parse(row.state) as Record<string, unknown>;
       for (const [key, value] of Object.entries(patch ?? {})) {
         if (value === null) delete state[key];
@@ -374,12 +377,20 @@ export class SpacesService {
     return this.seats.unbanParticipant(...args);
   }
 
-  /** Rooms the user hosts or has a seat in, most recently active first. */
-  async listUserRooms(userId: string): Promise<SpaceRoomSummary[]> {
+  /** Rooms the user hosts or has a seat in, most recently active first (at most `limit`, 100). */
+  async listUserRooms(userId: string, limit = 100): Promise<SpaceRoomSummary[]> {
     const user = checkUserId(userId);
     const rows = await this.db
       .selectFrom('rooms')
       .selectAll()
+      .select((eb) =>
+        eb
+          .selectFrom('room_participants as p')
+          .select((inner) => inner.fn.countAll().as('n'))
+          .whereRef('p.room_id', '=', 'rooms.id')
+          .where('p.banned', '=', 0)
+          .as('participant_count'),
+      )
       .where((eb) =>
         eb.or([
           eb('host_user_id', '=', user),
@@ -396,8 +407,12 @@ export class SpacesService {
       )
       .orderBy('last_activity', 'desc')
       .orderBy('id')
+      .limit(limit)
       .execute();
-    return Promise.all(rows.map((row) => this.rows.summary(row)));
+    return rows.map(({ participant_count, ...row }) => ({
+      ...toRoom(row),
+      participantCount: Number(participant_count ?? 0),
+    }));
   }
 
   /* ---- internals ---- */
