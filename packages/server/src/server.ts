@@ -171,7 +171,9 @@ export class RoomServer {
       ctx,
       membership: () => this.membership,
       jwt: this.jwt,
-      isSpacesRoom: (roomId) => this.spaces?.feature.isSpacesRoom(roomId) ?? Promise.resolve(false),
+      isSpacesRoom: this.spaces
+        ? (roomId) => this.spaces?.feature.isSpacesRoom(roomId) ?? Promise.resolve(false)
+        : null,
     });
     const presence = new PresenceFeature(ctx);
     this.heartbeat = new HeartbeatFeature(ctx, presence, () => this.sessions);

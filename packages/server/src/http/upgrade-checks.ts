@@ -37,8 +37,8 @@ export interface UpgradeCheckDeps {
   ctx: FeatureContext;
   membership: () => Membership;
   jwt: JwtAuth | null;
-  /** Whether a path room is a Spaces room (joined with `room:join` only). */
-  isSpacesRoom: (roomId: string) => Promise<boolean>;
+  /** Whether a path room is a Spaces room (joined with `room:join` only); null when Spaces is off. */
+  isSpacesRoom: ((roomId: string) => Promise<boolean>) | null;
 }
 
 /**
@@ -61,9 +61,12 @@ export class UpgradeChecks {
         `origin ${req.headers.origin} is not allowed`,
       );
     }
+    // Without auth or jwt, no await: the common upgrade stays on one tick.
     const identity = config.auth
       ? await identityFromAuth(config.auth, req, config.limits.authTimeoutMs, logger)
-      : await this.identityFromToken(req, target.query);
+      : this.deps.jwt
+        ? await this.identityFromToken(this.deps.jwt, req, target.query)
+        : identityFromQuery(target.query);
     if (!identity.ok) {
       const code =
         identity.status === 401 ? UpgradeErrorCode.Unauthorized : UpgradeErrorCode.BadRequest;
@@ -80,7 +83,8 @@ export class UpgradeChecks {
         `password must be 1-${MAX_ROOM_PASSWORD_LENGTH} characters`,
       );
     }
-    if (roomId !== null && (await this.deps.isSpacesRoom(roomId))) {
+    const { isSpacesRoom } = this.deps;
+    if (roomId !== null && isSpacesRoom && (await isSpacesRoom(roomId))) {
       return refusal(
         400,
         UpgradeErrorCode.BadRequest,
@@ -122,17 +126,17 @@ export class UpgradeChecks {
   }
 
   /**
-   * Without an `auth` handler: a JWT (`Authorization: Bearer` or `?token=`) when `jwt` is
-   * configured, else the query string's `userId`/`displayName` (not signed in).
+   * With `jwt` and no `auth` handler: the token (`Authorization: Bearer` or `?token=`), else the
+   * query string's `userId`/`displayName` (not signed in) unless a token is required.
    */
   private async identityFromToken(
+    jwt: JwtAuth,
     req: IncomingMessage,
     query: URLSearchParams,
   ): Promise<IdentityResult> {
-    const { jwt } = this.deps;
     const token = bearerToken(req.headers) ?? query.get('token');
-    if (!jwt || token === null) {
-      if (jwt?.requireOnUpgrade) {
+    if (token === null) {
+      if (jwt.requireOnUpgrade) {
         return { ok: false, status: 401, reason: 'a token is required (?token= or Authorization)' };
       }
       return identityFromQuery(query);
