@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { createExampleResponder, MAX_RESPONDER_RUNS, type SpacesResponder } from '../src/index.js';
 import {
+  aliceAndBob,
   enter,
   joinSpace,
   nextMessage,
@@ -248,12 +249,7 @@ onBothDatabases('Spaces moderation and limits', (open) => {
   });
 
   it('hostile Spaces frames never crash the server or disturb another member', async () => {
-    const { server, hub } = await startSpaces(open);
-    const room = await hub.createRoom(alice, { name: 'R' });
-    const a = await signedIn(server, 'alice');
-    const b = await signedIn(server, 'bob');
-    await enter(a, room.id);
-    await enter(b, room.id);
+    const { server, room, a, b } = await aliceAndBob(open);
     const types = [
       'room:authenticate',
       'room:join',

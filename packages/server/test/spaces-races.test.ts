@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { connect } from './helpers.js';
 import {
+  aliceAndBob,
   enter,
   JWT_SECRET,
   joinSpace,
@@ -111,12 +112,7 @@ onBothDatabases('Spaces races and identities', (open) => {
   });
 
   it('an application removing a Spaces live room keeps the seats (offline), unlike a leave', async () => {
-    const { server, hub } = await startSpaces(open);
-    const room = await hub.createRoom(alice, { name: 'R' });
-    const a = await signedIn(server, 'alice');
-    const b = await signedIn(server, 'bob');
-    await enter(a, room.id);
-    await enter(b, room.id);
+    const { server, hub, room, a } = await aliceAndBob(open);
     server.getRoomManager().remove(room.id);
     await a.next('room:left');
     await expect

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { connect, type Received, upgradeStatus, wsUrl } from './helpers.js';
 import {
+  aliceAndBob,
   enter,
   joinSpace,
   nextMessage,
@@ -110,12 +111,7 @@ onBothDatabases('Spaces over the WebSocket', (open) => {
   });
 
   it('room:message is stored before it is broadcast, to every member including the sender', async () => {
-    const { server, hub } = await startSpaces(open);
-    const room = await hub.createRoom(alice, { name: 'R' });
-    const a = await signedIn(server, 'alice', 'Alice');
-    const b = await signedIn(server, 'bob', 'Bob');
-    await enter(a, room.id);
-    await enter(b, room.id);
+    const { hub, room, a, b } = await aliceAndBob(open);
     a.send({
       type: 'room:message',
       room: room.id,
@@ -181,12 +177,7 @@ onBothDatabases('Spaces over the WebSocket', (open) => {
   });
 
   it('room:state-update: the host changes state, every member hears room:state-updated; others are refused', async () => {
-    const { server, hub } = await startSpaces(open);
-    const room = await hub.createRoom(alice, { name: 'R' });
-    const a = await signedIn(server, 'alice');
-    const b = await signedIn(server, 'bob');
-    await enter(a, room.id);
-    await enter(b, room.id);
+    const { room, a, b } = await aliceAndBob(open);
     const answer = await a.request({
       type: 'room:state-update',
       room: room.id,
@@ -206,12 +197,7 @@ onBothDatabases('Spaces over the WebSocket', (open) => {
   });
 
   it('room:voice-start/stop tell every member and flip conversationActive', async () => {
-    const { server, hub } = await startSpaces(open);
-    const room = await hub.createRoom(alice, { name: 'R' });
-    const a = await signedIn(server, 'alice', 'Alice');
-    const b = await signedIn(server, 'bob', 'Bob');
-    await enter(a, room.id);
-    await enter(b, room.id);
+    const { hub, room, a, b } = await aliceAndBob(open);
     expect((await b.request({ type: 'room:voice-start', room: room.id })).type).toBe('ack');
     expect(await a.next('room:voice-started')).toMatchObject({ userId: 'bob', displayName: 'Bob' });
     expect(await a.next('room:state-updated')).toMatchObject({
@@ -255,12 +241,7 @@ onBothDatabases('Spaces over the WebSocket', (open) => {
   });
 
   it('room:leave answers room:left and gives the seat up; the others hear it', async () => {
-    const { server, hub } = await startSpaces(open);
-    const room = await hub.createRoom(alice, { name: 'R' });
-    const a = await signedIn(server, 'alice', 'Alice');
-    const b = await signedIn(server, 'bob', 'Bob');
-    await enter(a, room.id);
-    await enter(b, room.id);
+    const { hub, room, a, b } = await aliceAndBob(open);
     const left = await b.request({ type: 'room:leave', room: room.id });
     expect(left).toMatchObject({ type: 'room:left', room: room.id, reason: 'left' });
     expect(await a.next('room:participant-left')).toMatchObject({
@@ -310,12 +291,7 @@ onBothDatabases('Spaces over the WebSocket', (open) => {
   });
 
   it('REST effects reach live members: state via the hub, deletion empties the room', async () => {
-    const { server, hub } = await startSpaces(open);
-    const room = await hub.createRoom(alice, { name: 'R' });
-    const a = await signedIn(server, 'alice');
-    const b = await signedIn(server, 'bob');
-    await enter(a, room.id);
-    await enter(b, room.id);
+    const { server, hub, room, a, b } = await aliceAndBob(open);
     await hub.updateState(alice, room.id, { currentMode: 'calm' });
     expect(await b.next('room:state-updated')).toMatchObject({ state: { currentMode: 'calm' } });
     await hub.leave({ id: 'bob', displayName: 'bob' }, room.id);

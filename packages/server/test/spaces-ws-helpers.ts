@@ -104,3 +104,17 @@ export async function nextMessage(
   );
   return event.message as Record<string, unknown>;
 }
+
+/** Spaces with a room hosted by alice ("Alice") that alice and bob ("Bob") have joined. */
+export async function aliceAndBob(open: OpenStore, config: ServerConfig = {}) {
+  const setup = await startSpaces(open, config);
+  const room = await setup.hub.createRoom(
+    { id: 'alice', displayName: 'Alice' },
+    { name: 'R', maxParticipants: 10 },
+  );
+  const a = await signedIn(setup.server, 'alice', 'Alice');
+  const b = await signedIn(setup.server, 'bob', 'Bob');
+  await enter(a, room.id);
+  await enter(b, room.id);
+  return { ...setup, room, a, b };
+}

@@ -34,6 +34,33 @@ export class SpacesRows {
       return work(trx);
     });
   }
+  /**
+   * Changes a room's state alone on the room (read, `change`, write back with `last_activity`
+   * now and `columns`), so concurrent changes are not lost. `change` returns the state to store,
+   * encoded (it may refuse with a `SpacesError`). `not_found` if the room is gone.
+   */
+  modifyState(
+    roomId: string,
+    now: number,
+    change: (state: Record<string, unknown>) => string,
+    columns: { current_mode?: string } = {},
+  ): Promise<void> {
+    return this.withRoomLock(roomId, async (db) => {
+      const row = await db
+        .selectFrom('rooms')
+        .select('state')
+        .where('id', '=', roomId)
+        .executeTakeFirst();
+      if (!row) throw new SpacesError('not_found', 'room not found');
+      const state = change(JSON.parse(row.state) as Record<string, unknown>);
+      await db
+        .updateTable('rooms')
+        .set({ state, last_activity: now, ...columns })
+        .where('id', '=', roomId)
+        .execute();
+    });
+  }
+
   async touchRoom(roomId: string, now: number, db: Db = this.db): Promise<void> {
     await db.updateTable('rooms').set({ last_activity: now }).where('id', '=', roomId).execute();
   }

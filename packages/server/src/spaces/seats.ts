@@ -94,21 +94,9 @@ export class SpacesSeats {
   async setConversationActive(userId: string, roomId: string, active: boolean): Promise<SpaceRoom> {
     const user = checkUserId(userId);
     await this.rows.requireViewer(user, roomId);
-    const now = this.now();
-    await this.rows.withRoomLock(roomId, async (db) => {
-      const row = await db
-        .selectFrom('rooms')
-        .select('state')
-        .where('id', '=', roomId)
-        .executeTakeFirst();
-      if (!row) throw new SpacesError('not_found', 'room not found');
-      const state = JSON.parse(row.state) as Record<string, unknown>;
+    await this.rows.modifyState(roomId, this.now(), (state) => {
       state.conversationActive = active;
-      await db
-        .updateTable('rooms')
-        .set({ state: JSON.stringify(state), last_activity: now })
-        .where('id', '=', roomId)
-        .execute();
+      return JSON.stringify(state);
     });
     return toRoom(await this.rows.roomRow(roomId));
   }

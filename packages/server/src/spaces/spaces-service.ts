@@ -246,30 +246,18 @@ export class SpacesService {
     if (mode === undefined && patch === undefined) {
       throw new SpacesError('invalid_input', 'nothing to update');
     }
-    const now = this.now();
-    await this.rows.withRoomLock(roomId, async (db) => {
-      const row = await db
-        .selectFrom('rooms')
-        .select('state')
-        .where('id', '=', roomId)
-        .executeTakeFirst();
-      if (!row) throw new SpacesError('not_found', 'room not found');
-      const state = JSON.parse(row.state) as Record<string, unknown>;
-      for (const [key, value] of Object.entries(patch ?? {})) {
-        if (value === null) delete state[key];
-        else state[key] = value;
-      }
-      const json = checkJsonObject(state, 'state', MAX_STATE_BYTES);
-      await db
-        .updateTable('rooms')
-        .set({
-          state: json,
-          last_activity: now,
-          ...(mode === undefined ? {} : { current_mode: mode }),
-        })
-        .where('id', '=', roomId)
-        .execute();
-    });
+    await this.rows.modifyState(
+      roomId,
+      this.now(),
+      (state) => {
+        for (const [key, value] of Object.entries(patch ?? {})) {
+          if (value === null) delete state[key];
+          else state[key] = value;
+        }
+        return checkJsonObject(state, 'state', MAX_STATE_BYTES);
+      },
+      mode === undefined ? {} : { current_mode: mode },
+    );
     return toRoom(await this.rows.roomRow(roomId));
   }
 
