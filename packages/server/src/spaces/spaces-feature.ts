@@ -28,8 +28,8 @@ async function refusing<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * The Spaces events on the WebSocket (docs/protocol.md §19): messages, state, the heartbeat,
- * voice, history and kicks (sign-in is `AuthenticateFeature`). Joins and leaves are the core `room:join`/`room:leave`
- * (the rooms feature hands Spaces rooms to `join`/`leave` here).
+ * voice, history and kicks (sign-in is `AuthenticateFeature`). Joins and leaves are the core
+ * `room:join`/`room:leave`: the rooms feature hands Spaces rooms to `join` and `isSeated` here.
  */
 export class SpacesFeature implements Feature {
   readonly name = 'spaces';
