@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { MAX_ROOM_ID_LENGTH } from './limits.js';
+import { ClientMessageIdSchema, RefSchema, RoomIdSchema } from './envelope-schema.js';
 
 /**
  * Live components (docs/protocol.md §18): a component instance per client on the server, whose
@@ -13,9 +13,6 @@ export const MAX_ACTION_NAME_LENGTH = 128;
 /** Longest component id a client may name (the server's are UUIDs). */
 export const MAX_COMPONENT_ID_LENGTH = 128;
 
-// The envelope fields, as in schemas.ts (repeated here so the two modules do not import each other).
-const Ref = Type.Union([Type.String({ maxLength: 64 }), Type.Integer()]);
-const ClientMessageId = Type.String({ minLength: 1, maxLength: 64 });
 const ComponentId = Type.String({ minLength: 1, maxLength: MAX_COMPONENT_ID_LENGTH });
 
 /**
@@ -26,10 +23,10 @@ const ComponentId = Type.String({ minLength: 1, maxLength: MAX_COMPONENT_ID_LENG
 export const LiveMountSchema = Type.Object(
   {
     type: Type.Literal('live:mount'),
-    ref: Type.Optional(Ref),
-    cid: Type.Optional(ClientMessageId),
+    ref: Type.Optional(RefSchema),
+    cid: Type.Optional(ClientMessageIdSchema),
     /** The component's default room (its `options.room`); joined at mount. */
-    room: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ROOM_ID_LENGTH })),
+    room: Type.Optional(RoomIdSchema),
     component: Type.String({ minLength: 1, maxLength: MAX_COMPONENT_NAME_LENGTH }),
     initialState: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
@@ -40,8 +37,8 @@ export const LiveMountSchema = Type.Object(
 export const LiveCallSchema = Type.Object(
   {
     type: Type.Literal('live:call'),
-    ref: Type.Optional(Ref),
-    cid: Type.Optional(ClientMessageId),
+    ref: Type.Optional(RefSchema),
+    cid: Type.Optional(ClientMessageIdSchema),
     componentId: ComponentId,
     action: Type.String({ minLength: 1, maxLength: MAX_ACTION_NAME_LENGTH }),
     payload: Type.Optional(Type.Unknown()),
@@ -53,8 +50,8 @@ export const LiveCallSchema = Type.Object(
 export const LiveUnmountSchema = Type.Object(
   {
     type: Type.Literal('live:unmount'),
-    ref: Type.Optional(Ref),
-    cid: Type.Optional(ClientMessageId),
+    ref: Type.Optional(RefSchema),
+    cid: Type.Optional(ClientMessageIdSchema),
     componentId: ComponentId,
   },
   { additionalProperties: false },
@@ -69,7 +66,7 @@ export type LiveUnmountMessage = Static<typeof LiveUnmountSchema>;
 /** Answer to `live:mount`: the component's id, its full initial state and the rooms it is in. */
 export interface LiveMountedServerMessage {
   type: 'live:mounted';
-  ref?: Static<typeof Ref>;
+  ref?: Static<typeof RefSchema>;
   componentId: string;
   /** The registered name that was mounted. */
   component: string;
@@ -80,7 +77,7 @@ export interface LiveMountedServerMessage {
 /** Answer to `live:call`: what the action returned (`null` for nothing). */
 export interface LiveResultServerMessage {
   type: 'live:result';
-  ref?: Static<typeof Ref>;
+  ref?: Static<typeof RefSchema>;
   componentId: string;
   action: string;
   result: unknown;

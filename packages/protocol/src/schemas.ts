@@ -1,10 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import {
-  CHANNEL_PATTERN,
-  MAX_CHANNEL_LENGTH,
-  MAX_ROOM_ID_LENGTH,
-  MAX_ROOM_PASSWORD_LENGTH,
-} from './limits.js';
+import { ClientMessageIdSchema, envelope, RefSchema, RoomIdSchema } from './envelope-schema.js';
+import { CHANNEL_PATTERN, MAX_CHANNEL_LENGTH, MAX_ROOM_PASSWORD_LENGTH } from './limits.js';
 import { LiveCallSchema, LiveMountSchema, LiveUnmountSchema } from './live.js';
 import { spacesClientSchemas } from './spaces.js';
 
@@ -14,16 +10,6 @@ import { spacesClientSchemas } from './spaces.js';
  * Built-in messages accept no unknown fields except `cursor:update`, whose extra fields travel
  * with the cursor.
  */
-
-const Ref = Type.Union([Type.String({ maxLength: 64 }), Type.Integer()]);
-const RoomId = Type.String({ minLength: 1, maxLength: MAX_ROOM_ID_LENGTH });
-/** A client-generated message id (reserved for offline dedupe); accepted and passed through. */
-const ClientMessageId = Type.String({ minLength: 1, maxLength: 64 });
-const envelope = {
-  room: Type.Optional(RoomId),
-  ref: Type.Optional(Ref),
-  cid: Type.Optional(ClientMessageId),
-};
 
 export const OnlineStatusSchema = Type.Union([
   Type.Literal('online'),
@@ -81,9 +67,9 @@ export const StateUpdateSchema = Type.Object(
 export const RoomJoinSchema = Type.Object(
   {
     type: Type.Literal('room:join'),
-    room: RoomId,
-    ref: Type.Optional(Ref),
-    cid: Type.Optional(ClientMessageId),
+    room: RoomIdSchema,
+    ref: Type.Optional(RefSchema),
+    cid: Type.Optional(ClientMessageIdSchema),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ROOM_PASSWORD_LENGTH })),
     maxUsers: Type.Optional(Type.Integer({ minimum: 1 })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -96,15 +82,19 @@ export const RoomJoinSchema = Type.Object(
 export const RoomLeaveSchema = Type.Object(
   {
     type: Type.Literal('room:leave'),
-    room: RoomId,
-    ref: Type.Optional(Ref),
-    cid: Type.Optional(ClientMessageId),
+    room: RoomIdSchema,
+    ref: Type.Optional(RefSchema),
+    cid: Type.Optional(ClientMessageIdSchema),
   },
   { additionalProperties: false },
 );
 
 export const RoomListSchema = Type.Object(
-  { type: Type.Literal('room:list'), ref: Type.Optional(Ref), cid: Type.Optional(ClientMessageId) },
+  {
+    type: Type.Literal('room:list'),
+    ref: Type.Optional(RefSchema),
+    cid: Type.Optional(ClientMessageIdSchema),
+  },
   { additionalProperties: false },
 );
 
@@ -176,4 +166,4 @@ export type RoomListMessage = Static<typeof RoomListSchema>;
 export type BroadcastMessage = Static<typeof BroadcastSchema>;
 export type StorageInitMessage = Static<typeof StorageInitSchema>;
 export type StorageOpsMessage = Static<typeof StorageOpsSchema>;
-export type Ref = Static<typeof Ref>;
+export type Ref = Static<typeof RefSchema>;

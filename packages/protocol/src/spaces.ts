@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ClientMessageIdSchema, envelope, RefSchema } from './envelope-schema.js';
 import type { ErrorCode } from './errors.js';
-import { MAX_ROOM_ID_LENGTH } from './limits.js';
 
 /**
  * Spaces (docs/protocol.md §19): persistent rooms with codes, hosts, seats and message history,
@@ -8,16 +8,6 @@ import { MAX_ROOM_ID_LENGTH } from './limits.js';
  * events around it. Refusals of them (and of a `room:join`/`room:leave` of a Spaces room) come as
  * `room:error`, shaped like `error`.
  */
-
-// The envelope fields, as in schemas.ts (repeated so the modules do not import each other).
-const Ref = Type.Union([Type.String({ maxLength: 64 }), Type.Integer()]);
-const ClientMessageId = Type.String({ minLength: 1, maxLength: 64 });
-const RoomId = Type.String({ minLength: 1, maxLength: MAX_ROOM_ID_LENGTH });
-const roomEnvelope = {
-  room: Type.Optional(RoomId),
-  ref: Type.Optional(Ref),
-  cid: Type.Optional(ClientMessageId),
-};
 
 /** Longest token `room:authenticate` accepts. */
 export const MAX_TOKEN_LENGTH = 8192;
@@ -30,8 +20,8 @@ export const MAX_SPACES_HISTORY_PAGE = 100;
 export const RoomAuthenticateSchema = Type.Object(
   {
     type: Type.Literal('room:authenticate'),
-    ref: Type.Optional(Ref),
-    cid: Type.Optional(ClientMessageId),
+    ref: Type.Optional(RefSchema),
+    cid: Type.Optional(ClientMessageIdSchema),
     token: Type.String({ minLength: 1, maxLength: MAX_TOKEN_LENGTH }),
   },
   { additionalProperties: false },
@@ -41,7 +31,7 @@ export const RoomAuthenticateSchema = Type.Object(
 export const RoomMessageSchema = Type.Object(
   {
     type: Type.Literal('room:message'),
-    ...roomEnvelope,
+    ...envelope,
     messageType: Type.Union([Type.Literal('user_text'), Type.Literal('user_voice')]),
     content: Type.String({ minLength: 1, maxLength: MAX_SPACES_CONTENT_LENGTH }),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -53,7 +43,7 @@ export const RoomMessageSchema = Type.Object(
 export const RoomStateUpdateSchema = Type.Object(
   {
     type: Type.Literal('room:state-update'),
-    ...roomEnvelope,
+    ...envelope,
     currentMode: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     state: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
@@ -62,17 +52,17 @@ export const RoomStateUpdateSchema = Type.Object(
 
 /** The Spaces heartbeat: this participant is still here (`last_seen` now). */
 export const RoomPresenceUpdateSchema = Type.Object(
-  { type: Type.Literal('room:presence-update'), ...roomEnvelope },
+  { type: Type.Literal('room:presence-update'), ...envelope },
   { additionalProperties: false },
 );
 
 export const RoomVoiceStartSchema = Type.Object(
-  { type: Type.Literal('room:voice-start'), ...roomEnvelope },
+  { type: Type.Literal('room:voice-start'), ...envelope },
   { additionalProperties: false },
 );
 
 export const RoomVoiceStopSchema = Type.Object(
-  { type: Type.Literal('room:voice-stop'), ...roomEnvelope },
+  { type: Type.Literal('room:voice-stop'), ...envelope },
   { additionalProperties: false },
 );
 
@@ -80,7 +70,7 @@ export const RoomVoiceStopSchema = Type.Object(
 export const RoomHistorySchema = Type.Object(
   {
     type: Type.Literal('room:history'),
-    ...roomEnvelope,
+    ...envelope,
     /** Messages older than this message id (default: the newest). */
     before: Type.Optional(Type.Integer({ minimum: 1 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SPACES_HISTORY_PAGE })),
@@ -92,7 +82,7 @@ export const RoomHistorySchema = Type.Object(
 export const RoomKickSchema = Type.Object(
   {
     type: Type.Literal('room:kick'),
-    ...roomEnvelope,
+    ...envelope,
     userId: Type.String({ minLength: 1, maxLength: 256 }),
     ban: Type.Optional(Type.Boolean()),
   },
