@@ -7,6 +7,7 @@ export {
   type SpaceParticipant,
   type SpaceRoom,
   type SpaceRoomSummary,
+  type SpacesActor,
 } from './model.js';
 export {
   createExampleResponder,
@@ -22,7 +23,7 @@ export {
   ROOM_CODE_LENGTH,
 } from './room-codes.js';
 export type { SpacesConfig } from './spaces-config.js';
-export { type SpacesActor, SpacesHub } from './spaces-hub.js';
+export { SpacesHub } from './spaces-hub.js';
 export { MAX_RESPONDER_RUNS } from './spaces-live.js';
 export {
   type CleanupOptions,

@@ -11,6 +11,12 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'system',
 ];
 
+/** The acting user of a Spaces operation: a verified JWT's, or a signed-in connection's. */
+export interface SpacesActor {
+  id: string;
+  displayName: string;
+}
+
 export interface SpaceRoom {
   id: string;
   roomCode: string;

@@ -61,6 +61,17 @@ export class SpacesRows {
     });
   }
 
+  /** Takes the user's seat away (a ban is not a seat). False when there was none. */
+  async deleteSeat(roomId: string, userId: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('room_participants')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .where('banned', '=', 0)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
   async touchRoom(roomId: string, now: number, db: Db = this.db): Promise<void> {
     await db.updateTable('rooms').set({ last_activity: now }).where('id', '=', roomId).execute();
   }

@@ -70,16 +70,17 @@ export class SpacesSeats {
     return row !== undefined;
   }
 
-  /** Heartbeat for every user of `userIds` connected to the room (online, `last_seen` now). */
-  async touchSeats(roomId: string, userIds: readonly string[]): Promise<void> {
-    if (userIds.length === 0) return;
-    await this.db
+  /** Heartbeat of `userIds`' seats in the room (online, `last_seen` now); how many there were. */
+  async touchSeats(roomId: string, userIds: readonly string[]): Promise<number> {
+    if (userIds.length === 0) return 0;
+    const result = await this.db
       .updateTable('room_participants')
       .set({ is_online: 1, last_seen: this.now() })
       .where('room_id', '=', roomId)
       .where('user_id', 'in', userIds)
       .where('banned', '=', 0)
-      .execute();
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   /** The room and its participants, without an access check (for members already let in). */
@@ -114,14 +115,7 @@ export class SpacesSeats {
 
   /** Heartbeat: online, `last_seen` now. False when the user has no seat in the room. */
   async touchLastSeen(userId: string, roomId: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('room_participants')
-      .set({ is_online: 1, last_seen: this.now() })
-      .where('user_id', '=', checkUserId(userId))
-      .where('room_id', '=', checkId(roomId, 'roomId'))
-      .where('banned', '=', 0)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return (await this.touchSeats(checkId(roomId, 'roomId'), [checkUserId(userId)])) > 0;
   }
 
   /**
@@ -139,15 +133,7 @@ export class SpacesSeats {
     const target = checkUserId(targetUserId);
     if (target === hostUserId)
       throw new SpacesError('invalid_input', 'the host cannot kick itself');
-    if (!options.ban) {
-      const result = await this.db
-        .deleteFrom('room_participants')
-        .where('room_id', '=', roomId)
-        .where('user_id', '=', target)
-        .where('banned', '=', 0)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
-    }
+    if (!options.ban) return this.rows.deleteSeat(roomId, target);
     const now = this.now();
     await this.db
       .insertInto('room_participants')

@@ -9,7 +9,8 @@ import {
 import type { ClientSession, RoomConnection } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
 import { TokenBucket } from '../rooms/token-bucket.js';
-import { messageJson, roomStateJson } from './json.js';
+import { messageJson } from './json.js';
+import type { SpacesActor } from './model.js';
 import type { ResolvedSpacesConfig } from './spaces-config.js';
 import type { SpacesHub } from './spaces-hub.js';
 import { spacesRefusal, spacesUserOf } from './spaces-live.js';
@@ -130,7 +131,7 @@ export class SpacesFeature implements Feature {
   private seated(
     session: ClientSession,
     target: RoomTarget,
-    work: (user: { id: string; displayName: string }) => Promise<HandlerReply>,
+    work: (user: SpacesActor) => Promise<HandlerReply>,
   ): Promise<HandlerReply> {
     const user = spacesUserOf(session);
     if (!user || !this.hub.live.isSeated(target.connection)) {
@@ -163,7 +164,7 @@ export class SpacesFeature implements Feature {
   }
 
   private async voice(
-    user: { id: string; displayName: string },
+    user: SpacesActor,
     target: RoomTarget,
     active: boolean,
   ): Promise<HandlerReply> {
@@ -176,12 +177,7 @@ export class SpacesFeature implements Feature {
       userId: user.id,
       displayName,
     });
-    this.hub.live.publish(roomId, {
-      type: 'room:state-updated',
-      room: roomId,
-      state: roomStateJson(room),
-      userId: user.id,
-    });
+    this.hub.live.stateUpdated(room, user.id);
     return undefined;
   }
 }

@@ -1,15 +1,11 @@
 import type { SpacesMessage, SpacesParticipant, SpacesRoom } from '@roomkit/protocol';
-import type { VerifiedUser } from '../auth/jwt.js';
 import type { Logger } from '../observability/logger.js';
 import { SpacesError } from './errors.js';
-import { messageJson, participantJson, roomJson, roomStateJson } from './json.js';
-import type { SpaceRoom } from './model.js';
+import { messageJson, participantJson, roomJson } from './json.js';
+import type { SpaceRoom, SpacesActor } from './model.js';
 import type { ResolvedSpacesConfig } from './spaces-config.js';
 import type { SpacesLive } from './spaces-live.js';
 import type { SpacesService } from './spaces-service.js';
-
-/** The acting user of a Spaces operation: a verified JWT's, or a signed-in connection's. */
-export type SpacesActor = Pick<VerifiedUser, 'id' | 'displayName'>;
 
 /**
  * What the REST API and the WebSocket handlers call: the service's operations for an acting
@@ -90,12 +86,7 @@ export class SpacesHub {
     body: { currentMode?: string; state?: Record<string, unknown> },
   ): Promise<SpacesRoom> {
     const room = await this.service.updateRoomState(user.id, roomId, body);
-    this.live.publish(roomId, {
-      type: 'room:state-updated',
-      room: roomId,
-      state: roomStateJson(room),
-      userId: user.id,
-    });
+    this.live.stateUpdated(room, user.id);
     return this.json(room);
   }
 

@@ -12,7 +12,7 @@ import type { Membership } from '../rooms/membership.js';
 import type { RoomManager } from '../rooms/room-manager.js';
 import { SpacesError, type SpacesErrorCode } from './errors.js';
 import { messageJson, participantJson, roomJson, roomStateJson } from './json.js';
-import type { SpaceMessage, SpaceParticipant } from './model.js';
+import type { SpaceMessage, SpaceParticipant, SpaceRoom, SpacesActor } from './model.js';
 import { runResponder } from './run-responder.js';
 import type { ResolvedSpacesConfig } from './spaces-config.js';
 import type { SpacesService } from './spaces-service.js';
@@ -48,7 +48,7 @@ export function spacesRefusal(error: unknown): unknown {
 }
 
 /** The signed-in user of a connection, or null (query-string identities are not signed in). */
-export function spacesUserOf(session: ClientSession): { id: string; displayName: string } | null {
+export function spacesUserOf(session: ClientSession): SpacesActor | null {
   const { identity } = session;
   return identity.verified ? { id: identity.userId, displayName: identity.displayName } : null;
 }
@@ -59,10 +59,11 @@ export function spacesUserOf(session: ClientSession): { id: string; displayName:
  * and taking people out of a room when the host or the REST API says so.
  */
 export class SpacesLive {
-  /** Memberships that joined as Spaces members (the others in the same room are not seated). */
-  private readonly seated = new WeakSet<RoomConnection>();
-  /** The name each seated membership has in the room (the seat's, which may differ from the token's). */
-  private readonly seatNames = new WeakMap<RoomConnection, string>();
+  /**
+   * Memberships that joined as Spaces members (the others in the same room are not seated), with
+   * the seat's name in the room (which may differ from the token's).
+   */
+  private readonly seats = new WeakMap<RoomConnection, string>();
   /** Touches the seats of connected users (their heartbeat), so presence and cleanup see them. */
   private touchTimer: NodeJS.Timeout | null = null;
   /** Why a membership is being ended, when it is not the member's own leave or disconnect. */
@@ -83,7 +84,7 @@ export class SpacesLive {
   ) {}
 
   isSeated(connection: RoomConnection): boolean {
-    return this.seated.has(connection);
+    return this.seats.has(connection);
   }
 
   /**
@@ -146,9 +147,8 @@ export class SpacesLive {
     if (session.memberships.get(roomId) !== connection) {
       throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
     }
-    const announce = !this.seated.has(connection) && !wasOnline;
-    this.seated.add(connection);
-    this.seatNames.set(connection, participant.displayName);
+    const announce = !this.seats.has(connection) && !wasOnline;
+    this.seats.set(connection, participant.displayName);
     const { room, participants } = await this.service.seats.snapshot(roomId);
     if (announce) {
       this.publish(
@@ -186,12 +186,12 @@ export class SpacesLive {
    * hears `room:participant-left` and a `system` message.
    */
   onLeave(roomId: string, connection: RoomConnection): void {
-    if (!this.seated.has(connection)) return;
-    this.seated.delete(connection);
+    const displayName = this.seats.get(connection);
+    if (displayName === undefined) return;
+    this.seats.delete(connection);
     const ending = this.endings.get(connection);
     if (ending === 'silent') return;
     const { userId } = connection.session.identity;
-    const displayName = this.seatName(connection);
     if (this.hasOtherConnection(roomId, userId, connection.session)) return;
     // A room the application removed (`RoomManager.remove`) is not the member's leave: seat kept.
     const removed = this.rooms.get(roomId) !== connection.room;
@@ -208,7 +208,7 @@ export class SpacesLive {
 
   /** The membership's seat name (the connection's display name if it has none). */
   seatName(connection: RoomConnection): string {
-    return this.seatNames.get(connection) ?? connection.session.identity.displayName;
+    return this.seats.get(connection) ?? connection.session.identity.displayName;
   }
 
   /** Tells the room a participant is gone (also for one who was not connected). */
@@ -258,13 +258,16 @@ export class SpacesLive {
     this.rooms.remove(roomId);
   }
 
-  /** Sends a stored message to every member, then lets the responder answer a participant's. */
-  deliver(roomId: string, message: SpaceMessage): void {
-    this.publish(roomId, {
-      type: 'room:message-received',
-      room: roomId,
-      message: messageJson(message),
-    });
+  /**
+   * Sends a stored message to every member (but `except`), then lets the responder answer a
+   * participant's.
+   */
+  deliver(roomId: string, message: SpaceMessage, except?: string): void {
+    this.publish(
+      roomId,
+      { type: 'room:message-received', room: roomId, message: messageJson(message) },
+      except,
+    );
     const { responder } = this.config;
     if (
       !responder ||
@@ -287,6 +290,16 @@ export class SpacesLive {
       logger: this.logger,
     });
     this.track(run.finally(() => this.responding--));
+  }
+
+  /** Tells every member the room's state changed (the host's update, or voice on/off). */
+  stateUpdated(room: SpaceRoom, userId: string): void {
+    this.publish(room.id, {
+      type: 'room:state-updated',
+      room: room.id,
+      state: roomStateJson(room),
+      userId,
+    });
   }
 
   /** Sends a Spaces event to every member of the room on every node (`except` one connection). */
@@ -312,7 +325,7 @@ export class SpacesLive {
     for (const room of this.rooms.all()) {
       const users = new Set<string>();
       for (const connection of room.connections.values()) {
-        if (this.seated.has(connection)) users.add(connection.session.identity.userId);
+        if (this.seats.has(connection)) users.add(connection.session.identity.userId);
       }
       if (users.size > 0) this.track(this.service.seats.touchSeats(room.id, [...users]));
     }
@@ -332,10 +345,9 @@ export class SpacesLive {
     metadata: Record<string, unknown>,
     except?: string,
   ): Promise<void> {
-    const message = await this.service.insertServerMessage(roomId, 'system', content, metadata);
-    this.publish(
+    this.deliver(
       roomId,
-      { type: 'room:message-received', room: roomId, message: messageJson(message) },
+      await this.service.insertServerMessage(roomId, 'system', content, metadata),
       except,
     );
   }
@@ -344,8 +356,9 @@ export class SpacesLive {
     const room = this.rooms.get(roomId);
     if (!room) return false;
     for (const connection of room.connections.values()) {
-      if (connection.session !== session && connection.session.identity.userId === userId) {
-        if (this.seated.has(connection)) return true;
+      const other = connection.session;
+      if (other !== session && other.identity.userId === userId && this.seats.has(connection)) {
+        return true;
       }
     }
     return false;

@@ -207,14 +207,8 @@ export class SpacesService {
   }
 
   /** Gives up the user's seat. False when the user had none. */
-  async leaveRoom(userId: string, roomId: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('room_participants')
-      .where('room_id', '=', checkId(roomId, 'roomId'))
-      .where('user_id', '=', checkUserId(userId))
-      .where('banned', '=', 0)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+  leaveRoom(userId: string, roomId: string): Promise<boolean> {
+    return this.rows.deleteSeat(checkId(roomId, 'roomId'), checkUserId(userId));
   }
 
   /** The host and participants only; oldest seat first. */
