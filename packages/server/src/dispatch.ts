@@ -26,6 +26,13 @@ import type { ClientSession } from './rooms/connection.js';
 
 const EMPTY = Buffer.alloc(0);
 
+type RefusalType = 'error' | 'room:error';
+
+/** Refusals of Spaces messages are `room:error` (docs/protocol.md §19.8); all others `error`. */
+function refusalType(messageType: string | undefined): RefusalType {
+  return messageType !== undefined && SPACES_CLIENT_TYPES.has(messageType) ? 'room:error' : 'error';
+}
+
 /** Violations are counted over this window before the connection is closed. */
 const VIOLATION_WINDOW_MS = 10_000;
 /** Names of binary storage frames by kind, for replies and logs. */
@@ -107,8 +114,8 @@ export class Dispatcher {
     }
     const decoded = decodeClientMessage(data.toString('utf8'), { maxDepth: limits.maxDepth });
     if (!decoded.ok) {
-      const spaces = decoded.type !== undefined && SPACES_CLIENT_TYPES.has(decoded.type);
-      this.fail(session, decoded.code, decoded.message, decoded.ref, undefined, spaces);
+      const replyType = refusalType(decoded.type);
+      this.fail(session, decoded.code, decoded.message, decoded.ref, undefined, replyType);
       return;
     }
     // Envelope view: `room` and `ref` as the codec validated them, whatever the type.
@@ -248,11 +255,10 @@ export class Dispatcher {
   }
 
   private failWith(session: ClientSession, error: unknown, message: Envelope): void {
-    const spaces =
-      SPACES_CLIENT_TYPES.has(message.type) ||
-      (error instanceof ProtocolError && error.replyType === 'room:error');
     if (error instanceof ProtocolError) {
-      this.fail(session, error.code, error.message, message.ref, message.room, spaces);
+      const replyType =
+        error.replyType === 'room:error' ? error.replyType : refusalType(message.type);
+      this.fail(session, error.code, error.message, message.ref, message.room, replyType);
       return;
     }
     this.ctx.logger.error({ err: error, type: message.type }, 'message handler failed');
@@ -262,7 +268,7 @@ export class Dispatcher {
       `the server failed to handle "${message.type}"`,
       message.ref,
       message.room,
-      spaces,
+      refusalType(message.type),
     );
   }
 
@@ -312,9 +318,9 @@ export class Dispatcher {
     message: string,
     ref?: Ref,
     room?: string,
-    spaces = false,
+    replyType: RefusalType = 'error',
   ): void {
-    const error: Record<string, unknown> = { type: spaces ? 'room:error' : 'error', code, message };
+    const error: Record<string, unknown> = { type: replyType, code, message };
     if (ref !== undefined) error.ref = ref;
     if (room !== undefined) error.room = room;
     session.send(encodeServerMessage(error));

@@ -192,10 +192,7 @@ export class RoomServer {
       new CursorsFeature(ctx),
       new BroadcastFeature(ctx),
       this.heartbeat,
-      new RoomsFeature(
-        () => this.membership,
-        () => this.spaces?.feature ?? null,
-      ),
+      new RoomsFeature(() => this.membership, this.spaces?.feature ?? null),
       this.live,
     ];
     if (this.jwt) this.features.push(new AuthenticateFeature(this.jwt));

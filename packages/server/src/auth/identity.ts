@@ -15,7 +15,8 @@ export type IdentityResult =
   | { ok: true; identity: Identity }
   | { ok: false; status: 400 | 401; reason: string };
 
-function toIdentity(result: AuthResult): Identity {
+/** `verified`: the identity was proven (auth handler or JWT), not typed into a query string. */
+function toIdentity(result: AuthResult, verified: boolean): Identity {
   const identity: Identity = {
     userId: result.userId,
     displayName: result.displayName,
@@ -24,13 +25,13 @@ function toIdentity(result: AuthResult): Identity {
   if (typeof result.avatarUrl === 'string') identity.avatarUrl = result.avatarUrl;
   if (result.metadata && typeof result.metadata === 'object') identity.metadata = result.metadata;
   if (result.readOnly === true) identity.readOnly = true;
-  identity.verified = true;
+  if (verified) identity.verified = true;
   return identity;
 }
 
 /** The identity of a user signed in with a verified JWT. */
 export function identityFromJwt(user: VerifiedUser): Identity {
-  const identity = toIdentity({ userId: user.id, displayName: user.displayName });
+  const identity = toIdentity({ userId: user.id, displayName: user.displayName }, true);
   if (user.guest) identity.guest = true;
   return identity;
 }
@@ -53,10 +54,8 @@ export function identityFromQuery(query: URLSearchParams): IdentityResult {
   if (userId === RESERVED_USER_ID) {
     return { ok: false, status: 400, reason: `userId "${RESERVED_USER_ID}" is reserved` };
   }
-  const identity = toIdentity({ userId, displayName });
   // Whoever typed it: the query string proves nothing.
-  delete identity.verified;
-  return { ok: true, identity };
+  return { ok: true, identity: toIdentity({ userId, displayName }, false) };
 }
 
 /**
@@ -88,7 +87,7 @@ export async function identityFromAuth(
       );
       return { ok: false, status: 401, reason: `userId "${RESERVED_USER_ID}" is reserved` };
     }
-    return { ok: true, identity: toIdentity(result) };
+    return { ok: true, identity: toIdentity(result, true) };
   } catch (error) {
     logger.warn({ err: error }, 'auth.authenticate threw; refusing the upgrade');
     return { ok: false, status: 401, reason: 'authentication failed' };

@@ -15,7 +15,7 @@ export class RoomsFeature implements Feature {
     onSessionMessage('room:join', (message, session) => {
       // A Spaces room (a UUID found in the Spaces tables) is joined through the same core join,
       // after its seat is taken; any other room is joined at once.
-      const spaces = this.spaces();
+      const { spaces } = this;
       if (spaces?.mayBeSpacesRoom(message.room)) {
         return spaces
           .join(session, message)
@@ -25,7 +25,7 @@ export class RoomsFeature implements Feature {
     }),
     onSessionMessage('room:leave', (message, session) => {
       const connection = session.memberships.get(message.room);
-      const seated = connection !== undefined && this.spaces()?.isSeated(connection) === true;
+      const seated = connection !== undefined && this.spaces?.isSeated(connection) === true;
       if (!this.membership().leave(session, message.room)) {
         throw new ProtocolError(ErrorCode.NotInRoom, `not in room "${message.room}"`);
       }
@@ -37,10 +37,11 @@ export class RoomsFeature implements Feature {
     })),
   ];
 
-  /** Membership is built after the features it drives, so it is looked up lazily (Spaces too). */
+  /** Membership is built after the features it drives, so it is looked up lazily. */
   constructor(
     private readonly membership: () => Membership,
-    private readonly spaces: () => SpacesFeature | null = () => null,
+    /** Spaces rooms' joins and leaves, or null when Spaces is off. */
+    private readonly spaces: SpacesFeature | null = null,
   ) {}
 
   private coreJoin(
