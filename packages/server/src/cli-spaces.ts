@@ -1,17 +1,10 @@
 import type { JwtConfig } from './auth/jwt.js';
+import type { OptionSpec } from './cli-option-table.js';
 import { createExampleResponder } from './spaces/responder.js';
 import type { SpacesConfig } from './spaces/spaces-config.js';
 
-/** A CLI option of the sign-in and Spaces group (same shape as cli-options' table). */
-export interface SpacesOptionSpec {
-  flag: string;
-  env: string;
-  kind: 'number' | 'string' | 'flag';
-  help: string;
-  defaultText: string;
-}
-
-export const SPACES_OPTIONS: readonly SpacesOptionSpec[] = [
+/** The sign-in and Spaces group of options (read by `readSpacesOptions`). */
+export const SPACES_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'jwt-secret',
     env: 'ROOMKIT_JWT_SECRET',

@@ -230,7 +230,7 @@ export class RoomServer {
           logger: this.logger,
           authTimeoutMs: this.config.limits.authTimeoutMs,
           maxDepth: this.config.limits.maxDepth,
-          spaces: () => this.spaces?.hub ?? null,
+          spaces: this.spaces?.hub ?? null,
           jwt: this.jwt,
           spacesRateLimit: this.config.spaces?.rateLimit ?? null,
         })

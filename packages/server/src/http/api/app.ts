@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import { type FastifyInstance, fastify } from 'fastify';
 import type { JwtAuth } from '../../auth/jwt.js';
-import type { ResolvedApiConfig } from '../../config.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SpacesHub } from '../../spaces/spaces-hub.js';
 import { json } from '../requests.js';
+import type { ResolvedApiConfig } from './api-config.js';
 import { ApiAuth } from './auth.js';
 import {
   ApiErrorCode,
@@ -32,7 +32,7 @@ export interface ApiAppOptions {
   /** Deepest nesting of an emitted event's `data` (the server's `limits.maxDepth`). */
   maxDepth: number;
   /** The Spaces hub, or null when Spaces is off (its routes then answer 404). */
-  spaces: () => SpacesHub | null;
+  spaces: SpacesHub | null;
   /** Verifies the users' JWTs of the Spaces routes; null: those routes answer 401. */
   jwt: JwtAuth | null;
   /** Spaces requests per user (and guest sign-ins per address) per window; null for none. */

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
-import type { ResolvedApiConfig } from '../../config.js';
 import type { Logger } from '../../observability/logger.js';
+import type { ResolvedApiConfig } from './api-config.js';
 import { ApiError, ApiErrorCode } from './errors.js';
 
 /** The answer to every `/api` request of a server started without any key or `authorize`. */

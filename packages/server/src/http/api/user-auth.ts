@@ -41,14 +41,14 @@ export function userOf(request: FastifyRequest): VerifiedUser {
  */
 export class UserAuth {
   constructor(
-    private readonly spaces: () => SpacesHub | null,
+    private readonly spaces: SpacesHub | null,
     private readonly jwt: JwtAuth | null,
     private readonly logger: Logger,
   ) {}
 
   /** The hub, or the 404 of a server without Spaces. */
   hub(): SpacesHub {
-    const hub = this.spaces();
+    const hub = this.spaces;
     if (!hub) throw new ApiError(404, ApiErrorCode.NotFound, SPACES_OFF_MESSAGE);
     return hub;
   }
