@@ -2,7 +2,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { ClientMessageIdSchema, envelope, RefSchema, RoomIdSchema } from './envelope-schema.js';
 import { CHANNEL_PATTERN, MAX_CHANNEL_LENGTH, MAX_ROOM_PASSWORD_LENGTH } from './limits.js';
 import { LiveCallSchema, LiveMountSchema, LiveUnmountSchema } from './live.js';
-import { spacesClientSchemas } from './spaces.js';
+import { MAX_SPACES_DISPLAY_NAME_LENGTH, spacesClientSchemas } from './spaces.js';
 
 /**
  * Runtime schemas of the built-in client→server messages. The envelope fields (`type`, `room`,
@@ -74,7 +74,9 @@ export const RoomJoinSchema = Type.Object(
     maxUsers: Type.Optional(Type.Integer({ minimum: 1 })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     /** A Spaces room only: the name shown for this participant (default: the signed-in user's). */
-    displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    displayName: Type.Optional(
+      Type.String({ minLength: 1, maxLength: MAX_SPACES_DISPLAY_NAME_LENGTH }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -13,6 +13,8 @@ import type { ErrorCode } from './errors.js';
 export const MAX_TOKEN_LENGTH = 8192;
 /** Longest message `content` (characters). */
 export const MAX_SPACES_CONTENT_LENGTH = 4000;
+/** Longest participant display name (a `room:join` `displayName`, a seat's, a guest's). */
+export const MAX_SPACES_DISPLAY_NAME_LENGTH = 64;
 /** Most messages one `room:history` page (and the history in `room:joined`) carries. */
 export const MAX_SPACES_HISTORY_PAGE = 100;
 

@@ -28,6 +28,12 @@ const EMPTY = Buffer.alloc(0);
 
 type RefusalType = 'error' | 'room:error';
 
+/** Why a built-in type has no handler: the option that turns its feature on is off. */
+function offReason(messageType: string): string {
+  if (messageType === 'room:authenticate') return 'no JWT auth is configured: the jwt option';
+  return SPACES_CLIENT_TYPES.has(messageType) ? 'Spaces is off' : 'storage is turned off';
+}
+
 /** Refusals of Spaces messages are `room:error` (docs/protocol.md §19.8); all others `error`. */
 function refusalType(messageType: string | undefined): RefusalType {
   return messageType !== undefined && SPACES_CLIENT_TYPES.has(messageType) ? 'room:error' : 'error';
@@ -127,15 +133,9 @@ export class Dispatcher {
       }
       const handler = this.handlers.get(decoded.message.type);
       if (!handler) {
-        const off =
-          message.type === 'room:authenticate'
-            ? 'no JWT auth is configured: the jwt option'
-            : SPACES_CLIENT_TYPES.has(message.type)
-              ? 'Spaces is off'
-              : 'storage is turned off';
         throw new ProtocolError(
           ErrorCode.Unsupported,
-          `"${message.type}" is not handled by this server (${off})`,
+          `"${message.type}" is not handled by this server (${offReason(message.type)})`,
         );
       }
       return handler.scope === 'room'

@@ -87,7 +87,6 @@ export class RoomServer {
   private readonly features: Feature[];
   private readonly heartbeat: HeartbeatFeature;
   private readonly membership: Membership;
-  private readonly ctx: FeatureContext;
   private readonly dispatcher: Dispatcher;
   private readonly storage: StorageFeature | null;
   private readonly yjs: YWebsocketFeature | null;
@@ -145,13 +144,12 @@ export class RoomServer {
       maxKeys: this.config.limits.maxStateKeys,
       maxBytes: this.config.limits.maxStateBytes,
     });
-    this.ctx = {
+    const ctx: FeatureContext = {
       config: this.config,
       rooms: this.rooms,
       clock: new HybridLogicalClock(),
       logger: this.logger,
     };
-    const { ctx } = this;
     this.roomEventBus = new RoomEventBus(this.bus, this.logger);
     this.rooms.onLiveEvent((message) => this.roomEventBus.deliver(message));
     this.liveRoomManager = new LiveRoomManager(this.roomEventBus);
@@ -171,9 +169,7 @@ export class RoomServer {
       ctx,
       membership: () => this.membership,
       jwt: this.jwt,
-      isSpacesRoom: this.spaces
-        ? (roomId) => this.spaces?.feature.isSpacesRoom(roomId) ?? Promise.resolve(false)
-        : null,
+      spaces: this.spaces?.feature ?? null,
     });
     const presence = new PresenceFeature(ctx);
     this.heartbeat = new HeartbeatFeature(ctx, presence, () => this.sessions);
@@ -226,7 +222,7 @@ export class RoomServer {
     this.api = this.config.api
       ? new HttpApi({
           api: this.config.api,
-          liveRooms: () => this.liveRoomManager,
+          liveRooms: this.liveRoomManager,
           logger: this.logger,
           authTimeoutMs: this.config.limits.authTimeoutMs,
           maxDepth: this.config.limits.maxDepth,

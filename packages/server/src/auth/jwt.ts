@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { MAX_SPACES_DISPLAY_NAME_LENGTH } from '@roomkit/protocol';
 import {
   type CryptoKey,
   createRemoteJWKSet,
@@ -51,7 +52,6 @@ export class JwtError extends Error {
 /** Refused unparsed: no honest token is this long, and parsing huge input costs CPU. */
 const MAX_TOKEN_LENGTH = 8192;
 const MAX_SUBJECT_LENGTH = 128;
-const MAX_DISPLAY_NAME_LENGTH = 64;
 const GUEST_ISSUER = 'roomkit-guest';
 const DEFAULT_GUEST_TTL_SEC = 86_400;
 const ASYMMETRIC_DEFAULTS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
@@ -204,7 +204,7 @@ export class JwtAuth {
   async issueGuest(displayName: string): Promise<{ token: string; user: VerifiedUser }> {
     if (!this.guestEnabled || !this.secret) throw new TypeError('guest sign-in is not enabled');
     const name = typeof displayName === 'string' ? displayName.trim() : '';
-    if (name.length < 1 || name.length > MAX_DISPLAY_NAME_LENGTH) {
+    if (name.length < 1 || name.length > MAX_SPACES_DISPLAY_NAME_LENGTH) {
       throw new RangeError('displayName must be 1-64 characters');
     }
     const user: VerifiedUser = { id: `guest-${randomUUID()}`, displayName: name, guest: true };
@@ -252,7 +252,7 @@ export class JwtAuth {
         break;
       }
     }
-    displayName = truncate(displayName || sub.trim(), MAX_DISPLAY_NAME_LENGTH).trim();
+    displayName = truncate(displayName || sub.trim(), MAX_SPACES_DISPLAY_NAME_LENGTH).trim();
     const guest = symmetric && payload.guest === true && payload.iss === GUEST_ISSUER;
     // A guest token outliving a switch-off of guest sign-in (same secret) is not let in.
     if (guest && !this.guestEnabled) throw new JwtError('token issuer not accepted');

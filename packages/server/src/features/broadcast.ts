@@ -53,14 +53,17 @@ export class BroadcastFeature implements Feature {
 
   readonly handlers = [
     onRoomMessage('broadcast', (message, session, { room }) => {
-      const { ref: _ref, ...fields } = message;
       const senderId = session.identity.userId;
       const onMessage = this.ctx.config.hooks.onMessage;
+      let { payload } = message;
       if (onMessage) {
+        // The hook gets a copy without `ref` (copied only when there is a hook to see it).
+        const { ref: _ref, ...fields } = message;
         runHook(this.ctx.logger, 'onMessage', () => onMessage(room.id, senderId, fields));
+        payload = fields.payload;
       }
       // The channel and cid as validated: only the payload is the hook's to change.
-      const frame = encodeBroadcast(room, message.channel, fields.payload, senderId, message.cid);
+      const frame = encodeBroadcast(room, message.channel, payload, senderId, message.cid);
       room.broadcast(frame, [session.id]);
       return undefined;
     }),

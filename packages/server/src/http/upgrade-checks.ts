@@ -11,6 +11,7 @@ import { type FeatureContext, ProtocolError } from '../features/feature.js';
 import type { Identity, Wire } from '../rooms/connection.js';
 import type { Membership } from '../rooms/membership.js';
 import { checkRoomAccess } from '../rooms/room-settings.js';
+import type { SpacesFeature } from '../spaces/spaces-feature.js';
 import { isOriginAllowed, parseUpgradeTarget } from './upgrade-target.js';
 
 /** Who may connect, and to what: the outcome of an upgrade's checks. */
@@ -37,8 +38,8 @@ export interface UpgradeCheckDeps {
   ctx: FeatureContext;
   membership: () => Membership;
   jwt: JwtAuth | null;
-  /** Whether a path room is a Spaces room (joined with `room:join` only); null when Spaces is off. */
-  isSpacesRoom: ((roomId: string) => Promise<boolean>) | null;
+  /** Tells Spaces rooms (joined with `room:join` only) from others; null when Spaces is off. */
+  spaces: Pick<SpacesFeature, 'isSpacesRoom'> | null;
 }
 
 /**
@@ -83,8 +84,8 @@ export class UpgradeChecks {
         `password must be 1-${MAX_ROOM_PASSWORD_LENGTH} characters`,
       );
     }
-    const { isSpacesRoom } = this.deps;
-    if (roomId !== null && isSpacesRoom && (await isSpacesRoom(roomId))) {
+    const { spaces } = this.deps;
+    if (roomId !== null && spaces && (await spaces.isSpacesRoom(roomId))) {
       return refusal(
         400,
         UpgradeErrorCode.BadRequest,

@@ -72,7 +72,7 @@ function ownMethods(Class: LiveComponentClass): Map<string, unknown> {
  * `async` methods below `LiveComponent` whose names do not start with `_` (`#private` methods are
  * never visible). Never the constructor, a getter, or a method of `LiveComponent` or `Object`.
  */
-export function discoverActions(Class: LiveComponentClass): Map<string, ActionFunction> {
+function discoverActions(Class: LiveComponentClass): Map<string, ActionFunction> {
   const methods = ownMethods(Class);
   const actions = new Map<string, ActionFunction>();
   const declared = Class.actions;
@@ -149,9 +149,5 @@ export class ComponentRegistry {
 
   get(name: string): RegisteredComponent | undefined {
     return this.components.get(name);
-  }
-
-  names(): string[] {
-    return [...this.components.keys()];
   }
 }

@@ -196,14 +196,20 @@ export class LiveFeature implements Feature {
     };
   }
 
-  private call(message: LiveCallMessage, session: ClientSession): HandlerOutcome {
-    const mounted = this.bySession.get(session)?.get(message.componentId);
+  /** The component `componentId` this connection mounted, or `unknown_component`. */
+  private mountedOn(session: ClientSession, componentId: string): Mounted {
+    const mounted = this.bySession.get(session)?.get(componentId);
     if (!mounted) {
       throw new ProtocolError(
         ErrorCode.UnknownComponent,
-        `no live component "${message.componentId}" is mounted on this connection`,
+        `no live component "${componentId}" is mounted on this connection`,
       );
     }
+    return mounted;
+  }
+
+  private call(message: LiveCallMessage, session: ClientSession): HandlerOutcome {
+    const mounted = this.mountedOn(session, message.componentId);
     const { registered } = mounted;
     const action = registered.actions.get(message.action);
     if (!action) {
@@ -255,13 +261,7 @@ export class LiveFeature implements Feature {
   }
 
   private unmountByClient(message: LiveUnmountMessage, session: ClientSession): HandlerOutcome {
-    const mounted = this.bySession.get(session)?.get(message.componentId);
-    if (!mounted) {
-      throw new ProtocolError(
-        ErrorCode.UnknownComponent,
-        `no live component "${message.componentId}" is mounted on this connection`,
-      );
-    }
+    const mounted = this.mountedOn(session, message.componentId);
     this.dispose(mounted, 'unmounted by the client', false);
     return undefined;
   }

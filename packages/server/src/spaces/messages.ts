@@ -1,3 +1,4 @@
+import { MAX_SPACES_HISTORY_PAGE } from '@roomkit/protocol';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { SpacesError } from './errors.js';
@@ -16,7 +17,6 @@ import type { SpacesRows } from './rows.js';
 
 const MAX_CONTENT = 4000;
 const MAX_METADATA_BYTES = 8 * 1024;
-const MAX_PAGE = 100;
 const USER_TYPES: readonly MessageType[] = ['user_text', 'user_voice'];
 const SERVER_TYPES: readonly MessageType[] = ['system', 'ai_response'];
 
@@ -78,8 +78,11 @@ export class SpacesMessages {
     options: { limit?: number; before?: number } = {},
   ): Promise<MessagePage> {
     const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-      throw new SpacesError('invalid_input', `limit must be an integer from 1 to ${MAX_PAGE}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SPACES_HISTORY_PAGE) {
+      throw new SpacesError(
+        'invalid_input',
+        `limit must be an integer from 1 to ${MAX_SPACES_HISTORY_PAGE}`,
+      );
     }
     const { before } = options;
     if (before !== undefined && (!Number.isSafeInteger(before) || before < 1)) {

@@ -1,3 +1,4 @@
+import type { RateLimitSettings } from '../http/api/api-config.js';
 import type { SpacesResponder } from './responder.js';
 
 /**
@@ -44,7 +45,7 @@ export interface ResolvedSpacesConfig {
   defaultMode: string;
   historyLimit: number;
   joinLinkBase: string;
-  rateLimit: { max: number; timeWindowMs: number } | null;
+  rateLimit: RateLimitSettings | null;
   cleanup: { intervalMs: number; inactiveAfterMs: number } | null;
   responder: SpacesResponder | null;
   responderTimeoutMs: number;

@@ -1,6 +1,7 @@
 import {
   ErrorCode,
   encodeServerMessage,
+  MAX_SPACES_DISPLAY_NAME_LENGTH,
   type RoomJoinMessage,
   type SpacesServerMessage,
 } from '@roomkit/protocol';
@@ -21,8 +22,6 @@ import type { SpacesService } from './spaces-service.js';
 export const SEAT_TOUCH_MS = 60_000;
 /** Responder runs the server lets run at once; messages past it go unanswered (logged). */
 export const MAX_RESPONDER_RUNS = 32;
-/** Longest seat name (`room:join` `displayName`). */
-const MAX_SEAT_NAME = 64;
 
 /** Why a participant left, as `room:participant-left` says. */
 export type LeaveReason = 'left' | 'disconnected' | 'kicked' | 'banned';
@@ -103,7 +102,8 @@ export class SpacesLive {
       );
     }
     // A signed-in name may be longer than a seat's (an auth handler allows 128 characters).
-    const displayName = message.displayName ?? user.displayName.slice(0, MAX_SEAT_NAME);
+    const displayName =
+      message.displayName ?? user.displayName.slice(0, MAX_SPACES_DISPLAY_NAME_LENGTH);
     const hadSeat = await this.service.seats.hasSeat(user.id, roomId);
     const participant = await this.service.joinRoom(user.id, roomId, displayName);
     const wasOnline = this.hasOtherConnection(roomId, user.id, session);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_SPACES_DISPLAY_NAME_LENGTH } from '@roomkit/protocol';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
@@ -47,7 +48,6 @@ export interface CleanupOptions {
 export const DEFAULT_INACTIVE_AFTER_MS = 24 * 60 * 60 * 1000;
 const CODE_ATTEMPTS = 10;
 const MAX_NAME = 100;
-const MAX_DISPLAY_NAME = 64;
 const MAX_STATE_BYTES = 16 * 1024;
 
 /** A unique violation on `rooms.room_code`, as SQLite or PostgreSQL reports it. */
@@ -167,7 +167,7 @@ export class SpacesService {
   async joinRoom(userId: string, roomId: string, displayName: string): Promise<SpaceParticipant> {
     const user = checkUserId(userId);
     const room = checkId(roomId, 'roomId');
-    const name = checkText(displayName, 'displayName', MAX_DISPLAY_NAME);
+    const name = checkText(displayName, 'displayName', MAX_SPACES_DISPLAY_NAME_LENGTH);
     const rejoined = await this.rejoin(user, room, name);
     if (rejoined) return rejoined;
     const exists = await this.db

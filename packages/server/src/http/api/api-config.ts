@@ -27,11 +27,17 @@ export interface ApiConfig {
   maxBodyBytes?: number;
 }
 
+/** A resolved rate limit: `max` requests per `timeWindowMs`. */
+export interface RateLimitSettings {
+  max: number;
+  timeWindowMs: number;
+}
+
 export interface ResolvedApiConfig {
   keys: readonly string[];
   authorize: ApiConfig['authorize'];
   /** Null when the rate limit is off. */
-  rateLimit: { max: number; timeWindowMs: number } | null;
+  rateLimit: RateLimitSettings | null;
   maxBodyBytes: number;
 }
 

@@ -5,7 +5,7 @@ import type { JwtAuth } from '../../auth/jwt.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SpacesHub } from '../../spaces/spaces-hub.js';
 import { json } from '../requests.js';
-import type { ResolvedApiConfig } from './api-config.js';
+import type { RateLimitSettings, ResolvedApiConfig } from './api-config.js';
 import { ApiAuth } from './auth.js';
 import {
   ApiErrorCode,
@@ -20,12 +20,12 @@ import { docsRoutes, openApiRoute, registerOpenApi } from './openapi.js';
 import { type LiveRoomsApi, roomRoutes } from './rooms.js';
 import { spacesRoutes } from './spaces-routes.js';
 import { SPACES_SCHEMAS } from './spaces-schemas.js';
-import { limitScope, type RateLimitSettings, UserAuth, userOf } from './user-auth.js';
+import { limitScope, UserAuth, userOf } from './user-auth.js';
 
 export interface ApiAppOptions {
   api: ResolvedApiConfig;
   /** The live room manager (`server.liveRooms`). */
-  liveRooms: () => LiveRoomsApi;
+  liveRooms: LiveRoomsApi;
   logger: Logger;
   /** Time `api.authorize` has to answer (the server's `limits.authTimeoutMs`). */
   authTimeoutMs: number;
@@ -45,7 +45,7 @@ export interface ApiAppOptions {
  * limits, the OpenAPI document and its browsable page, and the server's error shape.
  * It never listens itself: the room server hands it the requests under `/api`.
  */
-export function buildApiApp(options: ApiAppOptions): FastifyInstance {
+function buildApiApp(options: ApiAppOptions): FastifyInstance {
   const { api, logger } = options;
   const app = fastify({
     logger: false,

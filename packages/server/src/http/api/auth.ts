@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
+import { TIMED_OUT, withDeadline } from '../../auth/deadline.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ResolvedApiConfig } from './api-config.js';
-import { ApiError, ApiErrorCode } from './errors.js';
+import { ApiError, ApiErrorCode, CHALLENGE } from './errors.js';
 
 /** The answer to every `/api` request of a server started without any key or `authorize`. */
 export const NO_KEY_MESSAGE = 'the HTTP API needs an API key: start the server with --api-key';
@@ -11,8 +12,6 @@ export const MISSING_KEY_MESSAGE =
   'missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"';
 export const WRONG_KEY_MESSAGE = 'invalid API key';
 export const REFUSED_MESSAGE = 'not allowed to use the HTTP API';
-
-const CHALLENGE = { 'www-authenticate': 'Bearer realm="roomkit"' };
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
@@ -70,16 +69,6 @@ interface Credentials {
 const CREDENTIALS = Symbol('roomkit.api.credentials');
 type WithCredentials = FastifyRequest & { [CREDENTIALS]?: Credentials };
 
-function timeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`authorize did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /** API-key and `authorize` checks for the protected routes, and the rate limiter's key. */
 export class ApiAuth {
   private readonly matcher: KeyMatcher;
@@ -134,8 +123,14 @@ export class ApiAuth {
   /** Runs `authorize`: only `true` admits; a throw or a timeout refuses (logged). */
   private async authorized(request: FastifyRequest): Promise<boolean> {
     try {
-      const answer = this.config.authorize!(request.raw);
-      return (await timeout(Promise.resolve(answer), this.authTimeoutMs)) === true;
+      const answer = await withDeadline(
+        Promise.resolve(this.config.authorize!(request.raw)),
+        this.authTimeoutMs,
+      );
+      if (answer === TIMED_OUT) {
+        throw new Error(`authorize did not answer within ${this.authTimeoutMs} ms`);
+      }
+      return answer === true;
     } catch (error) {
       this.logger.warn({ err: error }, 'api.authorize failed; request refused');
       return false;

@@ -1,3 +1,4 @@
+import { ErrorCode, scanStructure } from '@roomkit/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../../observability/logger.js';
@@ -21,6 +22,23 @@ export const ApiErrorCode = {
   ShuttingDown: 'shutting_down',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
+
+/** The `WWW-Authenticate` challenge of a 401 (API keys and users' JWTs are both bearer tokens). */
+export const CHALLENGE = { 'www-authenticate': 'Bearer realm="roomkit"' };
+
+/**
+ * Refuses a body field (`data`, `state`) nested deeper than `maxDepth` or holding a forbidden key
+ * (`__proto__`, ...) with a 400 that names the field.
+ */
+export function checkBodyJson(value: unknown, field: string, maxDepth: number): void {
+  const problem = scanStructure(value, maxDepth);
+  if (!problem) return;
+  const message =
+    problem.code === ErrorCode.TooDeep
+      ? `body/${field} nests deeper than ${maxDepth} levels`
+      : `body/${field}: ${problem.message}`;
+  throw new ApiError(400, ApiErrorCode.BadRequest, message);
+}
 
 /** An error the API answers with as it is: its status, code and message go to the client. */
 export class ApiError extends Error {
@@ -147,7 +165,7 @@ function parseErrorMessage(error: FastifyError): string {
 }
 
 /** Maps any error of a request to the API's status and error body. */
-export function describeError(
+function describeError(
   error: unknown,
   maxBodyBytes: number,
 ): { status: number; code: ApiErrorCode; message: string } {

@@ -1,15 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ErrorCode,
-  isValidRoomId,
-  MAX_ROOM_ID_LENGTH,
-  ROOM_ID_PATTERN,
-  scanStructure,
-} from '@roomkit/protocol';
+import { isValidRoomId, MAX_ROOM_ID_LENGTH, ROOM_ID_PATTERN } from '@roomkit/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ROOM_ID_RULE } from '../upgrade-target.js';
-import { ApiError, ApiErrorCode, errorResponses } from './errors.js';
+import { ApiError, ApiErrorCode, checkBodyJson, errorResponses } from './errors.js';
 
 /**
  * What the routes need of the live room manager (`server.liveRooms`): emit an event to every
@@ -123,7 +117,7 @@ export const StatsResponse = Type.Object(
 
 export interface RoomRoutesOptions {
   /** The live room manager (`server.liveRooms`). */
-  liveRooms: () => LiveRoomsApi;
+  liveRooms: LiveRoomsApi;
   /** Deepest nesting allowed in an emitted event's `data` (the server's `limits.maxDepth`). */
   maxDepth: number;
 }
@@ -164,7 +158,7 @@ export async function roomRoutes(app: FastifyInstance, options: RoomRoutesOption
         text: request.body.text,
         timestamp: Date.now(),
       };
-      const notified = options.liveRooms().emitToRoom(roomId, 'message:new', message);
+      const notified = options.liveRooms.emitToRoom(roomId, 'message:new', message);
       return { success: true as const, message, notified };
     },
   );
@@ -187,15 +181,8 @@ export async function roomRoutes(app: FastifyInstance, options: RoomRoutesOption
     async (request) => {
       const { roomId } = request.params;
       const data = request.body.data ?? null;
-      const problem = scanStructure(data, options.maxDepth);
-      if (problem) {
-        const message =
-          problem.code === ErrorCode.TooDeep
-            ? `body/data nests deeper than ${options.maxDepth} levels`
-            : `body/data: ${problem.message}`;
-        throw new ApiError(400, ApiErrorCode.BadRequest, message);
-      }
-      const notified = options.liveRooms().emitToRoom(roomId, request.body.event, data);
+      checkBodyJson(data, 'data', options.maxDepth);
+      const notified = options.liveRooms.emitToRoom(roomId, request.body.event, data);
       return { success: true as const, notified };
     },
   );
@@ -210,6 +197,6 @@ export async function roomRoutes(app: FastifyInstance, options: RoomRoutesOption
         response: { 200: StatsResponse, ...errorResponses(401, 403, 429) },
       },
     },
-    async () => options.liveRooms().getStats(),
+    async () => options.liveRooms.getStats(),
   );
 }

@@ -1,6 +1,5 @@
-import { ErrorCode, scanStructure } from '@roomkit/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, ApiErrorCode } from './errors.js';
+import { checkBodyJson } from './errors.js';
 import {
   BanParams,
   CreateBody,
@@ -221,14 +220,7 @@ export async function spacesRoutes(
       },
     },
     async (request) => {
-      const problem = scanStructure(request.body.state ?? null, maxDepth);
-      if (problem) {
-        const message =
-          problem.code === ErrorCode.TooDeep
-            ? `body/state nests deeper than ${maxDepth} levels`
-            : `body/state: ${problem.message}`;
-        throw new ApiError(400, ApiErrorCode.BadRequest, message);
-      }
+      checkBodyJson(request.body.state ?? null, 'state', maxDepth);
       const room = await auth
         .hub()
         .updateState(userOf(request), request.params.roomId, request.body);

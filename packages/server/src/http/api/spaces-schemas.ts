@@ -1,3 +1,4 @@
+import { MAX_SPACES_DISPLAY_NAME_LENGTH, MAX_SPACES_HISTORY_PAGE } from '@roomkit/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import { ApiError, ApiErrorCode, describedErrors, patternWithMessage } from './errors.js';
 
@@ -55,18 +56,16 @@ export const MessagesQuery = Type.Object({
 });
 export type MessagesQuery = Static<typeof MessagesQuery>;
 
-const MAX_PAGE = 100;
-
 /** `limit` and `before` of the messages route: query strings are text; ajv does not coerce. */
 export function messagePage(query: MessagesQuery): { limit?: number; before?: number } {
   const page: { limit?: number; before?: number } = {};
   if (query.limit !== undefined) {
     const limit = Number(query.limit);
-    if (limit < 1 || limit > MAX_PAGE) {
+    if (limit < 1 || limit > MAX_SPACES_HISTORY_PAGE) {
       throw new ApiError(
         400,
         ApiErrorCode.BadRequest,
-        `querystring/limit must be an integer from 1 to ${MAX_PAGE}`,
+        `querystring/limit must be an integer from 1 to ${MAX_SPACES_HISTORY_PAGE}`,
       );
     }
     page.limit = limit;
@@ -101,7 +100,7 @@ export const JoinBody = Type.Object(
     displayName: Type.Optional(
       Type.String({
         minLength: 1,
-        maxLength: 64,
+        maxLength: MAX_SPACES_DISPLAY_NAME_LENGTH,
         description: 'Accepted for the spec; the name shown is the one sent with `room:join`.',
       }),
     ),
@@ -135,7 +134,13 @@ export const KickBody = Type.Object(
 export type KickBody = Static<typeof KickBody>;
 
 export const GuestBody = Type.Object(
-  { displayName: Type.String({ minLength: 1, maxLength: 64, description: 'Trimmed; 1-64.' }) },
+  {
+    displayName: Type.String({
+      minLength: 1,
+      maxLength: MAX_SPACES_DISPLAY_NAME_LENGTH,
+      description: 'Trimmed; 1-64.',
+    }),
+  },
   { additionalProperties: false },
 );
 export type GuestBody = Static<typeof GuestBody>;

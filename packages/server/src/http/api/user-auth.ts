@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bearerToken, type JwtAuth, JwtError, type VerifiedUser } from '../../auth/jwt.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SpacesHub } from '../../spaces/spaces-hub.js';
-import { ApiError, ApiErrorCode } from './errors.js';
+import type { RateLimitSettings } from './api-config.js';
+import { ApiError, ApiErrorCode, CHALLENGE } from './errors.js';
 
 export const SPACES_OFF_MESSAGE = 'Spaces is not enabled on this server';
 export const NO_JWT_MESSAGE = 'Spaces needs JWT auth: configure jwt';
@@ -10,16 +11,9 @@ export const MISSING_TOKEN_MESSAGE = 'missing token: send "Authorization: Bearer
 /** What a client is told when verifying failed for a reason that is not the token's fault. */
 const UNVERIFIABLE_MESSAGE = 'could not verify the token';
 
-const CHALLENGE = { 'www-authenticate': 'Bearer realm="roomkit"' };
 const BAD_TOKEN_CHALLENGE = {
   'www-authenticate': 'Bearer realm="roomkit", error="invalid_token"',
 };
-
-/** A rate limit in the shape the options carry it. */
-export interface RateLimitSettings {
-  max: number;
-  timeWindowMs: number;
-}
 
 const USER = Symbol('roomkit.api.user');
 type WithUser = FastifyRequest & { [USER]?: VerifiedUser };
