@@ -1,5 +1,8 @@
 /** The `roomkit serve` options: flag, environment variable, kind, help and default. */
 
+/** A command line that cannot be served: its message names the option (exit 2). */
+export class CliError extends Error {}
+
 /** One CLI option: its flag, its environment variable, what it sets, its default for the help text. */
 export interface OptionSpec {
   flag: string;

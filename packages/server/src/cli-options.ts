@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { OPTIONS, type OptionSpec } from './cli-option-table.js';
-import { readSpacesOptions, SPACES_OPTIONS, SpacesCliError } from './cli-spaces.js';
+import { CliError, OPTIONS, type OptionSpec } from './cli-option-table.js';
+import { readSpacesOptions, SPACES_OPTIONS } from './cli-spaces.js';
 import type { ServerConfig } from './config.js';
 import { API_KEY_PATTERN } from './http/api/api-config.js';
 import type { LogLevel } from './observability/logger.js';
 
-export { OPTIONS };
+export { CliError, OPTIONS };
 
 export interface CliSettings {
   command: 'serve' | 'migrate' | 'help';
@@ -16,8 +16,6 @@ export interface CliSettings {
   host: string;
   logLevel: LogLevel;
 }
-
-export class CliError extends Error {}
 
 const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error', 'silent']);
 
@@ -108,8 +106,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
   if (command !== 'serve' && command !== 'migrate')
     throw new CliError(`unknown command "${command}"; try: roomkit serve --help`);
 
+  // A flag wins over its environment variable; a switch given on the command line reads "on".
   const value = (o: OptionSpec): string | undefined => {
     const fromFlag = parsed.values[o.flag];
+    if (fromFlag === true) return 'on';
     if (typeof fromFlag === 'string') return fromFlag;
     return (
       env[o.env] ?? (o.flag === 'port' ? env.PORT : o.flag === 'db' ? env.DATABASE_URL : undefined)
@@ -175,18 +175,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
       timeoutMs: num('heartbeat-timeout'),
     },
   };
-  try {
-    const spacesValue = (flag: string): string | undefined => {
-      const fromFlag = parsed.values[flag];
-      if (fromFlag === true) return 'on';
-      if (typeof fromFlag === 'string') return fromFlag;
-      return env[SPACES_OPTIONS.find((o) => o.flag === flag)!.env];
-    };
-    Object.assign(config, readSpacesOptions(spacesValue, db !== 'none'));
-  } catch (error) {
-    if (error instanceof SpacesCliError) throw new CliError(error.message);
-    throw error;
-  }
+  const spacesValue = (flag: string) => value(SPACES_OPTIONS.find((o) => o.flag === flag)!);
+  Object.assign(config, readSpacesOptions(spacesValue, db !== 'none'));
   const apiKeys = readApiKeys(parsed.values['api-key'], env.ROOMKIT_API_KEYS);
   if (apiKeys.length > 0) config.api = { keys: apiKeys };
   if (origins !== undefined) {

@@ -1,5 +1,5 @@
 import type { JwtConfig } from './auth/jwt.js';
-import type { OptionSpec } from './cli-option-table.js';
+import { CliError, type OptionSpec } from './cli-option-table.js';
 import { createExampleResponder } from './spaces/responder.js';
 import type { SpacesConfig } from './spaces/spaces-config.js';
 
@@ -84,8 +84,6 @@ export const SPACES_OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
-export class SpacesCliError extends Error {}
-
 /** Reads an option's raw value (flag, else environment); a `flag` option reads as 'true'. */
 type Read = (flag: string) => string | undefined;
 
@@ -97,14 +95,14 @@ function onOff(flag: string, raw: string | undefined, fallback: boolean): boolea
   const value = raw.trim().toLowerCase();
   if (ON.has(value)) return true;
   if (OFF.has(value)) return false;
-  throw new SpacesCliError(`--${flag} must be on or off, got "${raw}"`);
+  throw new CliError(`--${flag} must be on or off, got "${raw}"`);
 }
 
 function positive(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isInteger(value) || value <= 0) {
-    throw new SpacesCliError(`--${flag} must be a positive whole number, got "${raw}"`);
+    throw new CliError(`--${flag} must be a positive whole number, got "${raw}"`);
   }
   return value;
 }
@@ -131,13 +129,13 @@ export function readSpacesOptions(
   const wanted = onOff('spaces', read('spaces'), true);
   if (!wanted || !hasStore) {
     if (wanted && read('spaces') !== undefined) {
-      throw new SpacesCliError('--spaces on needs a store: --db <file|postgres-url>');
+      throw new CliError('--spaces on needs a store: --db <file|postgres-url>');
     }
     return result;
   }
   const responder = read('spaces-responder') ?? 'off';
   if (responder !== 'example' && responder !== 'off') {
-    throw new SpacesCliError(`--spaces-responder must be example or off, got "${responder}"`);
+    throw new CliError(`--spaces-responder must be example or off, got "${responder}"`);
   }
   const spaces: SpacesConfig = {
     maxActiveRoomsPerUser: positive('spaces-max-rooms', read('spaces-max-rooms')),
