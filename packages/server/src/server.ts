@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { CloseCode, ErrorCode, encodeServerMessage, UpgradeErrorCode } from '@roomkit/protocol';
-import { WebSocket, WebSocketServer } from 'ws';
+import { CloseCode, encodeServerMessage } from '@roomkit/protocol';
+import { WebSocket } from 'ws';
 import { AuthenticateFeature } from './auth/authenticate-feature.js';
 import { JwtAuth } from './auth/jwt.js';
 import type { Bus } from './bus/bus.js';
@@ -17,7 +15,7 @@ import {
   SERVER_SENDER,
 } from './features/broadcast.js';
 import { CursorsFeature } from './features/cursors.js';
-import { type Feature, type FeatureContext, ProtocolError } from './features/feature.js';
+import type { Feature, FeatureContext } from './features/feature.js';
 import { HeartbeatFeature } from './features/heartbeat.js';
 import { LiveStateFeature } from './features/live-state.js';
 import { PresenceFeature } from './features/presence.js';
@@ -27,7 +25,7 @@ import { RoomsFeature } from './features/rooms.js';
 import { StorageFeature } from './features/storage.js';
 import { HybridLogicalClock } from './hlc.js';
 import { HttpApi } from './http/api/app.js';
-import { rejectUpgrade } from './http/reject.js';
+import { ConnectionAcceptor } from './http/connection-acceptor.js';
 import { createRequestHandler } from './http/requests.js';
 import { UpgradeChecks } from './http/upgrade-checks.js';
 import type { LiveComponentClass } from './live/component-registry.js';
@@ -36,40 +34,12 @@ import { LiveFeature } from './live/live-feature.js';
 import { LiveRoomManager } from './live/live-room-manager.js';
 import { RoomEventBus } from './live/room-event-bus.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { ClientSession, type Identity, type SessionLimits, type Wire } from './rooms/connection.js';
-import { type JoinOptions, Membership } from './rooms/membership.js';
+import type { ClientSession, SessionLimits } from './rooms/connection.js';
+import { Membership } from './rooms/membership.js';
 import { RoomManager } from './rooms/room-manager.js';
 import { createSpaces, type SpacesParts } from './spaces/create-spaces.js';
 import type { SpacesHub } from './spaces/spaces-hub.js';
 import { YWebsocketFeature } from './yjs/y-websocket-feature.js';
-
-const SESSION = Symbol('roomkit.session');
-type SessionSocket = WebSocket & { [SESSION]?: ClientSession };
-
-type FrameHandler = (session: ClientSession, data: Buffer, isBinary: boolean) => void;
-
-function createSocketListeners(
-  onFrame: FrameHandler,
-  onError: (session: ClientSession, error: Error) => void,
-) {
-  return {
-    message(this: SessionSocket, data: Buffer, isBinary: boolean): void {
-      const session = this[SESSION];
-      if (session) onFrame(session, data, isBinary);
-    },
-    pong(this: SessionSocket): void {
-      const session = this[SESSION];
-      if (session) session.lastSeen = Date.now();
-    },
-    error(this: SessionSocket, error: Error): void {
-      const session = this[SESSION];
-      if (session) onError(session, error);
-    },
-    close(this: SessionSocket): void {
-      this[SESSION]?.end();
-    },
-  };
-}
 
 /** How long `stop()` waits for clients to answer the close frame before cutting them off. */
 const STOP_GRACE_MS = 5_000;
@@ -99,34 +69,18 @@ export class RoomServer {
   private readonly jwt: JwtAuth | null;
   /** Spaces (rooms with codes, seats and history in the store), or null when off. */
   private readonly spaces: SpacesParts | null;
-  private readonly upgradeChecks: UpgradeChecks;
-  private readonly wss: WebSocketServer;
+  /** Upgrades: checks, handshake, sessions. */
+  private readonly acceptor: ConnectionAcceptor;
   private readonly http: Server;
   /** The HTTP API under `/api` (Fastify), or null when `api: false`. */
   private readonly api: HttpApi | null;
-  /** Upgrades still being checked (auth is async); `stop()` refuses them at once. */
-  private readonly upgrading = new Set<Duplex>();
   private stopping: Promise<void> | null = null;
-  /** One limits object shared by every session (not one per connection). */
-  private readonly sessionLimits: SessionLimits;
   /** Ends a session: out of the server's set, out of every room. Shared by all sessions. */
   private readonly endSession = (ended: ClientSession): void => {
     this.sessions.delete(ended);
     this.membership.leaveAll(ended);
     this.live.closeSession(ended);
   };
-  /**
-   * Socket event listeners, created once per server rather than once per connection (idle
-   * connections are mostly this kind of bookkeeping). `this` is the socket; its session hangs
-   * off it.
-   */
-  private readonly socketListeners = createSocketListeners(
-    (session, data, isBinary) => {
-      if (session.wire === 'roomkit') this.dispatcher.handleFrame(session, data, isBinary);
-      else this.yjs?.handleFrame(session, data, isBinary);
-    },
-    (session, error) => this.logger.debug({ err: error, connectionId: session.id }, 'socket error'),
-  );
   private listening = false;
 
   constructor(config: ServerConfig = {}) {
@@ -134,7 +88,7 @@ export class RoomServer {
     this.logger = config.logger ?? createLogger();
     this.bus = config.bus ?? new LocalBus();
     const { limits, rateLimit } = this.config;
-    this.sessionLimits = {
+    const sessionLimits: SessionLimits = {
       lossyBufferedBytes: limits.lossyBufferedBytes,
       maxBufferedBytes: limits.maxBufferedBytes,
       messagesPerSecond: rateLimit.messagesPerSecond,
@@ -165,12 +119,6 @@ export class RoomServer {
       this.bus,
       (roomId) => this.forgetDocument(roomId),
     );
-    this.upgradeChecks = new UpgradeChecks({
-      ctx,
-      membership: () => this.membership,
-      jwt: this.jwt,
-      spaces: this.spaces?.feature ?? null,
-    });
     const presence = new PresenceFeature(ctx);
     this.heartbeat = new HeartbeatFeature(ctx, presence, () => this.sessions);
     this.storage = this.config.storage ? new StorageFeature(ctx, this.config.storage) : null;
@@ -214,10 +162,25 @@ export class RoomServer {
       for (const feature of this.features) feature.onRoomUnload?.(room);
     });
 
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: this.config.limits.maxPayloadBytes,
-      perMessageDeflate: false,
+    this.acceptor = new ConnectionAcceptor({
+      config: this.config,
+      logger: this.logger,
+      rooms: this.rooms,
+      checks: new UpgradeChecks({
+        ctx,
+        membership: () => this.membership,
+        jwt: this.jwt,
+        spaces: this.spaces?.feature ?? null,
+      }),
+      membership: () => this.membership,
+      sessions: this.sessions,
+      sessionLimits,
+      onFrame: (session, data, isBinary) => {
+        if (session.wire === 'roomkit') this.dispatcher.handleFrame(session, data, isBinary);
+        else this.yjs?.handleFrame(session, data, isBinary);
+      },
+      onEnd: this.endSession,
+      isStopping: () => this.stopping !== null,
     });
     this.api = this.config.api
       ? new HttpApi({
@@ -234,12 +197,7 @@ export class RoomServer {
     this.http = createServer(
       createRequestHandler(this.rooms, () => this.sessions.size, this.api?.handle),
     );
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.handleUpgrade(req, socket, head).catch((error: unknown) => {
-        this.logger.error({ err: error }, 'upgrade failed');
-        rejectUpgrade(socket, 500, UpgradeErrorCode.InternalError, 'upgrade failed');
-      });
-    });
+    this.http.on('upgrade', this.acceptor.handleUpgrade);
   }
 
   /** The port the server listens on, or -1 when not listening. */
@@ -371,9 +329,7 @@ export class RoomServer {
       ? new Promise<void>((resolve) => this.http.close(() => resolve()))
       : Promise.resolve();
     this.http.closeIdleConnections();
-    for (const socket of this.upgrading) {
-      rejectUpgrade(socket, 503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
-    }
+    this.acceptor.refusePending();
     let graceTimer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(closed),
@@ -383,7 +339,7 @@ export class RoomServer {
     ]);
     clearTimeout(graceTimer);
     // Every socket, including ones already closing (e.g. a slow consumer cut off just before).
-    for (const ws of this.wss.clients) ws.terminate();
+    this.acceptor.terminateAll();
     this.http.closeAllConnections();
     this.rooms.clear();
     // Leaves' store writes (offline seats, system messages) finish before the caller closes the store.
@@ -396,101 +352,9 @@ export class RoomServer {
     await this.bus.close();
   }
 
-  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', (error) => this.logger.debug({ err: error }, 'upgrade socket error'));
-    this.upgrading.add(socket);
-    try {
-      await this.checkAndUpgrade(req, socket, head);
-    } finally {
-      this.upgrading.delete(socket);
-    }
-  }
-
-  /** The upgrade checks (`UpgradeChecks`), then the handshake and the connection. */
-  private async checkAndUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const refuse = (status: number, code: UpgradeErrorCode, reason: string) =>
-      rejectUpgrade(socket, status, code, reason);
-    if (this.stopping) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
-    const verdict = await this.upgradeChecks.check(req);
-    if (!verdict.ok) return refuse(verdict.status, verdict.code, verdict.reason);
-    const { identity, roomId, wire, readOnly, password } = verdict.admission;
-    const { userId } = identity;
-    if (socket.destroyed) return;
-    if (this.stopping) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
-    if (roomId !== null) {
-      const full = this.upgradeChecks.seat(roomId, userId, password);
-      if (full) return refuse(full.status, full.code, full.reason);
-      this.rooms.reserve(roomId, userId);
-    }
-    // The seat goes back when the socket is accepted, or when ws refuses the handshake itself.
-    let seated = roomId !== null;
-    const releaseSeat = () => {
-      if (seated && roomId !== null) this.rooms.release(roomId, userId);
-      seated = false;
-    };
-    socket.once('close', releaseSeat);
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      releaseSeat();
-      socket.off('close', releaseSeat);
-      this.accept(ws, identity, roomId, wire, { readOnly, password });
-    });
-  }
-
   /** A deleted Spaces room's document: released from memory (flushed), then deleted from the store. */
   private async forgetDocument(roomId: string): Promise<void> {
     await this.storage?.registry.release(roomId);
     await this.config.store?.deleteDocument(roomId);
-  }
-
-  private accept(
-    ws: WebSocket,
-    identity: Identity,
-    roomId: string | null,
-    wire: Wire,
-    options: JoinOptions,
-  ): void {
-    const { limits, heartbeat } = this.config;
-    const session = new ClientSession(
-      randomUUID(),
-      ws,
-      identity,
-      roomId,
-      this.sessionLimits,
-      Date.now(),
-      this.endSession,
-      wire,
-    );
-    this.sessions.add(session);
-    (ws as SessionSocket)[SESSION] = session;
-    ws.on('message', this.socketListeners.message);
-    ws.on('pong', this.socketListeners.pong);
-    ws.on('error', this.socketListeners.error);
-    ws.on('close', this.socketListeners.close);
-    session.send(
-      encodeServerMessage({
-        type: 'welcome',
-        connectionId: session.id,
-        userId: identity.userId,
-        displayName: identity.displayName,
-        color: identity.color,
-        room: roomId,
-        heartbeatIntervalMs: heartbeat.intervalMs,
-        maxMessageBytes: limits.maxMessageBytes,
-      }),
-    );
-    if (roomId !== null) {
-      try {
-        this.membership.join(session, roomId, options);
-      } catch (error) {
-        // Capacity and room count were checked at upgrade, so this is a lost race (or a bug): say
-        // why and close, since a path connection without its room has no purpose.
-        const known = error instanceof ProtocolError;
-        if (!known) this.logger.error({ err: error, roomId }, 'path room join failed');
-        const code = known ? error.code : ErrorCode.InternalError;
-        const message = known ? error.message : 'could not join the room';
-        session.send(encodeServerMessage({ type: 'error', code, message, room: roomId }));
-        session.close(CloseCode.JoinFailed, 'could not join the room');
-      }
-    }
   }
 }
