@@ -4,6 +4,7 @@ import { ErrorCode } from './errors.js';
 import {
   DEFAULT_MAX_DEPTH,
   FORBIDDEN_KEYS,
+  isRecord,
   MESSAGE_TYPE_PATTERN,
   ROOM_ID_PATTERN,
 } from './limits.js';
@@ -38,10 +39,6 @@ const compiled = new Map<string, TypeCheck<TSchema>>(
     TypeCompiler.Compile(schema),
   ]),
 );
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function readRef(value: unknown): Ref | undefined {
   if (typeof value === 'string' && value.length <= 64) return value;
@@ -98,7 +95,7 @@ export function decodeClientMessage(text: string, options: DecodeOptions = {}): 
   } catch {
     return { ok: false, code: ErrorCode.InvalidJson, message: 'frame is not valid JSON' };
   }
-  if (!isPlainObject(parsed)) {
+  if (!isRecord(parsed)) {
     return { ok: false, code: ErrorCode.InvalidMessage, message: 'message must be a JSON object' };
   }
   const ref = readRef(parsed.ref);

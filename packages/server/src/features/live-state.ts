@@ -1,11 +1,7 @@
-import { ErrorCode, encodeServerMessage, FORBIDDEN_KEYS } from '@roomkit/protocol';
+import { ErrorCode, encodeServerMessage, FORBIDDEN_KEYS, isRecord } from '@roomkit/protocol';
 import type { RoomConnection } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
 import { type Feature, type FeatureContext, onRoomMessage, ProtocolError } from './feature.js';
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Live state: a per-room last-writer-wins map. `state:init` on join; `state:update` writes are
@@ -29,7 +25,7 @@ export class LiveStateFeature implements Feature {
       }
       let value = message.value;
       if (merge === true) {
-        if (!isPlainObject(value)) {
+        if (!isRecord(value)) {
           throw new ProtocolError(
             ErrorCode.InvalidMessage,
             'state:update: field "value" must be an object when "merge" is true',
@@ -37,7 +33,7 @@ export class LiveStateFeature implements Feature {
         }
         const current = room.liveState.get(key)?.value;
         // Spread defines own properties, so a merge can never write through to a prototype.
-        value = isPlainObject(current) ? { ...current, ...value } : { ...value };
+        value = isRecord(current) ? { ...current, ...value } : { ...value };
         const size = Buffer.byteLength(JSON.stringify(value));
         if (size > this.ctx.config.limits.maxMessageBytes) {
           throw new ProtocolError(

@@ -1,8 +1,8 @@
-import { ErrorCode } from '@roomkit/protocol';
 import { guarded } from '../observability/guard.js';
 import type { ClientSession, RoomConnection } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
-import { type Feature, type FeatureContext, onRoomMessage, ProtocolError } from './feature.js';
+import { checkMetadataSize } from '../rooms/room-settings.js';
+import { type Feature, type FeatureContext, onRoomMessage } from './feature.js';
 
 /**
  * Presence: the `presence` list on every join, leave and status change. Broadcasts are coalesced
@@ -64,14 +64,7 @@ export class PresenceFeature implements Feature {
     session: ClientSession,
     metadata: Record<string, unknown>,
   ): Record<string, unknown> {
-    const max = this.ctx.config.limits.maxPresenceMetadataBytes;
-    const size = Buffer.byteLength(JSON.stringify(metadata));
-    if (size > max) {
-      throw new ProtocolError(
-        ErrorCode.MetadataTooLarge,
-        `presence:update: metadata is ${size} bytes; the limit is ${max}`,
-      );
-    }
+    checkMetadataSize('presence:update', metadata, this.ctx.config.limits.maxPresenceMetadataBytes);
     const fromAuth = session.identity.metadata;
     return fromAuth ? { ...metadata, ...fromAuth } : metadata;
   }

@@ -1,4 +1,4 @@
-import { isValidRoomId } from '@roomkit/protocol';
+import { isRecord, isValidRoomId } from '@roomkit/protocol';
 import type { LiveRoomManager } from './live-room-manager.js';
 import { LIVE_ROOM_EVENTS } from './room-event-bus.js';
 
@@ -128,10 +128,6 @@ export class ComponentCore {
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * A server-side component, one per client that mounts it. Its `state` syncs to that client: each
  * `setState` sends only the keys it was given, merged over the event-loop turn. Its public `async`
@@ -180,7 +176,7 @@ export class LiveComponent<State extends Record<string, unknown> = Record<string
    * `live:state` per event-loop turn, whatever the number of calls).
    */
   setState(partial: Partial<State>): void {
-    if (!isPlainObject(partial)) throw new TypeError('setState: expected an object of changes');
+    if (!isRecord(partial)) throw new TypeError('setState: expected an object of changes');
     assertEncodable(partial, 'setState');
     this.state = { ...this.state, ...partial };
     coreOf(this).statePatched(partial);

@@ -13,6 +13,7 @@ import {
   onSessionMessage,
   ProtocolError,
 } from '../features/feature.js';
+import { catchAll } from '../hooks.js';
 import type { ClientSession } from '../rooms/connection.js';
 import { type CancelCall, checkJson, invoke, isThenable, messageOf, settle } from './calls.js';
 import {
@@ -288,14 +289,10 @@ export class LiveFeature implements Feature {
     table?.delete(component.id);
     if (table?.size === 0) this.bySession.delete(session);
     this.byId.delete(component.id);
-    try {
-      const ended = component.onUnmount();
-      if (isThenable(ended)) {
-        ended.then(undefined, (error: unknown) => this.logUnmountError(mounted, error));
-      }
-    } catch (error) {
-      this.logUnmountError(mounted, error);
-    }
+    catchAll(
+      () => component.onUnmount(),
+      (error) => this.logUnmountError(mounted, error),
+    );
     core.unmounted = true;
     this.flushQueue.delete(core);
     this.rooms.cleanupComponent(component.id);

@@ -1,4 +1,4 @@
-import { isValidRoomId } from '@roomkit/protocol';
+import { isRecord, isValidRoomId } from '@roomkit/protocol';
 import { assertEncodable, type LiveConnection } from './live-component.js';
 import { LIVE_ROOM_EVENTS, type RoomEventBus } from './room-event-bus.js';
 
@@ -23,10 +23,6 @@ interface LiveRoom {
   /** Member component id → its connection (null: a member without a client, e.g. server code). */
   readonly members: Map<string, LiveConnection | null>;
   state: Record<string, unknown>;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -64,7 +60,7 @@ export class LiveRoomManager {
     if (!isValidRoomId(roomId)) {
       throw new TypeError(`LiveRoomManager.joinRoom: "${roomId}" is not a valid room id`);
     }
-    if (initialState !== undefined && !isPlainObject(initialState)) {
+    if (initialState !== undefined && !isRecord(initialState)) {
       throw new TypeError('LiveRoomManager.joinRoom: initialState must be an object');
     }
     let room = this.rooms.get(roomId);
@@ -123,7 +119,7 @@ export class LiveRoomManager {
     updates: Record<string, unknown>,
     excludeComponentId?: string,
   ): boolean {
-    if (!isPlainObject(updates)) {
+    if (!isRecord(updates)) {
       throw new TypeError('LiveRoomManager.setRoomState: updates must be an object');
     }
     // Checked before it is stored: one value that cannot be encoded would break every later

@@ -1,4 +1,5 @@
 import type { Bus, LiveEventBusMessage } from '../bus/bus.js';
+import { catchAll } from '../hooks.js';
 import type { Logger } from '../observability/logger.js';
 
 /** The event-bus namespace of live rooms (`roomEvents.on('room', roomId, ...)`). */
@@ -223,14 +224,7 @@ export class RoomEventBus {
         { err: error, room: sub.roomId, event: sub.event, subscriberId: sub.subscriberId },
         'room event handler failed',
       );
-    try {
-      const result = sub.handler(data);
-      if (result && typeof (result as Promise<void>).then === 'function') {
-        (result as Promise<void>).then(undefined, fail);
-      }
-    } catch (error) {
-      fail(error);
-    }
+    catchAll(() => sub.handler(data), fail);
   }
 
   private remove(sub: Subscription): void {

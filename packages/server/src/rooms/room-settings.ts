@@ -115,13 +115,17 @@ export function checkRoomAccess(
     );
   }
   if (!room && options.metadata !== undefined) {
-    const max = ctx.config.limits.maxRoomMetadataBytes;
-    const size = Buffer.byteLength(JSON.stringify(options.metadata));
-    if (size > max) {
-      throw new ProtocolError(
-        ErrorCode.MetadataTooLarge,
-        `room:join: metadata is ${size} bytes; the limit is ${max}`,
-      );
-    }
+    checkMetadataSize('room:join', options.metadata, ctx.config.limits.maxRoomMetadataBytes);
+  }
+}
+
+/** Refuses `metadata` larger than `max` JSON bytes (`metadata_too_large`, naming the message). */
+export function checkMetadataSize(what: string, metadata: unknown, max: number): void {
+  const size = Buffer.byteLength(JSON.stringify(metadata));
+  if (size > max) {
+    throw new ProtocolError(
+      ErrorCode.MetadataTooLarge,
+      `${what}: metadata is ${size} bytes; the limit is ${max}`,
+    );
   }
 }
