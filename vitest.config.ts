@@ -13,6 +13,7 @@ export default defineConfig({
         replacement: source('./packages/protocol/src/$1.ts'),
       },
       { find: /^@roomkit\/client$/, replacement: source('./packages/client/src/index.ts') },
+      { find: /^@roomkit\/server$/, replacement: source('./packages/server/src/index.ts') },
     ],
   },
   test: {

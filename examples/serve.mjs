@@ -26,16 +26,16 @@ export function listExamples() {
 }
 
 /**
- * An esbuild plugin mapping `@roomkit/client` and `@roomkit/protocol[/sub]` to the workspace's
- * TypeScript sources, so nothing needs building first.
+ * An esbuild plugin mapping `@roomkit/client`, `@roomkit/react` and `@roomkit/protocol[/sub]` to
+ * the workspace's TypeScript sources, so nothing needs building first.
  */
 export function workspaceSources() {
   const source = (pkg, sub) => join(ROOT, 'packages', pkg, 'src', `${sub ?? 'index'}.ts`);
   return {
     name: 'roomkit-workspace-sources',
     setup(builder) {
-      builder.onResolve({ filter: /^@roomkit\/(client|protocol)(\/[\w-]+)?$/ }, (args) => {
-        const [, pkg, sub] = /^@roomkit\/(client|protocol)(?:\/([\w-]+))?$/.exec(args.path);
+      builder.onResolve({ filter: /^@roomkit\/(client|protocol|react)(\/[\w-]+)?$/ }, (args) => {
+        const [, pkg, sub] = /^@roomkit\/(client|protocol|react)(?:\/([\w-]+))?$/.exec(args.path);
         return { path: source(pkg, sub) };
       });
     },

@@ -126,3 +126,14 @@ export function parseUrl(url: string): URL | null {
     return null;
   }
 }
+
+/** The absolute ws(s) URL for the next attempt, with the current `params`. */
+export async function connectUrl(options: ResolvedOptions): Promise<string> {
+  const { params } = options;
+  const url = parseUrl(options.url)!;
+  url.protocol = url.protocol.replace('http', 'ws');
+  url.hash = ''; // a WebSocket URL must not carry a fragment (`ws` throws on one)
+  const values = typeof params === 'function' ? await params() : params;
+  for (const [key, value] of Object.entries(values ?? {})) url.searchParams.set(key, value);
+  return url.toString();
+}

@@ -4,6 +4,7 @@
  * deltas), its live rooms (`$rooms`, `$roomState(id)`) and calls its actions as async methods.
  * Only the component's name travels: the client never loads server code.
  */
+import { errorOf } from './replies.js';
 import { batch, memo, type ReadonlySignal, signal } from './signals.js';
 import { type RealtimeMessage, RoomkitError } from './types.js';
 import { WebSocketClient as Connection, type WebSocketClientOptions } from './websocket-client.js';
@@ -145,8 +146,7 @@ export function withLiveActions<T extends object>(
 
 const fail = (code: string, message = code) => new RoomkitError(code, message);
 /** The error a reply (or its absence: the connection is gone) stands for. */
-const failure = (reply: RealtimeMessage | null) =>
-  reply ? fail(text(reply.code, 'error'), text(reply.message)) : fail('disconnected');
+const failure = (reply: RealtimeMessage | null) => (reply ? errorOf(reply) : fail('disconnected'));
 
 /** A mounted handle as its client drives it: `true`/`false` when a session starts/ends, or a message. */
 type Internal = (event: boolean | RealtimeMessage) => void;

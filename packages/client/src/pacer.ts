@@ -1,19 +1,19 @@
 /**
  * Outgoing frames, paced by a token bucket so the client never sends faster than the server's
  * rate limit (a server drops what comes too fast and then closes the socket, protocol §12). A
- * reconnect's burst (rejoins, resyncs, the offline queue, a `merge` of many keys) goes out over a
- * few seconds instead of being dropped.
+ * reconnect's burst (rejoins, resyncs, the app messages kept while offline, a `merge` of many
+ * keys) goes out over a few seconds instead of being dropped.
  */
 export interface Outgoing {
   data: string | Uint8Array;
-  /** The request awaiting a reply to this frame: failed if the frame is dropped unsent. */
-  ref?: number;
   /** An app message (`send`): kept across a disconnect and sent after the next connect. */
   durable?: boolean;
 }
 
 export class Pacer {
-  private readonly queue: Outgoing[] = [];
+  private queue: Outgoing[] = [];
+  /** How many queued frames are durable. */
+  private durable = 0;
   private tokens: number;
   private refilledAt = Date.now();
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -21,14 +21,10 @@ export class Pacer {
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
-    /** Writes to the socket; false when there is no open socket. */
+    /** Writes to the socket; false when it cannot be written to now (the frame stays queued). */
     private readonly write: (data: string | Uint8Array) => boolean,
   ) {
     this.tokens = burst;
-  }
-
-  get size(): number {
-    return this.queue.length;
   }
 
   /**
@@ -40,29 +36,38 @@ export class Pacer {
     const firstDurable = item.durable ? -1 : this.queue.findIndex((queued) => queued.durable);
     if (firstDurable === -1) this.queue.push(item);
     else this.queue.splice(firstDurable, 0, item);
+    if (item.durable) this.durable++;
     this.drain();
   }
 
-  /** Removes and returns the oldest durable frame (the queue is over its bound). */
-  shiftDurable(): Outgoing | undefined {
+  /** Removes the oldest durable frame (the queue is over its bound). */
+  shiftDurable(): void {
     const index = this.queue.findIndex((item) => item.durable);
-    return index === -1 ? undefined : this.queue.splice(index, 1)[0];
+    if (index !== -1) {
+      this.queue.splice(index, 1);
+      this.durable--;
+    }
   }
 
   durableCount(): number {
-    let count = 0;
-    for (const item of this.queue) if (item.durable) count++;
-    return count;
+    return this.durable;
   }
 
-  /** The connection is gone: returns every unsent frame (the caller keeps the durable ones). */
-  takeAll(): Outgoing[] {
+  /**
+   * The connection is gone: drops the unsent frames but the newest `keep` durable ones, which
+   * wait for the next connect (each feature resyncs after its rejoin instead).
+   */
+  dropUnsent(keep: number): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    return this.queue.splice(0);
+    const kept = this.queue.filter((item) => item.durable);
+    kept.splice(0, kept.length - keep);
+    this.queue = kept;
+    this.durable = kept.length;
   }
 
-  private drain = (): void => {
+  /** Writes what the tokens allow, until a write fails; schedules the rest. */
+  drain = (): void => {
     this.timer = undefined;
     const now = Date.now();
     this.tokens = Math.min(
@@ -72,7 +77,7 @@ export class Pacer {
     this.refilledAt = now;
     while (this.queue.length > 0 && this.tokens >= 1) {
       if (!this.write(this.queue[0]!.data)) return;
-      this.queue.shift();
+      if (this.queue.shift()!.durable) this.durable--;
       this.tokens -= 1;
     }
     if (this.queue.length > 0 && this.timer === undefined) {

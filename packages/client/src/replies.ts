@@ -11,6 +11,11 @@ export function isReply(message: RealtimeMessage): boolean {
   return REPLY_TYPES.has(message.type);
 }
 
+/** The error a server's `error` (or `room:error`) message stands for. */
+export function errorOf(message: RealtimeMessage): RoomkitError {
+  return new RoomkitError(text(message.code, 'error'), text(message.message));
+}
+
 /**
  * The client's requests awaiting a reply, by numeric `ref` (binary frames carry refs as numbers,
  * so JSON requests use numbers too). Every request ends: with its reply, or with `failAll` when
@@ -45,7 +50,7 @@ export class PendingReplies {
     // `room:error` is how Spaces operations (and joins of Spaces rooms) are refused.
     resolve(
       message.type === 'error' || message.type === 'room:error'
-        ? { ok: false, error: new RoomkitError(text(message.code, 'error'), text(message.message)) }
+        ? { ok: false, error: errorOf(message) }
         : { ok: true, message },
     );
     return true;

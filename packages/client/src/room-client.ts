@@ -314,12 +314,14 @@ export class RoomClient {
         this.left(new RoomkitError('room_left', text(message.reason, 'removed from the room')));
         break;
     }
-    const set = this.listeners.get(message.type);
-    if (set) this.notify([...set].map((listener) => () => listener(message)));
+    for (const listener of [...(this.listeners.get(message.type) ?? [])]) {
+      this.client.safely(() => listener(message));
+    }
   }
 
   receiveFrame(frame: StorageFrame): void {
-    if (this.wanted) this.notify([...this.frameListeners].map((listener) => () => listener(frame)));
+    if (!this.wanted) return;
+    for (const listener of [...this.frameListeners]) this.client.safely(() => listener(frame));
   }
 
   sessionStarted(): void {
@@ -436,12 +438,6 @@ export class RoomClient {
 
   /** Runs feature callbacks; one that throws is reported and does not stop the others. */
   private notify(listeners: Iterable<() => void>): void {
-    for (const listener of [...listeners]) {
-      try {
-        listener();
-      } catch (error) {
-        this.client.reportError(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
+    for (const listener of [...listeners]) this.client.safely(listener);
   }
 }

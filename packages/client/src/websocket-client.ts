@@ -1,17 +1,17 @@
-import { isValidRoomId } from '@roomkit/protocol/limits';
 import { decodeStorageFrame } from '@roomkit/protocol/storage-frame';
 import { reconnectDelay } from './backoff.js';
 import {
   type CloseInfo,
-  parseUrl,
+  connectUrl,
   type ResolvedOptions,
   type RetryInfo,
   resolveOptions,
   type WebSocketClientOptions,
 } from './client-options.js';
-import { type Outgoing, Pacer } from './pacer.js';
+import { HEARTBEAT_REF, type Heartbeat, startHeartbeat } from './heartbeat.js';
+import { Pacer } from './pacer.js';
 import { OPEN, resolveWebSocket, type WebSocketLike } from './platform.js';
-import { isReply, PendingReplies, type Reply } from './replies.js';
+import { errorOf, isReply, PendingReplies, type Reply } from './replies.js';
 import { RoomClient } from './room-client.js';
 import { type ReadonlySignal, signal } from './signals.js';
 import {
@@ -20,18 +20,15 @@ import {
   RoomkitError,
   type Session,
 } from './types.js';
-import { positive, text } from './wire.js';
+import { readMessage, readSession } from './wire.js';
 
 export type { CloseInfo, RetryInfo, WebSocketClientOptions } from './client-options.js';
 export type { Reply } from './replies.js';
 
 export type MessageHandler<P = unknown> = (payload: P, message: RealtimeMessage<P>) => void;
 
-const HEARTBEAT_REF = 'hb';
 /** App messages that may wait for their turn while connected, at the least. */
 const PACED_BACKLOG_LIMIT = 1000;
-/** Shortest heartbeat interval, whatever the server asks: no busy loop of heartbeats. */
-const MIN_HEARTBEAT_MS = 10;
 
 /**
  * A reconnecting WebSocket connection to a Roomkit server. Rooms, presence, cursors, shared state
@@ -55,23 +52,25 @@ export class WebSocketClient {
   private readonly handlers = new Map<string, Set<MessageHandler>>();
   private readonly rooms = new Map<string, RoomClient>();
   private readonly replies = new PendingReplies();
-  /** App messages kept while disconnected, sent after the next connect's rejoins. */
-  private readonly offline: Outgoing[] = [];
+  /**
+   * Frames waiting for their turn. App messages (`durable`) stay in it while disconnected, and go
+   * out after the next connect's rejoins.
+   */
   private readonly pacer: Pacer;
   private socket: WebSocketLike | null = null;
   private active = false;
   private attempt = 0;
-  /** A frame arrived since the last heartbeat tick. */
-  private heard = false;
+  /** Set while `welcome` rejoins the rooms: nothing is written until their joins are all queued. */
+  private rejoining = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
-  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private heartbeat: Heartbeat | undefined;
 
   constructor(options: WebSocketClientOptions) {
     this.options = resolveOptions(options);
     const rate = this.options.maxMessagesPerSecond;
     this.pacer = new Pacer(rate, rate * 2, (data) => {
-      if (!this.isReady()) return false;
+      if (this.rejoining || !this.isReady()) return false;
       this.socket!.send(data);
       return true;
     });
@@ -104,7 +103,7 @@ export class WebSocketClient {
     clearTimeout(this.retryTimer);
     this.retrySignal.set(null);
     const socket = this.socket;
-    if (socket) this.drop(socket, { code: 1000, reason: 'client disconnected', wasClean: true });
+    if (socket) this.drop(socket, 'client disconnected', 1000);
     this.statusSignal.set('disconnected');
   }
 
@@ -149,11 +148,11 @@ export class WebSocketClient {
 
   /**
    * Sends while connected (paced, in order); returns false (and drops it) when not connected.
-   * A frame still waiting for its turn when the connection drops is dropped too, and the request
-   * `ref` names, if any, fails with `disconnected`.
+   * A frame still waiting for its turn when the connection drops is dropped too (a request it
+   * made fails then, with every other request awaiting a reply).
    */
   sendMessage(message: RealtimeMessage): boolean {
-    return this.transmit({ data: JSON.stringify(message), ref: numericRef(message.ref) });
+    return this.transmit(JSON.stringify(message));
   }
 
   /**
@@ -161,14 +160,12 @@ export class WebSocketClient {
    * past it the oldest kept message is dropped and reported).
    */
   sendOrQueue(message: RealtimeMessage): void {
-    const item: Outgoing = { data: JSON.stringify(message), durable: true };
-    const connected = this.isReady();
+    const data = JSON.stringify(message);
     // While connected, messages wait only for their turn (pacing); the bound is for runaway senders.
-    const limit = connected
+    const limit = this.isReady()
       ? Math.max(this.options.maxQueuedMessages, PACED_BACKLOG_LIMIT)
       : this.options.maxQueuedMessages;
-    const held = connected ? this.pacer.durableCount() : this.offline.length;
-    if (held >= limit) {
+    if (this.pacer.durableCount() >= limit) {
       this.reportError(
         new RoomkitError(
           'queue_full',
@@ -176,34 +173,25 @@ export class WebSocketClient {
         ),
       );
       if (limit === 0) return;
-      if (connected) this.pacer.shiftDurable();
-      else this.offline.shift();
+      this.pacer.shiftDurable();
     }
-    if (connected) this.pacer.push(item);
-    else this.offline.push(item);
+    this.pacer.push({ data, durable: true });
   }
 
-  /** Sends a binary storage frame while connected; `ref` is its tag, failed if it is dropped. */
-  sendBinary(bytes: Uint8Array, ref?: number): boolean {
-    return this.transmit({ data: bytes, ref });
+  /** Sends a binary storage frame, like `sendMessage`. */
+  sendBinary(bytes: Uint8Array): boolean {
+    return this.transmit(bytes);
   }
 
-  private transmit(item: Outgoing): boolean {
+  private transmit(data: string | Uint8Array): boolean {
     if (!this.isReady()) return false;
-    this.pacer.push(item);
+    this.pacer.push({ data });
     return true;
   }
 
   /** Sends `message` with a fresh `ref` and resolves with the server's reply to it. */
   request(message: RealtimeMessage): Promise<Reply> {
-    const ref = this.makeRef();
-    if (!this.sendMessage({ ...message, ref })) {
-      return Promise.resolve({
-        ok: false,
-        error: new RoomkitError('disconnected', 'not connected'),
-      });
-    }
-    return this.replies.expect(ref);
+    return new Promise((resolve) => this.requestNow(message, resolve));
   }
 
   /** A fresh numeric `ref` (binary frames carry refs as numbers); `expect(ref)` awaits its reply. */
@@ -228,7 +216,9 @@ export class WebSocketClient {
    * the room's members or state.
    */
   emitLocal(message: RealtimeMessage): void {
-    this.dispatch(message, false);
+    for (const handler of [...(this.handlers.get(message.type) ?? [])]) {
+      this.safely(() => handler(message.payload, message));
+    }
   }
 
   reportError(error: Error): void {
@@ -236,6 +226,15 @@ export class WebSocketClient {
       this.options.onError?.(error);
     } catch {
       // an app's error handler must not break the connection
+    }
+  }
+
+  /** Runs app code (a handler, a callback); what it throws is reported, not thrown. */
+  safely(run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.reportError(asError(error));
     }
   }
 
@@ -251,7 +250,7 @@ export class WebSocketClient {
     let socket: WebSocketLike;
     try {
       const Ctor = await resolveWebSocket(this.options.WebSocket);
-      const url = await this.connectUrl();
+      const url = await connectUrl(this.options);
       if (!this.active || this.socket) return;
       socket = new Ctor(url, this.options.protocols);
     } catch (error) {
@@ -261,19 +260,18 @@ export class WebSocketClient {
     }
     this.socket = socket;
     socket.binaryType = 'arraybuffer';
-    this.connectTimer = setTimeout(() => {
-      this.drop(socket, { code: 4000, reason: 'connect timeout', wasClean: false });
-    }, this.options.connectTimeout);
+    this.connectTimer = setTimeout(
+      () => this.drop(socket, 'connect timeout'),
+      this.options.connectTimeout,
+    );
     socket.onmessage = (event) => {
       if (this.socket !== socket) return;
-      this.heard = true;
+      if (this.heartbeat) this.heartbeat.heard = true;
       // Nothing a frame holds may throw out of here: in Node it would be an uncaught exception.
-      try {
+      this.safely(() => {
         if (typeof event.data === 'string') this.receiveText(event.data);
         else this.receiveBinary(event.data);
-      } catch (error) {
-        this.reportError(asError(error));
-      }
+      });
     };
     socket.onclose = (event) => {
       if (this.socket === socket) {
@@ -289,36 +287,13 @@ export class WebSocketClient {
     };
   }
 
-  /** The absolute ws(s) URL for the next attempt, with the current `params`. */
-  private async connectUrl(): Promise<string> {
-    const { params } = this.options;
-    const url = parseUrl(this.options.url)!;
-    url.protocol = url.protocol.replace('http', 'ws');
-    url.hash = ''; // a WebSocket URL must not carry a fragment (`ws` throws on one)
-    const values = typeof params === 'function' ? await params() : params;
-    for (const [key, value] of Object.entries(values ?? {})) url.searchParams.set(key, value);
-    return url.toString();
-  }
-
   private receiveText(text: string): void {
-    let message: RealtimeMessage;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (
-        typeof parsed !== 'object' ||
-        parsed === null ||
-        typeof (parsed as RealtimeMessage).type !== 'string'
-      ) {
-        return;
-      }
-      message = parsed as RealtimeMessage;
-    } catch {
-      return;
-    }
+    const message = readMessage(text);
+    if (!message) return;
     if (message.type === 'welcome') this.welcome(message);
     // The heartbeat's ack only proves the connection alive; it is not the app's business.
     else if (message.type === 'ack' && message.ref === HEARTBEAT_REF) return;
-    this.dispatch(message, true);
+    this.dispatch(message);
   }
 
   private receiveBinary(data: unknown): void {
@@ -334,126 +309,77 @@ export class WebSocketClient {
 
   private welcome(message: RealtimeMessage): void {
     clearTimeout(this.connectTimer);
-    const session: Session = {
-      connectionId: text(message.connectionId),
-      userId: text(message.userId),
-      displayName: text(message.displayName),
-      color: text(message.color),
-      heartbeatIntervalMs: positive(message.heartbeatIntervalMs, this.options.heartbeatInterval),
-      maxMessageBytes: positive(message.maxMessageBytes, 65_536),
-      room: isValidRoomId(message.room) ? message.room : null,
-    };
+    const session = readSession(message, this.options.heartbeatInterval);
     // A url naming a room (`/rooms/demo`) puts the connection in it at once: its presence and
     // state arrive now, so its RoomClient must exist to keep them for features created later.
     if (session.room !== null) this.room(session.room);
     this.attempt = 0;
-    this.sessionSignal.set(session);
-    this.statusSignal.set('connected');
-    this.startHeartbeat(Math.min(this.options.heartbeatInterval, session.heartbeatIntervalMs));
-    // Rooms rejoin first, so queued room messages reach the server after their room:join.
-    for (const room of this.rooms.values()) room.sessionStarted();
-    for (const item of this.offline.splice(0)) this.pacer.push(item);
+    // Rooms rejoin first, so the app messages kept while offline reach the server after their
+    // room:join: what the new session sends is queued ahead of them, then written in order.
+    this.rejoining = true;
     try {
-      this.options.onOpen?.();
-    } catch (error) {
-      this.reportError(asError(error));
+      this.sessionSignal.set(session);
+      this.statusSignal.set('connected');
+      clearInterval(this.heartbeat?.timer);
+      this.heartbeat = startHeartbeat(
+        Math.min(this.options.heartbeatInterval, session.heartbeatIntervalMs),
+        () => this.sendMessage({ type: 'heartbeat', ref: HEARTBEAT_REF }),
+        () => this.socket && this.drop(this.socket, 'no reply from the server'),
+      );
+      for (const room of this.rooms.values()) room.sessionStarted();
+    } finally {
+      this.rejoining = false;
+      this.pacer.drain();
     }
+    this.safely(() => this.options.onOpen?.());
   }
 
-  private dispatch(message: RealtimeMessage, received: boolean): void {
-    if (received) {
-      // A reply to the client's own request (a join, a state write, a document update, a live
-      // component's mount or call) settles it. Generic replies stop here: they are not app
-      // messages; live components' answers (`live:mounted`, `live:result`) go on to `on` handlers.
-      const settled = this.replies.settle(message);
-      if (isReply(message)) {
-        if (settled) return;
-        if (message.type === 'error') {
-          this.reportError(new RoomkitError(text(message.code, 'error'), text(message.message)));
-        }
-      }
+  private dispatch(message: RealtimeMessage): void {
+    // A reply to the client's own request (a join, a state write, a document update, a live
+    // component's mount or call) settles it. Generic replies stop here: they are not app
+    // messages; live components' answers (`live:mounted`, `live:result`) go on to `on` handlers.
+    const settled = this.replies.settle(message);
+    if (isReply(message)) {
+      if (settled) return;
+      if (message.type === 'error') this.reportError(errorOf(message));
     }
-    if (received && typeof message.room === 'string')
-      this.rooms.get(message.room)?.receive(message);
-    if (received) this.lastMessageSignal.set(message);
-    const handlers = this.handlers.get(message.type);
-    if (handlers) {
-      for (const handler of [...handlers]) {
-        try {
-          handler(message.payload, message);
-        } catch (error) {
-          this.reportError(asError(error));
-        }
-      }
-    }
-    if (received && this.onMessage) {
-      try {
-        this.onMessage(message);
-      } catch (error) {
-        this.reportError(asError(error));
-      }
-    }
+    if (typeof message.room === 'string') this.rooms.get(message.room)?.receive(message);
+    this.lastMessageSignal.set(message);
+    this.emitLocal(message);
+    this.safely(() => this.onMessage?.(message));
   }
 
   /**
-   * Sends `heartbeat` every interval; the server acks each one. A connection that stays silent
-   * for two whole intervals after a heartbeat, and at least a second, is dead (a half-open TCP
-   * connection, a server that froze) and is replaced. Counting silent ticks rather than comparing
-   * clocks keeps a browser's throttled timers in a background tab from dropping a healthy
-   * connection; the second's floor keeps a very short interval from failing on a busy event loop.
+   * Forgets `socket` now (a dead peer may never finish a close handshake) and closes it, with
+   * 1000 when the app disconnects, else 4000.
    */
-  private startHeartbeat(requestedMs: number): void {
-    clearInterval(this.heartbeatTimer);
-    const intervalMs = Math.max(MIN_HEARTBEAT_MS, requestedMs);
-    const deadAfterTicks = Math.max(2, Math.ceil(1000 / intervalMs));
-    this.heard = true;
-    let silentTicks = 0;
-    this.heartbeatTimer = setInterval(() => {
-      const socket = this.socket;
-      if (!socket) return;
-      silentTicks = this.heard ? 0 : silentTicks + 1;
-      this.heard = false;
-      if (silentTicks >= deadAfterTicks) {
-        this.drop(socket, { code: 4000, reason: 'no reply from the server', wasClean: false });
-        return;
-      }
-      this.sendMessage({ type: 'heartbeat', ref: HEARTBEAT_REF });
-    }, intervalMs);
-  }
-
-  /** Forgets `socket` now (a dead peer may never finish a close handshake) and closes it. */
-  private drop(socket: WebSocketLike, info: CloseInfo): void {
+  private drop(socket: WebSocketLike, reason: string, code = 4000): void {
     socket.onmessage = null;
     socket.onclose = null;
     // `ws` throws an 'error' with no listener (closing while connecting emits one).
     socket.onerror = () => {};
     try {
-      socket.close(info.code === 1000 ? 1000 : 4000, info.reason);
+      socket.close(code, reason);
     } catch {
       // closing a socket that never opened may throw; it is gone either way
     }
     (socket as { terminate?: () => void }).terminate?.();
-    if (this.socket === socket) this.closed(info);
+    if (this.socket === socket) this.closed({ code, reason, wasClean: code === 1000 });
   }
 
   private closed(info: CloseInfo): void {
     this.socket = null;
     clearTimeout(this.connectTimer);
-    clearInterval(this.heartbeatTimer);
+    clearInterval(this.heartbeat?.timer);
     const hadSession = this.sessionSignal.peek() !== null;
     this.sessionSignal.set(null);
-    // Unsent app messages wait for the next connect; unsent feature frames are dropped (each
-    // feature resyncs after the rejoin) and their requests fail now, with the others in flight.
-    const unsent = this.pacer.takeAll().filter((item) => item.durable);
-    const keep = Math.min(unsent.length, this.options.maxQueuedMessages);
-    this.offline.unshift(...unsent.slice(unsent.length - keep));
+    // Unsent app messages wait for the next connect (up to `maxQueuedMessages`, the newest);
+    // unsent feature frames are dropped (each feature resyncs after the rejoin) and their requests
+    // fail now, with the others in flight.
+    this.pacer.dropUnsent(this.options.maxQueuedMessages);
     this.replies.failAll(new RoomkitError('disconnected', 'connection lost'));
     if (hadSession) for (const room of this.rooms.values()) room.sessionEnded();
-    try {
-      this.options.onClose?.(info);
-    } catch (error) {
-      this.reportError(asError(error));
-    }
+    this.safely(() => this.options.onClose?.(info));
     if (this.active) this.scheduleReconnect();
     else this.statusSignal.set('disconnected');
   }
@@ -478,10 +404,6 @@ export class WebSocketClient {
       if (this.active) void this.open();
     }, delayMs);
   }
-}
-
-function numericRef(ref: unknown): number | undefined {
-  return typeof ref === 'number' ? ref : undefined;
 }
 
 function asError(error: unknown): Error {

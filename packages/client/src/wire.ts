@@ -5,7 +5,9 @@
  * get neutral defaults.
  */
 import type { CursorPosition, PresenceUser, StateEntry } from '@roomkit/protocol';
+import { DEFAULT_MAX_MESSAGE_BYTES, FORBIDDEN_KEYS, isValidRoomId } from '@roomkit/protocol/limits';
 import type { RoomInfo } from './room-client.js';
+import type { RealtimeMessage, Session } from './types.js';
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -13,14 +15,35 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Keys that would reach an object's prototype when used as a computed property. */
 export function isSafeKey(key: string): boolean {
-  return key !== '__proto__' && key !== 'constructor' && key !== 'prototype';
+  return !FORBIDDEN_KEYS.has(key);
 }
 
 const str = (value: unknown, fallback = ''): string =>
   typeof value === 'string' ? value : fallback;
-const num = (value: unknown, fallback = 0): number =>
-  typeof value === 'number' && Number.isFinite(value) ? value : fallback;
 const STATUSES = new Set(['online', 'away', 'offline']);
+
+/** A text frame as a message, or null unless it is a JSON object with a string `type`. */
+export function readMessage(data: string): RealtimeMessage | null {
+  try {
+    const parsed: unknown = JSON.parse(data);
+    return isRecord(parsed) && typeof parsed.type === 'string' ? (parsed as RealtimeMessage) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The server's `welcome` as the session; `heartbeatMs` stands in for a missing interval. */
+export function readSession(message: RealtimeMessage, heartbeatMs: number): Session {
+  return {
+    connectionId: text(message.connectionId),
+    userId: text(message.userId),
+    displayName: text(message.displayName),
+    color: text(message.color),
+    heartbeatIntervalMs: positive(message.heartbeatIntervalMs, heartbeatMs),
+    maxMessageBytes: positive(message.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
+    room: isValidRoomId(message.room) ? message.room : null,
+  };
+}
 
 /** A `presence` list: entries without a string `userId` are dropped, one entry per userId. */
 export function readPresenceUsers(value: unknown): PresenceUser[] | null {
@@ -28,7 +51,7 @@ export function readPresenceUsers(value: unknown): PresenceUser[] | null {
   const users = new Map<string, PresenceUser>();
   for (const entry of value) {
     if (!isRecord(entry) || typeof entry.userId !== 'string') continue;
-    const connectedAt = num(entry.connectedAt);
+    const connectedAt = finite(entry.connectedAt);
     const user: PresenceUser = {
       userId: entry.userId,
       displayName: str(entry.displayName, entry.userId),
@@ -37,9 +60,9 @@ export function readPresenceUsers(value: unknown): PresenceUser[] | null {
       onlineStatus: STATUSES.has(entry.onlineStatus as string)
         ? (entry.onlineStatus as PresenceUser['onlineStatus'])
         : 'online',
-      lastActiveAt: num(entry.lastActiveAt, connectedAt),
+      lastActiveAt: finite(entry.lastActiveAt, connectedAt),
       isIdle: entry.isIdle === true,
-      connections: num(entry.connections, 1),
+      connections: finite(entry.connections, 1),
     };
     if (typeof entry.avatarUrl === 'string') user.avatarUrl = entry.avatarUrl;
     if (typeof entry.location === 'string') user.location = entry.location;
@@ -52,7 +75,7 @@ export function readPresenceUsers(value: unknown): PresenceUser[] | null {
 /** A `state:update` (or one `state:init` entry) as a live-state entry, or null if malformed. */
 export function readStateEntry(value: unknown): StateEntry | null {
   if (!isRecord(value) || !('value' in value)) return null;
-  return { value: value.value, timestamp: num(value.timestamp), userId: str(value.userId) };
+  return { value: value.value, timestamp: finite(value.timestamp), userId: str(value.userId) };
 }
 
 /** `state:init`'s `states`: a fresh object without a prototype-reaching key. */
@@ -78,7 +101,7 @@ export function readCursor(value: unknown): CursorPosition | null {
     color: str(value.color),
     x,
     y,
-    lastUpdate: num(value.lastUpdate, Date.now()),
+    lastUpdate: finite(value.lastUpdate, Date.now()),
   };
 }
 
@@ -91,7 +114,7 @@ export function positive(value: unknown, fallback: number): number {
 export function readRoomInfo(message: Record<string, unknown>): RoomInfo {
   const { maxUsers } = message;
   return {
-    createdAt: num(message.createdAt, Number.NaN),
+    createdAt: finite(message.createdAt, Number.NaN),
     metadata: isRecord(message.metadata) ? message.metadata : {},
     maxUsers: typeof maxUsers === 'number' && maxUsers > 0 ? maxUsers : null,
     hasPassword: message.hasPassword === true,
@@ -109,6 +132,6 @@ export function text(value: unknown, fallback = ''): string {
 }
 
 /** A finite number field, or `fallback` (`Number(value)` throws on some parsed objects). */
-export function finite(value: unknown, fallback: number): number {
+export function finite(value: unknown, fallback = 0): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
 }

@@ -4,7 +4,7 @@
  * re-mount after a reconnect, and the spec's LiveRoomChat with two clients.
  */
 import { Type } from '@sinclair/typebox';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LiveRoomChat } from '../../../examples/live-chat/LiveRoomChat.js';
 import { LiveComponent, type LiveComponentClass, type RoomServer } from '../../server/src/index.js';
 import {
@@ -25,10 +25,8 @@ import {
   until,
 } from './helpers.js';
 
-// The example imports `LiveComponent` from '@roomkit/server' (the built package); the server here
-// runs from the sources, and the class it mounts must extend the same `LiveComponent`. (For the
-// type checker they stay two declarations, hence the cast where it is registered.)
-vi.mock('@roomkit/server', async () => await import('../../server/src/index.js'));
+// For the type checker the example's `LiveComponent` ('@roomkit/server', the built package) and the
+// sources' are two declarations, hence the cast; in tests both are the sources (vitest.config.ts).
 const ChatComponent = LiveRoomChat as unknown as LiveComponentClass;
 
 const counts = { mounted: 0, unmounted: 0 };

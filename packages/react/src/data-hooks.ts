@@ -1,4 +1,4 @@
-import type { BroadcastMessage, RoomkitError } from '@roomkit/client';
+import type { BroadcastMessage, RoomkitError, Storage } from '@roomkit/client';
 import { useCallback } from 'react';
 import { useTargetRoom } from './context.js';
 import type { RoomTarget } from './hooks.js';

@@ -11,8 +11,6 @@ import { LiveComponent, type LiveComponentClass } from '../../server/src/index.j
 import { RoomProvider, type UseLiveResult, useLive } from '../src/index.js';
 import { connectClient, interact, Probe, render, settle, startServer, unmount } from './helpers.js';
 
-// The example extends '@roomkit/server' (the built package): mount it on the sources' server.
-vi.mock('@roomkit/server', async () => await import('../../server/src/index.js'));
 const ChatComponent = LiveRoomChat as unknown as LiveComponentClass;
 
 const counts = { mounted: 0, unmounted: 0 };

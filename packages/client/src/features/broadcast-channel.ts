@@ -1,3 +1,4 @@
+import { CHANNEL_PATTERN } from '@roomkit/protocol/limits';
 import type { RoomClient } from '../room-client.js';
 import { memo, type ReadonlySignal, signal } from '../signals.js';
 import { finite, text } from '../wire.js';
@@ -20,8 +21,6 @@ export interface BroadcastChannel<T> {
   clear(): void;
   dispose(): void;
 }
-
-const CHANNEL_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
 export function createBroadcastChannel<T extends object>(
   room: RoomClient,

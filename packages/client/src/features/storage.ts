@@ -101,7 +101,7 @@ export class RoomStorage {
       tag: ref,
       payload: Y.encodeStateVector(this.doc),
     });
-    if (!client.sendBinary(frame, ref)) return;
+    if (!client.sendBinary(frame)) return;
     void client.expect(ref).then((reply) => {
       if (reply.ok || reply.error.code === 'disconnected') return;
       this.errorSignal.set(reply.error);
@@ -157,7 +157,6 @@ export class RoomStorage {
     const ref = client.makeRef();
     const sent = client.sendBinary(
       encodeStorageFrame({ kind, room: this.room.id, tag: ref, payload }),
-      ref,
     );
     // Not sent: the next sync carries it (the server's state vector will not cover it).
     if (!sent) {

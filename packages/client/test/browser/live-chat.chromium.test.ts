@@ -9,16 +9,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveRoomChat } from '../../../../examples/live-chat/LiveRoomChat.js';
 import { workspaceSources } from '../../../../examples/serve.mjs';
 import { type LiveComponentClass, RoomServer } from '../../../server/src/index.js';
 import { chromiumSuite, launchChromium, serveFiles } from './chromium.js';
-
-// LiveRoomChat extends '@roomkit/server' (the built package): mount it on the sources' server.
-vi.mock('@roomkit/server', async () => await import('../../../server/src/index.js'));
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const suite = chromiumSuite('live chat example in Chromium');
@@ -26,16 +23,6 @@ const WAIT = { timeout: 5000 };
 const API_KEY = 'live-chat-test-key';
 const example = (path: string) =>
   fileURLToPath(new URL(`../../../../examples/live-chat/${path}`, import.meta.url));
-
-/** `@roomkit/react` from its sources too (serve.mjs maps only the client and the protocol). */
-const reactSources: Plugin = {
-  name: 'roomkit-react-sources',
-  setup(builder) {
-    builder.onResolve({ filter: /^@roomkit\/react$/ }, () => ({
-      path: fileURLToPath(new URL('../../../react/src/index.ts', import.meta.url)),
-    }));
-  },
-};
 
 async function bundlePage(): Promise<string> {
   const result = await build({
@@ -46,7 +33,7 @@ async function bundlePage(): Promise<string> {
     target: 'es2022',
     write: false,
     logLevel: 'silent',
-    plugins: [workspaceSources(), reactSources],
+    plugins: [workspaceSources()],
   });
   return result.outputFiles[0]!.text;
 }
