@@ -169,16 +169,22 @@ export class RoomClient {
     if (user) this.declareUser(user);
   }
 
-  /** Keeps the client in the room until the returned release is called (once). */
-  hold(): () => void {
+  /**
+   * Keeps the client in the room until the returned release is called (once). A release takes
+   * effect on the next microtask, so a hold dropped and taken again in one tick (a component
+   * re-mounting) never reaches the server; `release({ now: true })` (an explicit `leave()`)
+   * leaves at once if nothing else holds the room: `isJoined()` is false when it returns.
+   */
+  hold(): (options?: { now?: boolean }) => void {
     this.holders += 1;
     this.reconcile();
     let released = false;
-    return () => {
+    return (options) => {
       if (released) return;
       released = true;
       this.holders -= 1;
-      this.reconcile();
+      if (options?.now && this.holders === 0) this.leaveUnheld();
+      else this.reconcile();
     };
   }
 
@@ -345,16 +351,22 @@ export class RoomClient {
       if (this.holders > 0) {
         this.wanted = true;
         this.sendJoin();
-      } else if (this.holders === 0 && this.wanted) {
-        this.wanted = false;
-        if (this.joinedSignal.peek() || this.joining || this.implicit) {
-          this.client.sendMessage({ type: 'room:leave', room: this.id });
-        }
-        this.joining = false;
-        this.implicit = false;
-        this.left(null);
+      } else {
+        this.leaveUnheld();
       }
     });
+  }
+
+  /** Leaves the room if this client wanted to be in it and nothing holds it any more. */
+  private leaveUnheld(): void {
+    if (this.holders > 0 || !this.wanted) return;
+    this.wanted = false;
+    if (this.joinedSignal.peek() || this.joining || this.implicit) {
+      this.client.sendMessage({ type: 'room:leave', room: this.id });
+    }
+    this.joining = false;
+    this.implicit = false;
+    this.left(null);
   }
 
   /**

@@ -104,6 +104,90 @@ describe('useRoom', () => {
     expect(ra.isJoined()).toBe(false);
   });
 
+  it('leave() leaves at once: isJoined() is false when it returns, and join() works again', async () => {
+    const server = await startServer();
+    const alice = connectClient(server, 'alice');
+    const bob = connectClient(server, 'bob');
+    const ra = useRoom({ client: alice, roomId: 'now' });
+    const rb = useRoom({ client: bob, roomId: 'now' });
+    await ra.join();
+    await rb.join();
+    await until(ra.users, (users) => users.length === 2);
+
+    ra.leave();
+    expect(ra.isJoined()).toBe(false);
+    expect(ra.room()).toBeNull();
+    expect(ra.users()).toEqual([]);
+    expect(alice.room('now').isJoined.peek()).toBe(false);
+    await until(rb.users, (users) => users.length === 1, 5000, 'alice gone for bob');
+
+    expect(await ra.join()).toBe(true);
+    expect(ra.isJoined()).toBe(true);
+    await until(rb.users, (users) => users.length === 2, 5000, 'alice back for bob');
+    await until(ra.users, (users) => users.length === 2, 5000, 'alice sees both');
+  });
+
+  it('leave() then join() in the same tick: left at once, then joined again', async () => {
+    const server = await startServer();
+    const alice = connectClient(server, 'alice');
+    const bob = connectClient(server, 'bob');
+    const ra = useRoom({ client: alice, roomId: 'again' });
+    const rb = useRoom({ client: bob, roomId: 'again' });
+    await ra.join();
+    await rb.join();
+    await until(rb.users, (users) => users.length === 2);
+    ra.leave();
+    expect(ra.isJoined()).toBe(false);
+    const joined = ra.join();
+    expect(ra.isJoined()).toBe(false);
+    expect(await joined).toBe(true);
+    expect(ra.isJoined()).toBe(true);
+    await until(ra.users, (users) => users.length === 2, 5000, 'alice sees both again');
+    // The server has alice in the room: bob's message reaches her.
+    const atAlice = nextMessage<{ n: number }>(alice, 'ping');
+    rb.broadcast('ping', { n: 1 });
+    expect((await atAlice)[0]).toEqual({ n: 1 });
+  });
+
+  it('leave() while the join is in flight: not joined at once, the join resolves false', async () => {
+    const server = await startServer();
+    const alice = connectClient(server, 'alice');
+    const bob = connectClient(server, 'bob');
+    await until(alice.status, (status) => status === 'connected');
+    const ra = useRoom({ client: alice, roomId: 'flight' });
+    const rb = useRoom({ client: bob, roomId: 'flight' });
+    const first = ra.join();
+    // The join goes out on the next microtask; leave before its reply.
+    await Promise.resolve();
+    ra.leave();
+    expect(ra.isJoined()).toBe(false);
+    expect(await first).toBe(false);
+    expect(await rb.join()).toBe(true);
+    await until(rb.users, (users) => users.length === 1, 5000, 'bob alone');
+    expect(ra.isJoined()).toBe(false);
+    expect(await ra.join()).toBe(true);
+    await until(rb.users, (users) => users.length === 2, 5000, 'alice joined for bob');
+  });
+
+  it('dispose() and a new hold in the same tick keep the room joined (nothing on the wire)', async () => {
+    const server = await startServer();
+    const alice = connectClient(server, 'alice');
+    const room = alice.room('remount');
+    const first = room.membership();
+    await first.join();
+    const seen: boolean[] = [];
+    const stop = room.isJoined.subscribe((joined) => seen.push(joined));
+    // A component re-mounting: its feature is disposed and a new one holds the room at once.
+    first.dispose();
+    const second = room.membership();
+    const again = second.join();
+    expect(room.isJoined.peek()).toBe(true);
+    // The release's microtask ran before this await resumed: a leave would show by now.
+    expect(await again).toBe(true);
+    stop();
+    expect(seen).toEqual([]);
+  });
+
   it('leave() keeps the room while another feature holds it', async () => {
     const server = await startServer();
     const alice = connectClient(server, 'alice');
@@ -111,6 +195,7 @@ describe('useRoom', () => {
     const presence = usePresence({ client: alice, room: 'shared' });
     await ra.join();
     ra.leave();
+    expect(ra.isJoined()).toBe(true);
     await Promise.resolve();
     expect(presence.isConnected()).toBe(true);
     presence.dispose();

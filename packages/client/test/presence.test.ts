@@ -171,6 +171,33 @@ describe('usePresence', () => {
     alice.disconnect();
   });
 
+  // KNOWN GAP, kept as an expected failure until the fix lands (then make it a plain `it`): the
+  // join does not carry this client's presence. `MyPresence.joined()` sends it as a separate
+  // `presence:update` once the `room:join` reply arrives, so for one round trip the others see
+  // the joiner with the server's name and `data: {}`. The fix: `room:join` carries
+  // `presence: {metadata: {data, user}}` (server), built by the client where it sends the join.
+  it.fails('a joiner never shows with data {} before its initialData (one list, all of it)', async () => {
+    const server = await startServer();
+    const bob = connectClient(server, 'bob');
+    const pb = usePresence<Tool>({ client: bob, room: 'first', syncInterval: 0 });
+    await until(pb.isConnected, Boolean);
+    const seen: Array<{ name: string | undefined; data: Partial<Tool> }> = [];
+    const stop = pb.others.subscribe((others) => {
+      const alice = others.find((other) => other.user.id === 'alice');
+      if (alice) seen.push({ name: alice.user.name, data: alice.data });
+    });
+    const alice = connectClient(server, 'alice');
+    usePresence<Tool>({
+      client: alice,
+      room: 'first',
+      user: { name: 'Alice' },
+      initialData: { tool: 'pen' },
+    });
+    await until(pb.others, (o) => o[0]?.data.tool === 'pen', 5000, 'bob sees alice’s pen');
+    stop();
+    expect(seen[0]).toEqual({ name: 'Alice', data: { tool: 'pen' } });
+  });
+
   it('rejects an invalid syncInterval', () => {
     const client = new WebSocketClient({ url: 'ws://127.0.0.1:1/rooms' });
     expect(() => usePresence({ client, room: 'doc', syncInterval: -1 })).toThrow(TypeError);

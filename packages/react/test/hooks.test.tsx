@@ -1,5 +1,6 @@
 import { type RoomClient, signal } from '@roomkit/client';
 import { useEffect } from 'react';
+import { act } from 'react-test-renderer';
 import { describe, expect, it } from 'vitest';
 import {
   RoomProvider,
@@ -167,6 +168,37 @@ describe('hooks show live data from another client', () => {
 
     await unmount(view);
     await settle(bobRoom.users, (users) => users.length === 1, 'alice left');
+  });
+
+  it('useRoom().leave(): not joined once it returns (the render in the same act shows it); join() works again', async () => {
+    const server = await startServer();
+    const alice = connectClient(server, 'alice');
+    const bob = connectClient(server, 'bob');
+    const bobRoom = bob.room('exit').membership();
+    await bobRoom.join();
+    const probe = new Probe<UseRoomResult>();
+    function Door() {
+      probe.record(useRoom({ client: alice, roomId: 'exit' }));
+      return null;
+    }
+    await render(<Door />);
+    await interact(async () => expect(await probe.last.join()).toBe(true));
+    await settle(bobRoom.users, (users) => users.length === 2, 'bob sees alice');
+    expect(probe.last.isJoined).toBe(true);
+
+    // A synchronous act: React renders what leave() changed, and no microtask runs before that.
+    act(() => {
+      probe.last.leave();
+      expect(alice.room('exit').isJoined.peek()).toBe(false);
+    });
+    expect(probe.last.isJoined).toBe(false);
+    expect(probe.last.room).toBeNull();
+    expect(probe.last.users).toEqual([]);
+    await settle(bobRoom.users, (users) => users.length === 1, 'alice left for bob');
+
+    await interact(async () => expect(await probe.last.join()).toBe(true));
+    expect(probe.last.isJoined).toBe(true);
+    await settle(bobRoom.users, (users) => users.length === 2, 'alice back for bob');
   });
 
   it('useBroadcast: history, lastMessage, broadcast and clear', async () => {

@@ -16,7 +16,10 @@ export interface RoomMembership {
   error: ReadonlySignal<RoomkitError | null>;
   /** Joins (or retries a failed join). Resolves true once joined, false if refused. Never rejects. */
   join(): Promise<boolean>;
-  /** Leaves, unless another feature on this client still holds the room. */
+  /**
+   * Leaves, unless another feature on this client still holds the room: `isJoined()` is false
+   * when it returns, and a later `join()` joins again.
+   */
   leave(): void;
   /** An application message `{type, payload}` to the room; also delivered to this client's own `on(type)` handlers. */
   broadcast(type: string, payload?: unknown): void;
@@ -28,11 +31,16 @@ export function createMembership(
   options: MembershipOptions = {},
 ): RoomMembership {
   room.configure(options);
-  let release: (() => void) | undefined;
+  let release: ReturnType<RoomClient['hold']> | undefined;
   /** `join()` promises still open: a `leave()` first settles them with false. */
   const waiting = new Set<(joined: boolean) => void>();
-  const leave = () => {
-    release?.();
+  /**
+   * `leave()` lets go at once: when it returns, `isJoined()` is false (unless something else
+   * holds the room). `dispose()` lets go at the end of the tick, as every feature does: a
+   * component re-mounting in one tick (StrictMode) holds the room again and sends nothing.
+   */
+  const stop = (now: boolean) => {
+    release?.({ now });
     release = undefined;
     for (const settle of [...waiting]) settle(false);
   };
@@ -64,10 +72,10 @@ export function createMembership(
         void room.whenJoined().then(settle);
       });
     },
-    leave,
+    leave: () => stop(true),
     broadcast(type, payload) {
       room.broadcast(type, payload);
     },
-    dispose: leave,
+    dispose: () => stop(false),
   };
 }
