@@ -30,8 +30,6 @@ function awarenessStateOf(user: PresenceUser): unknown {
 export interface AwarenessLimits {
   /** Client ids one peer may announce. */
   maxClientsPerPeer: number;
-  /** Largest state (JSON characters) of one client. */
-  maxStateBytes: number;
 }
 
 interface Mirrored {
@@ -69,6 +67,7 @@ export class RoomAwareness {
    * Returns the entries that were accepted, in the order given. The mirrored members' entries
    * are the server's: a stock provider sends back every awareness change it applies, theirs
    * too, and such an echo must not make one the peer's (to be removed when that peer leaves).
+   * The states were checked when decoded (size, depth, forbidden keys: `decodeAwarenessUpdate`).
    */
   applyFromPeer(
     session: ClientSession,
@@ -85,9 +84,7 @@ export class RoomAwareness {
         if (known) this.release(session);
         this.peers.delete(entry.clientId);
       } else {
-        // A provider announces one client; a few are tolerated, not a map's worth, and each
-        // state is held for every newcomer, so it is bounded like presence metadata.
-        if (JSON.stringify(entry.state).length > limits.maxStateBytes) continue;
+        // A provider announces one client; a few are tolerated, not a map's worth.
         if (!known) {
           const owned = this.owned.get(session) ?? 0;
           if (owned >= limits.maxClientsPerPeer) continue;

@@ -10,12 +10,14 @@ import type { RoomDocument } from '../storage/room-document.js';
 import { RoomAwareness } from './room-awareness.js';
 import {
   type AwarenessEntry,
+  type AwarenessStateLimits,
   decodeAwarenessUpdate,
   decodeYjsMessage,
   encodeAwarenessMessage,
   encodeAwarenessUpdate,
   encodeSyncStep1,
   encodeSyncStep2,
+  type RefusedAwarenessEntry,
   YSyncStep,
 } from './y-websocket-protocol.js';
 
@@ -25,6 +27,8 @@ const MIRROR_RENEW_MS = 15_000;
 const MAX_AWARENESS_ENTRIES = 64;
 /** Awareness client ids one peer may announce (a provider uses one). */
 const MAX_CLIENTS_PER_PEER = 8;
+/** Bytes `{"awareness":` and `}` add around a state's JSON in presence metadata. */
+const AWARENESS_WRAPPER_BYTES = '{"awareness":}'.length;
 /** Frames a y-websocket peer may send while its room's document loads. */
 const MAX_HELD_FRAMES = 1000;
 
@@ -32,8 +36,10 @@ const MAX_HELD_FRAMES = 1000;
  * y-websocket compatibility: a stock `y-websocket` provider connects at `{yjsPath}/{roomId}` and
  * syncs with the room's document; it is a room member like any other (presence, capacity, auth).
  * Its awareness state shows in its presence (`metadata.awareness`), and each Roomkit member shows
- * in the peers' awareness (`{user: {name, color, id}, presence}`). The protocol has no error
- * channel: a frame it cannot use is logged and dropped, like the reference server does.
+ * in the peers' awareness (`{user: {name, color, id}, presence}`). A peer's awareness state gets
+ * the checks a `presence:update`'s metadata gets (size, depth, forbidden keys). The protocol has
+ * no error channel: a frame or state it cannot use is logged and dropped, like the reference
+ * server does.
  */
 export class YWebsocketFeature implements Feature {
   readonly name = 'y-websocket';
@@ -46,6 +52,15 @@ export class YWebsocketFeature implements Feature {
   private readonly maxHeldBytes: number;
   /** Awareness clock of mirrored Roomkit members: one counter, so it never goes back. */
   private mirrorClock = 0;
+  /**
+   * What a peer's awareness state must respect to be used: what its presence `metadata`, which
+   * it becomes as `{awareness: state}`, would need in a `presence:update`. The JSON codec counts
+   * the message as depth 1, so `metadata` is depth 2 and the state depth 3; the wrapper
+   * `{"awareness":…}` adds 14 bytes to the state's JSON.
+   */
+  private readonly stateLimits: AwarenessStateLimits;
+  /** Peers whose refused awareness state was logged: one line per connection, not per frame. */
+  private readonly warned = new WeakSet<ClientSession>();
 
   constructor(
     private readonly ctx: FeatureContext,
@@ -55,6 +70,11 @@ export class YWebsocketFeature implements Feature {
     private readonly admit: (session: ClientSession, now: number) => boolean,
   ) {
     this.maxHeldBytes = 1024 * 1024 + 2 * (ctx.config.storage?.maxUpdateBytes ?? 0);
+    const { limits } = ctx.config;
+    this.stateLimits = {
+      maxStateBytes: limits.maxPresenceMetadataBytes - AWARENESS_WRAPPER_BYTES,
+      maxDepth: limits.maxDepth - 2,
+    };
     presence.onFlush((room) => this.mirrorPresence(room));
     this.renewTimer = setInterval(
       () => guarded(ctx.logger, 'awareness renewal', () => this.renewMirrors()),
@@ -208,29 +228,50 @@ export class YWebsocketFeature implements Feature {
    * shown to Roomkit members as the connection's presence `metadata.awareness`.
    */
   private fromPeer(connection: RoomConnection, update: Uint8Array, frame: Buffer): void {
-    const entries = decodeAwarenessUpdate(update, MAX_AWARENESS_ENTRIES);
-    if (entries === null) return;
+    const decoded = decodeAwarenessUpdate(update, MAX_AWARENESS_ENTRIES, this.stateLimits);
+    if (decoded === null) return;
     const { room, session } = connection;
+    if (decoded.refused.length > 0) this.refusedStates(connection, decoded.refused);
+    const { entries } = decoded;
     const awareness = this.awarenessOf(room);
     const accepted = awareness.applyFromPeer(session, entries, {
       maxClientsPerPeer: MAX_CLIENTS_PER_PEER,
-      maxStateBytes: this.ctx.config.limits.maxPresenceMetadataBytes,
     });
     if (accepted.length === 0) return;
     room.broadcastAwareness(
-      accepted.length === entries.length
+      accepted.length === entries.length && decoded.refused.length === 0
         ? new Uint8Array(frame)
         : encodeAwarenessMessage(encodeAwarenessUpdate(accepted)),
     );
     const state = awareness.stateOf(session);
-    // What `auth` vouched for stays, on top, as for any presence metadata.
+    // What `auth` vouched for stays, on top, as for any presence metadata. The state fits
+    // `maxPresenceMetadataBytes` as `{awareness: state}` (see `stateLimits`).
     const fromAuth = session.identity.metadata;
-    const own = state === undefined ? undefined : { awareness: state };
-    const size = own === undefined ? 0 : Buffer.byteLength(JSON.stringify(own));
-    if (size > this.ctx.config.limits.maxPresenceMetadataBytes) return;
-    connection.user.metadata = own === undefined ? fromAuth : { ...own, ...fromAuth };
-    connection.user.lastActiveAt = Date.now();
-    this.presence.changed(room);
+    this.presence.update(connection, {
+      metadata: state === undefined ? fromAuth : { awareness: state, ...fromAuth },
+      lastActiveAt: Date.now(),
+    });
+  }
+
+  /**
+   * Refused states are dropped: not held, relayed nor shown in presence. The connection goes on
+   * (a provider resends its state every 15 s; a log line each time would flood), so only its
+   * first refusal is logged.
+   */
+  private refusedStates(connection: RoomConnection, refused: RefusedAwarenessEntry[]): void {
+    const { session } = connection;
+    if (this.warned.has(session)) return;
+    this.warned.add(session);
+    this.ctx.logger.warn(
+      {
+        connectionId: session.id,
+        roomId: connection.room.id,
+        userId: connection.user.userId,
+        clientId: refused[0]!.clientId,
+        reason: refused[0]!.reason,
+      },
+      'y-websocket: awareness state refused (later refusals on this connection are not logged)',
+    );
   }
 
   /** After a presence broadcast: mirror the Roomkit members into the peers' awareness. */

@@ -10,6 +10,7 @@
  *
  * Decoding never throws and checks that the frame ends where its last field does.
  */
+import { ErrorCode, scanStructure } from '@roomkit/protocol';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 
@@ -57,24 +58,100 @@ export function decodeYjsMessage(data: Uint8Array): YjsMessage | null {
   }
 }
 
-/** Parses an awareness update; null if malformed, a state is not JSON, or it lists too many. */
+/** What one awareness state must respect: the checks a `presence:update`'s metadata gets. */
+export interface AwarenessStateLimits {
+  /** Largest state, in UTF-8 bytes of its JSON (as the peer sent it, and as it is re-encoded). */
+  maxStateBytes: number;
+  /** Deepest nesting of objects and arrays in the state (the state itself is depth 1). */
+  maxDepth: number;
+}
+
+/** An entry whose state was refused (not parsed, or parsed and found unfit): why. */
+export interface RefusedAwarenessEntry {
+  clientId: number;
+  clock: number;
+  reason: string;
+}
+
+/** An awareness update's entries: those fit to use, and those whose state was refused. */
+export interface DecodedAwarenessUpdate {
+  entries: AwarenessEntry[];
+  refused: RefusedAwarenessEntry[];
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Whether JSON text nests objects and arrays deeper than `maxDepth`, found by counting brackets
+ * outside strings before the text is parsed: a hostile state is refused without building it.
+ */
+function jsonNestsDeeper(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 0x5c /* \ */) i++;
+      else if (char === 0x22 /* " */) inString = false;
+    } else if (char === 0x22) {
+      inString = true;
+    } else if (char === 0x7b /* { */ || char === 0x5b /* [ */) {
+      if (++depth > maxDepth) return true;
+    } else if (char === 0x7d /* } */ || char === 0x5d /* ] */) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/**
+ * Reads one state, checked as Roomkit checks inbound JSON: its size before it is decoded, its
+ * depth before it is parsed, then forbidden keys (and depth again) with the codec's scan, and
+ * the size of its re-encoding (what is stored, relayed to newcomers and shown in presence).
+ * Returns the state, or the reason it is refused; throws if it is not UTF-8 JSON.
+ */
+function readState(
+  bytes: Uint8Array,
+  limits: AwarenessStateLimits,
+): { state: unknown } | { reason: string } {
+  const tooLarge = (size: number) => ({
+    reason: `state is ${size} bytes; the limit is ${limits.maxStateBytes}`,
+  });
+  if (bytes.length > limits.maxStateBytes) return tooLarge(bytes.length);
+  const text = utf8.decode(bytes);
+  const tooDeep = { reason: `state nests deeper than ${limits.maxDepth} levels` };
+  if (jsonNestsDeeper(text, limits.maxDepth)) return tooDeep;
+  const state: unknown = JSON.parse(text);
+  const problem = scanStructure(state, limits.maxDepth);
+  if (problem) return problem.code === ErrorCode.TooDeep ? tooDeep : { reason: problem.message };
+  const size = Buffer.byteLength(JSON.stringify(state));
+  if (size > limits.maxStateBytes) return tooLarge(size);
+  return { state };
+}
+
+/**
+ * Parses an awareness update; null if malformed, a state is not JSON, or it lists too many.
+ * A state over `limits` refuses its entry only: the update's other entries stay usable.
+ */
 export function decodeAwarenessUpdate(
   update: Uint8Array,
   maxEntries: number,
-): AwarenessEntry[] | null {
+  limits: AwarenessStateLimits,
+): DecodedAwarenessUpdate | null {
   try {
     const decoder = decoding.createDecoder(update);
     const count = decoding.readVarUint(decoder);
     if (count > maxEntries) return null;
-    const entries: AwarenessEntry[] = [];
+    const decoded: DecodedAwarenessUpdate = { entries: [], refused: [] };
     for (let i = 0; i < count; i++) {
       const clientId = decoding.readVarUint(decoder);
       const clock = decoding.readVarUint(decoder);
-      const state: unknown = JSON.parse(decoding.readVarString(decoder));
+      const read = readState(decoding.readVarUint8Array(decoder), limits);
       if (!Number.isSafeInteger(clientId) || !Number.isSafeInteger(clock)) return null;
-      entries.push({ clientId, clock, state });
+      if ('reason' in read) decoded.refused.push({ clientId, clock, reason: read.reason });
+      else decoded.entries.push({ clientId, clock, state: read.state });
     }
-    return finished(decoder, update) ? entries : null;
+    return finished(decoder, update) ? decoded : null;
   } catch {
     return null;
   }
