@@ -100,12 +100,46 @@ export interface WelcomeServerMessage {
   room: string | null;
   heartbeatIntervalMs: number;
   maxMessageBytes: number;
+  /** The protocol version the server speaks (`PROTOCOL_VERSION`). */
+  protocol: number;
+  /**
+   * What the server supports beyond the base protocol, and which of it this connection turned on
+   * (asked for with the upgrade's `capabilities` query parameter).
+   */
+  capabilities: { supported: Capability[]; enabled: Capability[] };
 }
+
+/** This protocol's version, in `welcome`. */
+export const PROTOCOL_VERSION = 2;
+
+/**
+ * Optional protocol features a client turns on for its connection:
+ * - `presence-delta`: after one `presence` snapshot per join, presence changes arrive as
+ *   `presence:delta` (who joined, who left, which fields changed) instead of the whole list.
+ */
+export type Capability = 'presence-delta';
+export const CAPABILITIES: readonly Capability[] = ['presence-delta'];
 
 export interface PresenceServerMessage {
   type: 'presence';
   room: string;
   users: PresenceUser[];
+}
+
+/** A user's changed presence fields (only those that changed, plus `userId`). */
+export type PresenceUserChanges = Partial<PresenceUser> & { userId: string };
+
+/**
+ * What changed in a room's presence since the last `presence` or `presence:delta` this connection
+ * was sent (`presence-delta` capability). Apply in order: `left` (remove), `joined` (add or
+ * replace the whole entry), `updated` (replace the named fields). Applying one twice is harmless.
+ */
+export interface PresenceDeltaServerMessage {
+  type: 'presence:delta';
+  room: string;
+  joined?: PresenceUser[];
+  updated?: PresenceUserChanges[];
+  left?: string[];
 }
 
 export interface CursorPosition {
@@ -257,6 +291,7 @@ export interface RelayedServerMessage extends AppMessage {
 export type ServerMessage =
   | WelcomeServerMessage
   | PresenceServerMessage
+  | PresenceDeltaServerMessage
   | CursorServerMessage
   | StateInitServerMessage
   | StateUpdateServerMessage
@@ -277,6 +312,7 @@ export type ServerMessage =
 export const SERVER_ONLY_TYPES: ReadonlySet<string> = new Set([
   'welcome',
   'presence',
+  'presence:delta',
   'state:init',
   'ack',
   'error',

@@ -22,18 +22,22 @@ export const HeartbeatSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The presence fields a member sets: with `presence:update`, or at once with `room:join`. */
+const presenceFields = {
+  onlineStatus: Type.Optional(OnlineStatusSchema),
+  isIdle: Type.Optional(Type.Boolean()),
+  location: Type.Optional(Type.String({ maxLength: 256 })),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  avatarUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+};
+
 export const PresenceUpdateSchema = Type.Object(
-  {
-    type: Type.Literal('presence:update'),
-    ...envelope,
-    onlineStatus: Type.Optional(OnlineStatusSchema),
-    isIdle: Type.Optional(Type.Boolean()),
-    location: Type.Optional(Type.String({ maxLength: 256 })),
-    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    avatarUrl: Type.Optional(Type.String({ maxLength: 2048 })),
-  },
+  { type: Type.Literal('presence:update'), ...envelope, ...presenceFields },
   { additionalProperties: false },
 );
+
+/** A joiner's initial presence: it appears to the others with it, never as an empty entry. */
+export const InitialPresenceSchema = Type.Object(presenceFields, { additionalProperties: false });
 
 export const CursorUpdateSchema = Type.Object(
   {
@@ -73,6 +77,8 @@ export const RoomJoinSchema = Type.Object(
     password: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ROOM_PASSWORD_LENGTH })),
     maxUsers: Type.Optional(Type.Integer({ minimum: 1 })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    /** This member's presence from the start (the same fields as `presence:update`). */
+    presence: Type.Optional(InitialPresenceSchema),
     /** A Spaces room only: the name shown for this participant (default: the signed-in user's). */
     displayName: Type.Optional(
       Type.String({ minLength: 1, maxLength: MAX_SPACES_DISPLAY_NAME_LENGTH }),
@@ -160,6 +166,7 @@ export const clientMessageSchemas = {
 
 export type HeartbeatMessage = Static<typeof HeartbeatSchema>;
 export type PresenceUpdateMessage = Static<typeof PresenceUpdateSchema>;
+export type InitialPresence = Static<typeof InitialPresenceSchema>;
 export type CursorUpdateMessage = Static<typeof CursorUpdateSchema> & Record<string, unknown>;
 export type StateUpdateMessage = Static<typeof StateUpdateSchema>;
 export type RoomJoinMessage = Static<typeof RoomJoinSchema>;

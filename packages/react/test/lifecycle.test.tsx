@@ -90,6 +90,8 @@ describe('lifecycle', () => {
     const firstView = await render(<Member probe={first} />);
     const secondView = await render(<Member probe={second} />);
     await settle(bobPresence.others, hasUser('alice'), 'bob sees alice');
+    // Alice hears of bob in her own frame, which may come a moment after bob's.
+    await settle(alice.room('doc').members, (users) => users.length === 2, 'alice sees bob');
     expect(second.last.others.map((o) => o.user.id)).toEqual(['bob']);
 
     await unmount(firstView);

@@ -7,8 +7,28 @@ export {
   JwtError,
   type VerifiedUser,
 } from './auth/jwt.js';
-export { Bus, type BusHandler, type BusMessage, type LiveEventBusMessage } from './bus/bus.js';
-export { LocalBus } from './bus/local-bus.js';
+export {
+  Bus,
+  type BusMessage,
+  type BusReceiver,
+  type Delivery,
+  type LiveEventBusMessage,
+  type MemberRecord,
+  type PresenceChanges,
+  type RoomDescription,
+  type RoomEvent,
+  type RoomSnapshot,
+} from './bus/bus.js';
+export {
+  InProcessCluster,
+  type InProcessClusterOptions,
+  LocalBus,
+} from './bus/in-process-cluster.js';
+export {
+  type MaybePromise,
+  MemoryRoomDirectory,
+  type RoomDirectory,
+} from './bus/room-directory.js';
 export type {
   ApiConfig,
   AuthHandler,
@@ -56,6 +76,14 @@ export {
 } from './live/room-event-bus.js';
 export type { Logger, LogLevel } from './observability/logger.js';
 export { createLogger } from './observability/logger.js';
+export {
+  admit,
+  passwordDigest,
+  type RoomRecord,
+  type Seat,
+  type SeatAnswer,
+  type SeatRequest,
+} from './rooms/admission.js';
 export type { ClientSession, Connection, Identity, RoomConnection } from './rooms/connection.js';
 export { colorForUser, USER_COLORS } from './rooms/presence-user.js';
 export type { Room } from './rooms/room.js';

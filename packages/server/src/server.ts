@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 import { AuthenticateFeature } from './auth/authenticate-feature.js';
 import { JwtAuth } from './auth/jwt.js';
 import type { Bus } from './bus/bus.js';
-import { LocalBus } from './bus/local-bus.js';
+import { LocalBus } from './bus/in-process-cluster.js';
 import { type ResolvedConfig, resolveConfig, type ServerConfig } from './config.js';
 import { Dispatcher } from './dispatch.js';
 import {
@@ -20,7 +20,7 @@ import { HeartbeatFeature } from './features/heartbeat.js';
 import { LiveStateFeature } from './features/live-state.js';
 import { PresenceFeature } from './features/presence.js';
 import { Relay } from './features/relay.js';
-import { RoomEventsFeature } from './features/room-events.js';
+import { RoomInfoFeature } from './features/room-info.js';
 import { RoomsFeature } from './features/rooms.js';
 import { StorageFeature } from './features/storage.js';
 import { HybridLogicalClock } from './hlc.js';
@@ -94,14 +94,15 @@ export class RoomServer {
       messagesPerSecond: rateLimit.messagesPerSecond,
       burst: rateLimit.burst,
     };
-    this.rooms = new RoomManager(this.bus, this.logger, {
+    const clock = new HybridLogicalClock();
+    this.rooms = new RoomManager(this.bus, this.logger, clock, {
       maxKeys: this.config.limits.maxStateKeys,
       maxBytes: this.config.limits.maxStateBytes,
     });
     const ctx: FeatureContext = {
       config: this.config,
       rooms: this.rooms,
-      clock: new HybridLogicalClock(),
+      clock,
       logger: this.logger,
     };
     this.roomEventBus = new RoomEventBus(this.bus, this.logger);
@@ -132,7 +133,7 @@ export class RoomServer {
       presence,
       new LiveStateFeature(ctx),
       // After live state: a joiner's `room:info` follows its `state:init`.
-      new RoomEventsFeature(ctx),
+      new RoomInfoFeature(),
       new CursorsFeature(ctx),
       new BroadcastFeature(ctx),
       this.heartbeat,
@@ -145,13 +146,17 @@ export class RoomServer {
     if (this.yjs) this.features.push(this.yjs);
     this.membership = new Membership(ctx, this.features);
     this.dispatcher = new Dispatcher(ctx, this.features, new Relay(ctx), this.storage);
-    this.rooms.onUnload((room) => {
-      // A room removed while members remain (RoomManager.remove): they leave it properly, so
-      // none keeps talking into a later room of the same id.
+    this.rooms.onUnload((room, reason) => {
+      // A room removed while members remain (RoomManager.remove, on any node): they leave it
+      // properly, so none keeps talking into a later room of the same id.
       for (const connection of [...room.connections.values()]) {
         this.membership.leave(connection.session, room.id);
         connection.session.send(
-          encodeServerMessage({ type: 'room:left', room: room.id, reason: 'room removed' }),
+          encodeServerMessage({
+            type: 'room:left',
+            room: room.id,
+            reason: reason ?? 'room removed',
+          }),
         );
         // A y-websocket peer has no other room and no way to hear `room:left`: close it, so the
         // provider reconnects (to a new room of that id) instead of talking into nothing.
@@ -165,7 +170,6 @@ export class RoomServer {
     this.acceptor = new ConnectionAcceptor({
       config: this.config,
       logger: this.logger,
-      rooms: this.rooms,
       checks: new UpgradeChecks({
         ctx,
         membership: () => this.membership,

@@ -17,6 +17,8 @@ describe('joining a room by path', () => {
       room: 'flow',
       heartbeatIntervalMs: 30_000,
       maxMessageBytes: 65_536,
+      protocol: 2,
+      capabilities: { supported: ['presence-delta'], enabled: [] },
     });
     expect(presence).toMatchObject({ type: 'presence', room: 'flow' });
     expect(usersOf(presence!).map((u) => u.userId)).toEqual(['alice']);

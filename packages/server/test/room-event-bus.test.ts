@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type BusMessage,
+  InProcessCluster,
   type LiveConnection,
   LiveRoomManager,
   LocalBus,
@@ -21,19 +22,16 @@ function recordingLogger(): Logger & { lines: { level: string; msg?: string }[] 
 /** A LocalBus that also keeps every message published on it. */
 class RecordingBus extends LocalBus {
   readonly published: BusMessage[] = [];
-  override publish(message: BusMessage): void {
+  override publish(message: BusMessage): Promise<void> {
     this.published.push(message);
-    super.publish(message);
+    return super.publish(message);
   }
 }
 
-/** What the server wires: the bus delivers live events to the event bus. */
+/** An event bus on a bus of its own (emits run this node's handlers at once). */
 function eventBus(logger: Logger = recordingLogger()) {
   const bus = new RecordingBus();
   const events = new RoomEventBus(bus, logger);
-  bus.attach((message) => {
-    if (message.kind === 'live-event') events.deliver(message);
-  });
   return { bus, events };
 }
 
@@ -87,20 +85,32 @@ describe('RoomEventBus', () => {
     expect(bus.published).toHaveLength(2);
   });
 
-  it('delivers what another node publishes (a bus shared by two event buses)', () => {
+  it('delivers what another node publishes (two nodes of an InProcessCluster)', async () => {
     const logger = recordingLogger();
-    const shared = new LocalBus();
-    const nodeA = new RoomEventBus(shared, logger);
-    const nodeB = new RoomEventBus(shared, logger);
-    shared.attach((message) => {
-      if (message.kind !== 'live-event') return;
-      nodeA.deliver(message);
-      nodeB.deliver(message);
-    });
+    const cluster = new InProcessCluster();
+    const [busA, busB] = [cluster.bus('a'), cluster.bus('b')];
+    const nodeA = new RoomEventBus(busA, logger);
+    const nodeB = new RoomEventBus(busB, logger);
+    for (const [bus, events] of [
+      [busA, nodeA],
+      [busB, nodeB],
+    ] as const) {
+      bus.attach({
+        receive: (message) => void (message.kind === 'live-event' && events.deliver(message)),
+        snapshot: () => null,
+        nodeDown: () => {},
+      });
+    }
     const got: unknown[] = [];
     nodeB.on('room', 'r', 'ev', 'remote', (d) => void got.push(d));
     expect(nodeA.emit('room', 'r', 'ev', 'x')).toBe(0); // none on this node
-    expect(got).toEqual(['x']);
+    await vi.waitFor(() => expect(got).toEqual(['x']));
+    // Node A has no handler for the room, so it does not subscribe to it: B's emits skip it.
+    const onA: unknown[] = [];
+    nodeB.emit('room', 'r', 'ev', 'y');
+    await vi.waitFor(() => expect(got).toEqual(['x', 'y']));
+    expect(onA).toEqual([]);
+    await Promise.all([busA.close(), busB.close()]);
   });
 
   it('unsubscribe, unsubscribeAll, unsubscribeRoom and clearRoom drop handlers and empty indexes', () => {

@@ -322,15 +322,27 @@ describe('maxUsers', () => {
     const server = await startServer();
     const alice = await bare(server, 'alice');
     await joinRoom(alice, 'pending', { maxUsers: 2 });
-    const manager = server.getRoomManager();
-    // What an upgrade that passed its checks holds until its socket is accepted.
-    manager.reserve('pending', 'bob');
+    const { directory, nodeId } = server.getRoomManager();
+    // What an upgrade that passed its checks holds until its socket is accepted: a seat.
+    const upgrade = {
+      room: 'pending',
+      connectionId: 'upgrade-of-bob',
+      userId: 'bob',
+      nodeId,
+      passwordDigest: null,
+      maxConnections: 1000,
+      create: { maxUsers: null, metadata: {} },
+      metadataBytes: 0,
+      maxMetadataBytes: 0,
+      now: Date.now(),
+    };
+    expect(directory.claim(upgrade)).toMatchObject({ ok: true });
     const carol = await bare(server, 'carol');
     expect(await joinRoom(carol, 'pending')).toMatchObject({ code: ErrorCode.RoomFull });
     // Another tab of the user on its way in is admitted.
     const bob = await bare(server, 'bob');
     expect(await joinRoom(bob, 'pending')).toMatchObject({ type: 'ack' });
-    manager.release('pending', 'bob');
+    directory.release('pending', 'upgrade-of-bob');
     expect(await joinRoom(carol, 'pending')).toMatchObject({ code: ErrorCode.RoomFull });
     await bob.request({ type: 'room:leave', room: 'pending' });
     expect(await joinRoom(carol, 'pending')).toMatchObject({ type: 'ack' });

@@ -1,80 +1,57 @@
-/**
- * The scale-out seam. Every room-scoped delivery is published here and comes back through the
- * handler, on this node and (with a cluster bus) on every other node, so a single-node server
- * exercises the same path as a cluster.
- */
+import type { BusMessage, RoomSnapshot } from './messages.js';
+import type { MaybePromise, RoomDirectory } from './room-directory.js';
 
-/** Messages between nodes: a discriminated union, so a new kind is a compile error until handled. */
-export type BusMessage =
-  | {
-      kind: 'broadcast';
-      room: string;
-      /** The encoded message: encoded once by the publisher, the same bytes to every recipient. */
-      data: string;
-      /** Connection ids that must not receive it (usually the sender). */
-      exclude?: readonly string[];
-      /** Lossy traffic (cursors, presence) is skipped for connections whose send buffer is full. */
-      lossy: boolean;
-    }
-  | {
-      /** Several lossy messages (a cursor flush), each for everyone but its own sender. */
-      kind: 'batch';
-      room: string;
-      items: readonly { data: string; exclude: string }[];
-    }
-  | {
-      /** A change to the room's document, for every member subscribed to it (never dropped). */
-      kind: 'storage';
-      room: string;
-      /** The Yjs update (what changed). */
-      update: Uint8Array;
-      /** The server's hybrid logical clock when it was applied. */
-      clock: number;
-      /** The sender's user id. */
-      from: string;
-      /** The sender's connection id: it has the change already. */
-      exclude?: string;
-    }
-  | {
-      /** A y-websocket awareness update, for the room's y-websocket connections. */
-      kind: 'awareness';
-      room: string;
-      /** The complete y-websocket message (awareness type byte included). */
-      message: Uint8Array;
-    }
-  | LiveEventBusMessage;
+export type {
+  BusMessage,
+  Delivery,
+  LiveEventBusMessage,
+  MemberRecord,
+  PresenceChanges,
+  RoomDescription,
+  RoomEvent,
+  RoomSnapshot,
+} from './messages.js';
 
-/**
- * A live-component room event (`RoomEventBus.emit`), for the handlers subscribed to it on every
- * node. Live rooms are their own namespace: `room` is a live room, not a socket room.
- */
-export interface LiveEventBusMessage {
-  kind: 'live-event';
-  /** The event bus namespace (`'room'` for live rooms). */
-  type: string;
-  room: string;
-  event: string;
-  /** The event's data, JSON-encoded once by the publisher (`null` for none). */
-  data: string;
-  /** The subscriber (the sending component's id) whose handlers must not run. */
-  exclude?: string;
+/** What a node gives its bus: where messages from other nodes go, and what it answers them. */
+export interface BusReceiver {
+  /** A message another node published on a topic this node subscribes to. */
+  receive(message: BusMessage): void;
+  /** This node's part of a room, for a node that opens it; null if this node does not hold it. */
+  snapshot(roomId: string): RoomSnapshot | null;
+  /** Another node left or stopped answering: its members are gone. */
+  nodeDown(nodeId: string): void;
 }
 
-export type BusHandler = (message: BusMessage) => void;
-
+/**
+ * The scale-out seam between nodes, in the shape of a pub/sub engine:
+ * - every node has an id; a node never receives its own messages back (it applied them already);
+ * - a node subscribes per topic (a room, a live-component room) and receives only those;
+ * - `publish` is asynchronous and rejects when the message could not be sent;
+ * - a node opening a room asks the nodes that hold it for their part (`fetchSnapshots`);
+ * - nodes watch each other's liveness: a node that stops answering is reported to every other
+ *   node (`BusReceiver.nodeDown`) within a bound the implementation documents;
+ * - the `directory` is the cluster's authoritative record of rooms and seats (admission).
+ * `InProcessCluster` implements it for N servers in one process; a single server uses a cluster
+ * of one (`LocalBus`).
+ */
 export abstract class Bus {
-  private handler: BusHandler | null = null;
+  protected receiver: BusReceiver | null = null;
 
-  /** Called once by the server with the function that delivers a message to local members. */
-  attach(handler: BusHandler): void {
-    this.handler = handler;
+  /** This node's id, unique in the cluster. */
+  abstract readonly nodeId: string;
+  abstract readonly directory: RoomDirectory;
+
+  /** Called once by the server with where messages from other nodes go. */
+  attach(receiver: BusReceiver): void {
+    this.receiver = receiver;
   }
 
-  /** Implementations call this for every message, local or remote, that this node must deliver. */
-  protected deliver(message: BusMessage): void {
-    this.handler?.(message);
-  }
-
-  abstract publish(message: BusMessage): void;
+  abstract subscribe(topic: string): MaybePromise<void>;
+  abstract unsubscribe(topic: string): MaybePromise<void>;
+  /** Sends the message to the other nodes subscribed to its topic. */
+  abstract publish(message: BusMessage): Promise<void>;
+  /** The other nodes' parts of a room (each node's own members, the settings and state). */
+  abstract fetchSnapshots(roomId: string): MaybePromise<RoomSnapshot[]>;
+  /** Leaves the cluster: the others drop this node's members at once. */
   abstract close(): Promise<void>;
 }

@@ -19,13 +19,14 @@ export class HeartbeatFeature implements Feature {
       const wasOffline = session.offline;
       session.offline = false;
       for (const connection of session.memberships.values()) {
-        connection.user.lastActiveAt = now;
         if (wasOffline) {
-          connection.user.onlineStatus = session.chosenStatus;
-          this.presence.changed(connection.room);
+          this.presence.update(connection, {
+            onlineStatus: session.chosenStatus,
+            lastActiveAt: now,
+          });
         } else {
-          // Fresher lastActiveAt for the next list, without a broadcast per heartbeat.
-          connection.room.presenceChanged();
+          // Fresher lastActiveAt for the next change that is sent, without an event per heartbeat.
+          connection.user.lastActiveAt = now;
         }
       }
       return undefined;
@@ -62,8 +63,7 @@ export class HeartbeatFeature implements Feature {
       if (!session.offline && now - heard > timeoutMs) {
         session.offline = true;
         for (const connection of session.memberships.values()) {
-          connection.user.onlineStatus = 'offline';
-          this.presence.changed(connection.room);
+          this.presence.update(connection, { onlineStatus: 'offline' });
         }
       }
       session.ws.ping();

@@ -51,7 +51,18 @@ export class LiveStateFeature implements Feature {
           `room state is limited to ${room.liveState.limits.maxBytes} bytes`,
         );
       }
-      if (room.liveState.set(key, entry, frame.length)) room.broadcast(frame);
+      if (room.liveState.set(key, entry, frame.length)) {
+        // Every node's copy takes the entry (last writer wins by the clock), then every member
+        // hears it.
+        this.ctx.rooms.applyLocal(room, {
+          kind: 'state-set',
+          room: room.id,
+          key,
+          entry,
+          size: frame.length,
+        });
+        room.broadcast(frame);
+      }
       return undefined;
     }),
   ];

@@ -1,29 +1,70 @@
+import {
+  encodeServerMessage,
+  type PresenceDeltaServerMessage,
+  type PresenceUser,
+  type PresenceUserChanges,
+  type RoomEventUser,
+} from '@roomkit/protocol';
+import type { PresenceChanges } from '../bus/messages.js';
 import { guarded } from '../observability/guard.js';
 import type { ClientSession, RoomConnection } from '../rooms/connection.js';
+import { textFrame } from '../rooms/frame.js';
 import type { Room } from '../rooms/room.js';
 import { checkMetadataSize } from '../rooms/room-settings.js';
 import { type Feature, type FeatureContext, onRoomMessage } from './feature.js';
 
+/** The fields of a user's entry, compared to find what changed. */
+const FIELDS = [
+  'displayName',
+  'color',
+  'connectedAt',
+  'onlineStatus',
+  'lastActiveAt',
+  'isIdle',
+  'avatarUrl',
+  'location',
+  'metadata',
+  'connections',
+] as const satisfies readonly (keyof PresenceUser)[];
+
+/** What changed in one room's presence since its members were last told. */
+interface PresenceDiff {
+  joined: PresenceUser[];
+  updated: PresenceUserChanges[];
+  left: string[];
+}
+
 /**
- * Presence: the `presence` list on every join, leave and status change. Broadcasts are coalesced
- * per room to one per event-loop turn (a join storm sends one list, not one per joiner) and are
- * lossy for slow consumers. A joiner gets the current list at once, before `state:init`, and is
- * left out of the broadcast that follows if that list is still current.
+ * Presence. A member's join, leave or update is a room event every node applies to its copy of
+ * the room; each node then tells its own sockets, once per event-loop turn per room, what changed
+ * for the users touched since the last turn (never the whole room, so a join costs the same in a
+ * room of ten and of ten thousand):
+ * - `room:user:joined` / `room:user:left` (reliable) when a user's first tab arrives or last one
+ *   goes;
+ * - `presence:delta` (joined, left, changed fields) to connections that asked for deltas;
+ * - the whole `presence` list to connections that did not (the base protocol).
+ * A joiner gets one `presence` snapshot: the room as the others were last told it; the turn's
+ * delta, which includes the joiner itself, follows. Presence traffic is lossy for slow readers:
+ * a delta connection that missed one gets the whole list at the next change instead.
  */
 export class PresenceFeature implements Feature {
   readonly name = 'presence';
   private readonly dirty = new Set<Room>();
-  /** Joiners this turn and the presence version their snapshot had: the flush skips them if current. */
-  private readonly snapshotted = new Map<Room, Map<string, number>>();
   private flushScheduled: NodeJS.Immediate | null = null;
   private readonly flushListeners: Array<(room: Room) => void> = [];
+  /** Each room's snapshot for delta joiners, valid until its next flush changes the view. */
+  private readonly snapshots = new Map<Room, string>();
+  /** Each room's current whole list for other joiners, valid while its version holds. */
+  private readonly lists = new Map<Room, { version: number; frame: string }>();
+  /** Joiners this turn that got the whole list, and its version: the flush skips them if current. */
+  private readonly listed = new Map<Room, Map<string, number>>();
 
   readonly handlers = [
-    onRoomMessage('presence:update', (message, session, { room, connection }) => {
-      const user = connection.user;
+    onRoomMessage('presence:update', (message, session, { connection }) => {
       // Checked before anything is applied: a refused update changes nothing.
       const metadata =
         message.metadata === undefined ? undefined : this.metadataFor(session, message.metadata);
+      const now = Date.now();
       if (message.onlineStatus !== undefined && message.onlineStatus !== session.chosenStatus) {
         // Status belongs to the connection (a tab is away in every room it is in); the other
         // fields below belong to this room only.
@@ -31,75 +72,106 @@ export class PresenceFeature implements Feature {
         if (!session.offline) {
           for (const other of session.memberships.values()) {
             if (other === connection) continue;
-            other.user.onlineStatus = message.onlineStatus;
-            this.changed(other.room);
+            this.update(other, { onlineStatus: message.onlineStatus, lastActiveAt: now });
           }
-          user.onlineStatus = message.onlineStatus;
         }
       }
-      if (message.isIdle !== undefined) user.isIdle = message.isIdle;
-      if (message.location !== undefined) user.location = message.location;
-      if (metadata !== undefined) user.metadata = metadata;
-      if (message.avatarUrl !== undefined && session.identity.avatarUrl === undefined) {
-        user.avatarUrl = message.avatarUrl;
+      const changes: PresenceChanges = { lastActiveAt: now };
+      if (message.onlineStatus !== undefined && !session.offline) {
+        changes.onlineStatus = message.onlineStatus;
       }
-      user.lastActiveAt = Date.now();
-      this.changed(room);
+      if (message.isIdle !== undefined) changes.isIdle = message.isIdle;
+      if (message.location !== undefined) changes.location = message.location;
+      if (metadata !== undefined) changes.metadata = metadata;
+      if (message.avatarUrl !== undefined && session.identity.avatarUrl === undefined) {
+        changes.avatarUrl = message.avatarUrl;
+      }
+      this.update(connection, changes);
       return undefined;
     }),
   ];
 
-  constructor(private readonly ctx: FeatureContext) {}
+  constructor(private readonly ctx: FeatureContext) {
+    ctx.rooms.listen({ presenceChanged: (room) => this.schedule(room) });
+  }
 
-  /** Runs after each room's presence broadcast (the y-websocket bridge mirrors it into awareness). */
+  /** Runs after each room's presence flush (the y-websocket bridge mirrors it into awareness). */
   onFlush(listener: (room: Room) => void): void {
     this.flushListeners.push(listener);
   }
 
+  /** Changes this node's member's presence fields, on every node. */
+  update(connection: RoomConnection, changes: PresenceChanges): void {
+    Object.assign(connection.user, changes);
+    this.ctx.rooms.applyLocal(connection.room, {
+      kind: 'member-updated',
+      room: connection.room.id,
+      connectionId: connection.id,
+      changes,
+    });
+  }
+
   /**
-   * Client metadata, size-capped (every member receives every user's metadata in each list), with
-   * the keys `auth` supplied laid on top: a client cannot overwrite what the server vouched for.
+   * Client metadata, size-capped (every member receives every user's metadata), with the keys
+   * `auth` supplied laid on top: a client cannot overwrite what the server vouched for.
    */
-  private metadataFor(
-    session: ClientSession,
-    metadata: Record<string, unknown>,
-  ): Record<string, unknown> {
+  metadataFor(session: ClientSession, metadata: Record<string, unknown>): Record<string, unknown> {
     checkMetadataSize('presence:update', metadata, this.ctx.config.limits.maxPresenceMetadataBytes);
     const fromAuth = session.identity.metadata;
     return fromAuth ? { ...metadata, ...fromAuth } : metadata;
   }
 
+  /**
+   * The joiner's snapshot. A delta joiner gets the room as the others were last told it (the
+   * turn's delta, itself included, follows). Any other joiner gets the current list, itself
+   * included, and is skipped by the turn's list if nothing changed after it.
+   */
   onJoin(room: Room, connection: RoomConnection): void {
-    connection.session.send(room.presenceFrame());
-    let joiners = this.snapshotted.get(room);
+    if (connection.session.presenceDeltas) {
+      let snapshot = this.snapshots.get(room);
+      if (snapshot === undefined) {
+        snapshot = encodeServerMessage({
+          type: 'presence',
+          room: room.id,
+          users: [...room.presenceView.values()],
+        });
+        this.snapshots.set(room, snapshot);
+      }
+      connection.session.send(snapshot);
+      return;
+    }
+    let list = this.lists.get(room);
+    if (list?.version !== room.presenceVersion) {
+      const users = room.getUsers();
+      list = {
+        version: room.presenceVersion,
+        frame: encodeServerMessage({ type: 'presence', room: room.id, users }),
+      };
+      this.lists.set(room, list);
+    }
+    connection.session.send(list.frame);
+    let joiners = this.listed.get(room);
     if (!joiners) {
       joiners = new Map();
-      this.snapshotted.set(room, joiners);
+      this.listed.set(room, joiners);
     }
-    joiners.set(connection.id, room.currentPresenceVersion);
-    this.schedule(room);
-  }
-
-  onLeave(room: Room): void {
-    this.schedule(room);
+    joiners.set(connection.id, list.version);
   }
 
   onRoomUnload(room: Room): void {
     this.dirty.delete(room);
-    this.snapshotted.delete(room);
-  }
-
-  /** A member's presence changed: invalidate the snapshot and broadcast it this turn. */
-  changed(room: Room): void {
-    room.presenceChanged();
-    this.schedule(room);
+    this.snapshots.delete(room);
+    this.lists.delete(room);
+    this.listed.delete(room);
   }
 
   close(): void {
     if (this.flushScheduled) clearImmediate(this.flushScheduled);
     this.flushScheduled = null;
     this.dirty.clear();
-    this.snapshotted.clear();
+    this.snapshots.clear();
+    this.lists.clear();
+    this.listed.clear();
   }
 
   private schedule(room: Room): void {
@@ -109,27 +181,120 @@ export class PresenceFeature implements Feature {
     );
   }
 
-  /** Joiners whose snapshot already is the list about to be broadcast. */
-  private upToDate(room: Room): string[] | undefined {
-    const joiners = this.snapshotted.get(room);
-    if (!joiners) return undefined;
-    const version = room.currentPresenceVersion;
-    const skip: string[] = [];
-    for (const [id, seen] of joiners) if (seen === version) skip.push(id);
-    return skip.length > 0 ? skip : undefined;
-  }
-
   private flush(): void {
     this.flushScheduled = null;
     for (const room of this.dirty) {
-      if (room.size > 0 && this.ctx.rooms.get(room.id) === room) {
-        room.broadcastLossy(room.presenceFrame(), this.upToDate(room));
-        for (const listener of this.flushListeners) listener(room);
-      }
-      // Idle rooms hold no encoded list: it is rebuilt on the next change or join.
-      room.releasePresenceCache();
+      if (this.ctx.rooms.get(room.id) !== room) continue;
+      const diff = diffPresence(room);
+      if (diff === null) continue;
+      this.snapshots.delete(room);
+      this.lists.delete(room);
+      if (room.size === 0) continue;
+      this.announce(room, diff);
+      this.sendChanges(room, diff);
+      for (const listener of this.flushListeners) listener(room);
     }
     this.dirty.clear();
-    this.snapshotted.clear();
+    this.listed.clear();
   }
+
+  /** `room:user:joined` / `room:user:left` to this node's members (a user's own tabs excepted). */
+  private announce(room: Room, diff: PresenceDiff): void {
+    const timestamp = Date.now();
+    for (const entry of diff.joined) {
+      const { userId, displayName, color, avatarUrl } = entry;
+      const user: RoomEventUser = { userId, displayName, color };
+      if (avatarUrl !== undefined) user.avatarUrl = avatarUrl;
+      const frame = encodeServerMessage({
+        type: 'room:user:joined',
+        room: room.id,
+        payload: { userId, user },
+        timestamp,
+      });
+      room.deliver(frame, room.localConnectionsOf(userId), false);
+    }
+    for (const userId of diff.left) {
+      const frame = encodeServerMessage({
+        type: 'room:user:left',
+        room: room.id,
+        payload: userId,
+        timestamp,
+      });
+      room.deliver(frame, undefined, false);
+    }
+  }
+
+  /** The delta to connections that take deltas, the whole list to the others. */
+  private sendChanges(room: Room, diff: PresenceDiff): void {
+    let delta: Buffer | null = null;
+    let full: Buffer | null = null;
+    const joiners = this.listed.get(room);
+    for (const connection of room.connections.values()) {
+      const { session } = connection;
+      if (session.wire !== 'roomkit') continue;
+      // A joiner whose list is still the current one has it already.
+      if (joiners?.get(connection.id) === room.presenceVersion) continue;
+      if (session.presenceDeltas && !connection.presenceStale) {
+        delta ??= textFrame(encodeServerMessage(deltaMessage(room.id, diff)));
+        if (!session.writeFrames(delta, true)) connection.presenceStale = true;
+        continue;
+      }
+      full ??= textFrame(
+        encodeServerMessage({
+          type: 'presence',
+          room: room.id,
+          users: [...room.presenceView.values()],
+        }),
+      );
+      if (session.writeFrames(full, true)) connection.presenceStale = false;
+    }
+  }
+}
+
+/**
+ * Brings the room's `presenceView` up to date with its members for the users touched since the
+ * last flush, and answers what changed (null: nothing). Costs O(users touched), not O(room).
+ */
+function diffPresence(room: Room): PresenceDiff | null {
+  const diff: PresenceDiff = { joined: [], updated: [], left: [] };
+  for (const userId of room.dirtyUsers) {
+    const current = room.presenceOf(userId);
+    const previous = room.presenceView.get(userId);
+    if (current === undefined) {
+      if (previous !== undefined) {
+        room.presenceView.delete(userId);
+        diff.left.push(userId);
+      }
+    } else if (previous === undefined) {
+      room.presenceView.set(userId, current);
+      diff.joined.push(current);
+    } else {
+      const changes = changedFields(previous, current);
+      room.presenceView.set(userId, current);
+      if (changes) diff.updated.push(changes);
+    }
+  }
+  room.dirtyUsers.clear();
+  return diff.joined.length + diff.updated.length + diff.left.length > 0 ? diff : null;
+}
+
+function changedFields(previous: PresenceUser, current: PresenceUser): PresenceUserChanges | null {
+  let changes: PresenceUserChanges | null = null;
+  for (const field of FIELDS) {
+    const before = previous[field];
+    const after = current[field];
+    // Metadata is replaced whole on update, so a new object means a change.
+    if (before === after) continue;
+    changes ??= { userId: current.userId };
+    (changes as Record<string, unknown>)[field] = after === undefined ? null : after;
+  }
+  return changes;
+}
+
+function deltaMessage(room: string, diff: PresenceDiff): PresenceDeltaServerMessage {
+  const message: PresenceDeltaServerMessage = { type: 'presence:delta', room };
+  if (diff.joined.length > 0) message.joined = diff.joined;
+  if (diff.updated.length > 0) message.updated = diff.updated;
+  if (diff.left.length > 0) message.left = diff.left;
+  return message;
 }

@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, ErrorCode, encodeServerMessage, UpgradeErrorCode } from '@roomkit/protocol';
+import {
+  CAPABILITIES,
+  type Capability,
+  CloseCode,
+  ErrorCode,
+  encodeServerMessage,
+  PROTOCOL_VERSION,
+  UpgradeErrorCode,
+} from '@roomkit/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { RoomDescription } from '../bus/messages.js';
 import type { ResolvedConfig } from '../config.js';
 import { ProtocolError } from '../features/feature.js';
 import type { Logger } from '../observability/logger.js';
@@ -13,7 +22,6 @@ import {
   type Wire,
 } from '../rooms/connection.js';
 import type { JoinOptions, Membership } from '../rooms/membership.js';
-import type { RoomManager } from '../rooms/room-manager.js';
 import { rejectUpgrade } from './reject.js';
 import type { UpgradeChecks } from './upgrade-checks.js';
 
@@ -48,7 +56,6 @@ function createSocketListeners(
 export interface ConnectionAcceptorDeps {
   config: ResolvedConfig;
   logger: Logger;
-  rooms: RoomManager;
   checks: UpgradeChecks;
   membership: () => Membership;
   /** The server's live sessions: accepted ones are added (the session removes itself via `onEnd`). */
@@ -113,46 +120,55 @@ export class ConnectionAcceptor {
 
   /** The upgrade checks, then the handshake and the connection. */
   private async checkAndUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const { checks, rooms, isStopping } = this.deps;
+    const { checks, isStopping } = this.deps;
     const refuse = (status: number, code: UpgradeErrorCode, reason: string) =>
       rejectUpgrade(socket, status, code, reason);
     if (isStopping()) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
     const verdict = await checks.check(req);
     if (!verdict.ok) return refuse(verdict.status, verdict.code, verdict.reason);
-    const { identity, roomId, wire, readOnly, password } = verdict.admission;
-    const { userId } = identity;
+    const { identity, roomId, wire, readOnly, password, capabilities } = verdict.admission;
     if (socket.destroyed) return;
     if (isStopping()) return refuse(503, UpgradeErrorCode.ShuttingDown, 'server is shutting down');
+    const connectionId = randomUUID();
+    let seat: RoomDescription | undefined;
     if (roomId !== null) {
-      const full = checks.seat(roomId, userId, password);
-      if (full) return refuse(full.status, full.code, full.reason);
-      rooms.reserve(roomId, userId);
+      const claimed = checks.seat(connectionId, verdict.admission);
+      const answer = claimed instanceof Promise ? await claimed : claimed;
+      if (!answer.ok) return refuse(answer.status, answer.code, answer.reason);
+      seat = answer.seat;
     }
-    // The seat goes back when the socket is accepted, or when ws refuses the handshake itself.
+    // The seat goes back if the socket goes before it is accepted (ws may refuse the handshake).
     let seated = roomId !== null;
     const releaseSeat = () => {
-      if (seated && roomId !== null) rooms.release(roomId, userId);
+      if (seated && roomId !== null) this.deps.membership().releaseSeat(roomId, connectionId);
       seated = false;
     };
+    if (socket.destroyed) return releaseSeat();
     socket.once('close', releaseSeat);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      releaseSeat();
+      seated = false;
       socket.off('close', releaseSeat);
-      this.accept(ws, identity, roomId, wire, { readOnly, password });
+      this.accept(ws, connectionId, identity, roomId, wire, capabilities, {
+        readOnly,
+        password,
+        seat,
+      });
     });
   }
 
   private accept(
     ws: WebSocket,
+    connectionId: string,
     identity: Identity,
     roomId: string | null,
     wire: Wire,
+    capabilities: Capability[],
     options: JoinOptions,
   ): void {
     const { config, sessions, logger } = this.deps;
     const { limits, heartbeat } = config;
     const session = new ClientSession(
-      randomUUID(),
+      connectionId,
       ws,
       identity,
       roomId,
@@ -161,6 +177,7 @@ export class ConnectionAcceptor {
       this.deps.onEnd,
       wire,
     );
+    session.presenceDeltas = capabilities.includes('presence-delta');
     sessions.add(session);
     (ws as SessionSocket)[SESSION] = session;
     ws.on('message', this.socketListeners.message);
@@ -177,6 +194,8 @@ export class ConnectionAcceptor {
         room: roomId,
         heartbeatIntervalMs: heartbeat.intervalMs,
         maxMessageBytes: limits.maxMessageBytes,
+        protocol: PROTOCOL_VERSION,
+        capabilities: { supported: [...CAPABILITIES], enabled: capabilities },
       }),
     );
     if (roomId === null) return;

@@ -1,5 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import { ErrorCode, MAX_ROOM_PASSWORD_LENGTH, UpgradeErrorCode } from '@roomkit/protocol';
+import {
+  CAPABILITIES,
+  type Capability,
+  ErrorCode,
+  MAX_ROOM_PASSWORD_LENGTH,
+  UpgradeErrorCode,
+} from '@roomkit/protocol';
 import {
   type IdentityResult,
   identityFromAuth,
@@ -7,10 +13,11 @@ import {
   identityFromQuery,
 } from '../auth/identity.js';
 import { bearerToken, type JwtAuth, JwtError } from '../auth/jwt.js';
+import type { RoomDescription } from '../bus/messages.js';
+import type { MaybePromise } from '../bus/room-directory.js';
 import { type FeatureContext, ProtocolError } from '../features/feature.js';
 import type { Identity, Wire } from '../rooms/connection.js';
 import type { Membership } from '../rooms/membership.js';
-import { checkRoomAccess } from '../rooms/room-settings.js';
 import type { SpacesFeature } from '../spaces/spaces-feature.js';
 import { isOriginAllowed, parseUpgradeTarget } from './upgrade-target.js';
 
@@ -22,6 +29,15 @@ export interface Admission {
   readOnly: boolean;
   /** The path room's password (`?password=`). */
   password: string | undefined;
+  /** What the client asked to turn on (`?capabilities=a,b`); names the server lacks are ignored. */
+  capabilities: Capability[];
+}
+
+/** `?capabilities=presence-delta,...`: the known ones, each once; unknown names are ignored. */
+export function parseCapabilities(value: string | null): Capability[] {
+  if (value === null) return [];
+  const asked = new Set(value.split(',').map((name) => name.trim()));
+  return CAPABILITIES.filter((name) => asked.has(name));
 }
 
 export type Refusal = { ok: false; status: number; code: UpgradeErrorCode; reason: string };
@@ -45,8 +61,8 @@ export interface UpgradeCheckDeps {
 /**
  * The checks an upgrade passes before it becomes a connection, in order: path, origin,
  * identity (the `auth` handler, else a JWT, else the query string), the path room's password
- * shape, Spaces rooms, `authorizeRoom`; then, synchronously at the moment of the handshake,
- * the room's capacity and password (`seat`).
+ * shape, Spaces rooms, `authorizeRoom`; then admission to the path room (`seat`), which holds
+ * the seat across the handshake.
  */
 export class UpgradeChecks {
   constructor(private readonly deps: UpgradeCheckDeps) {}
@@ -100,30 +116,31 @@ export class UpgradeChecks {
       }
       readOnly = access === 'read-only';
     }
+    const capabilities = parseCapabilities(target.query.get('capabilities'));
     return {
       ok: true,
-      admission: { identity: identity.identity, roomId, wire, readOnly, password },
+      admission: { identity: identity.identity, roomId, wire, readOnly, password, capabilities },
     };
   }
 
-  /** The path room's capacity, room count and password, checked when the seat is reserved. */
-  seat(roomId: string, userId: string, password: string | undefined): Refusal | null {
-    const { ctx } = this.deps;
-    if (ctx.rooms.occupancy(roomId) >= ctx.config.maxConnectionsPerRoom) {
-      return refusal(503, UpgradeErrorCode.RoomFull, `room "${roomId}" is full`);
-    }
-    if (!ctx.rooms.get(roomId) && ctx.rooms.roomCount >= ctx.config.limits.maxRooms) {
-      return refusal(503, UpgradeErrorCode.RoomLimit, 'the server has no room for another room');
-    }
+  /**
+   * Admission to the path room (the same check as `room:join`'s): takes the seat for the
+   * connection to be, or answers the refusal. The seat is the connection's once it is accepted.
+   */
+  seat(
+    connectionId: string,
+    admission: Admission,
+  ): MaybePromise<{ ok: true; seat: RoomDescription } | Refusal> {
+    const { roomId, identity, password } = admission;
+    if (roomId === null) throw new Error('seat: no path room');
+    let claimed: MaybePromise<RoomDescription>;
     try {
-      checkRoomAccess(ctx, roomId, userId, { password });
+      claimed = this.deps.membership().claimSeat(connectionId, identity, 0, roomId, { password });
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      return error.code === ErrorCode.WrongPassword
-        ? refusal(403, UpgradeErrorCode.WrongPassword, error.message)
-        : refusal(503, UpgradeErrorCode.RoomFull, error.message);
+      return refusalFor(error);
     }
-    return null;
+    const seated = (seat: RoomDescription) => ({ ok: true as const, seat });
+    return claimed instanceof Promise ? claimed.then(seated, refusalFor) : seated(claimed);
   }
 
   /**
@@ -148,5 +165,18 @@ export class UpgradeChecks {
       if (!(error instanceof JwtError)) throw error;
       return { ok: false, status: 401, reason: error.message };
     }
+  }
+}
+
+/** The upgrade's answer to a refused admission (a `ProtocolError`); anything else is rethrown. */
+function refusalFor(error: unknown): Refusal {
+  if (!(error instanceof ProtocolError)) throw error;
+  switch (error.code) {
+    case ErrorCode.WrongPassword:
+      return refusal(403, UpgradeErrorCode.WrongPassword, error.message);
+    case ErrorCode.RoomLimit:
+      return refusal(503, UpgradeErrorCode.RoomLimit, 'the server has no room for another room');
+    default:
+      return refusal(503, UpgradeErrorCode.RoomFull, error.message);
   }
 }

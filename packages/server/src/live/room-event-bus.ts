@@ -1,4 +1,6 @@
 import type { Bus, LiveEventBusMessage } from '../bus/bus.js';
+import { liveTopic } from '../bus/messages.js';
+import type { MaybePromise } from '../bus/room-directory.js';
 import { catchAll } from '../hooks.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -90,7 +92,11 @@ export class RoomEventBus {
       active: true,
     };
     const rooms = entry(this.byRoom, type, () => new Map<string, EventMap>());
-    const events = entry(rooms, roomId, (): EventMap => new Map());
+    const events = entry(rooms, roomId, (): EventMap => {
+      // This node hears other nodes' events of a live room while it has handlers for it.
+      this.subscription(this.bus.subscribe(liveTopic(type, roomId)));
+      return new Map();
+    });
     entry(events, event, () => new Set<Subscription>()).add(sub);
     entry(this.bySubscriber, subscriberId, () => new Set<Subscription>()).add(sub);
     this.subscriptions++;
@@ -120,11 +126,14 @@ export class RoomEventBus {
       data: encoded,
     };
     if (excludeId !== undefined) message.exclude = excludeId;
-    this.bus.publish(message);
+    this.deliver(message);
+    this.bus.publish(message).catch((error: unknown) => {
+      this.logger.error({ err: error, room: roomId, event }, 'room event not sent to other nodes');
+    });
     return count;
   }
 
-  /** Runs this node's handlers for an event the bus delivered. Returns how many ran. Internal. */
+  /** Runs this node's handlers for an event (this node's, or one the bus delivered). Internal. */
   deliver(message: LiveEventBusMessage): number {
     const handlers = this.byRoom.get(message.type)?.get(message.room)?.get(message.event);
     if (!handlers || handlers.size === 0) return 0;
@@ -218,6 +227,14 @@ export class RoomEventBus {
     };
   }
 
+  private subscription(result: MaybePromise<void>): void {
+    if (result instanceof Promise) {
+      result.catch((error: unknown) =>
+        this.logger.error({ err: error }, 'bus subscription failed'),
+      );
+    }
+  }
+
   private run(sub: Subscription, data: unknown): void {
     const fail = (error: unknown) =>
       this.logger.warn(
@@ -237,7 +254,10 @@ export class RoomEventBus {
     if (handlers) {
       handlers.delete(sub);
       if (handlers.size === 0) events!.delete(sub.event);
-      if (events!.size === 0) rooms!.delete(sub.roomId);
+      if (events!.size === 0) {
+        rooms!.delete(sub.roomId);
+        this.subscription(this.bus.unsubscribe(liveTopic(sub.type, sub.roomId)));
+      }
       if (rooms!.size === 0) this.byRoom.delete(sub.type);
     }
     const mine = this.bySubscriber.get(sub.subscriberId);

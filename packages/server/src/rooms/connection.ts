@@ -114,6 +114,8 @@ export class ClientSession {
   offline = false;
   /** Status the client chose, restored when it comes back from offline. */
   chosenStatus: OnlineStatus = 'online';
+  /** Asked for presence changes as `presence:delta` (the `presence-delta` capability). */
+  presenceDeltas = false;
   violations = 0;
   violationWindowStart = 0;
   /** True between a dropped message and the next accepted one: one error per episode. */
@@ -247,6 +249,8 @@ export class RoomConnection implements Connection {
   announced = false;
   /** Set once the connection asked for the room's document (and in which encoding). */
   storage: StorageSubscription = null;
+  /** A presence delta was skipped (slow reader): the next change sends it the whole list. */
+  presenceStale = false;
 
   constructor(
     readonly session: ClientSession,

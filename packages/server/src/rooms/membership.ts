@@ -1,11 +1,16 @@
-import { ErrorCode } from '@roomkit/protocol';
+import { ErrorCode, type InitialPresence } from '@roomkit/protocol';
 import { TIMED_OUT, withDeadline } from '../auth/deadline.js';
+import type { RoomDescription } from '../bus/messages.js';
+import type { MaybePromise } from '../bus/room-directory.js';
 import type { RoomAccess } from '../config.js';
 import { type Feature, type FeatureContext, ProtocolError } from '../features/feature.js';
 import { runHook } from '../hooks.js';
 import { guarded } from '../observability/guard.js';
+import { passwordDigest } from './admission.js';
 import { type ClientSession, type Identity, RoomConnection } from './connection.js';
-import { checkRoomAccess, type RoomSettings } from './room-settings.js';
+import type { Room } from './room.js';
+import { andThen } from './room-manager.js';
+import { checkMetadataSize, type RoomSettings } from './room-settings.js';
 
 /**
  * What a join brings besides the room id: the password it presents (which becomes the room's if
@@ -14,6 +19,10 @@ import { checkRoomAccess, type RoomSettings } from './room-settings.js';
 export interface JoinOptions extends RoomSettings {
   /** From `authorizeRoom`: adds to the identity's own read-only flag, never lifts it. */
   readOnly?: boolean;
+  /** The member's presence from the start. */
+  presence?: InitialPresence;
+  /** The seat the upgrade already claimed (its answer): the join does not claim again. */
+  seat?: RoomDescription;
 }
 
 /**
@@ -67,41 +76,112 @@ export class Membership {
   }
 
   /**
-   * Throws `ProtocolError` when the join is refused, checking in this order: `too_many_rooms`,
-   * `room_full` (connections), `room_limit`, `wrong_password`, `room_full` (`maxUsers`),
-   * `metadata_too_large`. Already a member: a no-op, nothing checked.
+   * Admission, the one place every join is decided (the path upgrade's and `room:join`'s), in
+   * this order: `too_many_rooms` (this connection's rooms), `room_limit` (rooms this node holds),
+   * `metadata_too_large` (the initial presence the join brings), then the cluster's directory
+   * (`admit`): `room_full` (connections), `wrong_password`, `room_full` (`maxUsers`),
+   * `metadata_too_large` (the settings of a room the join creates). Takes the seat; answers the
+   * room's settings. Throws (or rejects with) a `ProtocolError`.
    */
-  join(session: ClientSession, roomId: string, options: JoinOptions = {}): RoomConnection {
-    const existing = session.memberships.get(roomId);
-    if (existing) return existing;
-    const { limits, maxConnectionsPerRoom, hooks } = this.ctx.config;
-    if (session.memberships.size >= limits.maxRoomsPerConnection) {
+  claimSeat(
+    connectionId: string,
+    identity: Identity,
+    roomsHeld: number,
+    roomId: string,
+    options: JoinOptions,
+  ): MaybePromise<RoomDescription> {
+    const { limits, maxConnectionsPerRoom } = this.ctx.config;
+    if (roomsHeld >= limits.maxRoomsPerConnection) {
       throw new ProtocolError(
         ErrorCode.TooManyRooms,
         `a connection may be in at most ${limits.maxRoomsPerConnection} rooms`,
       );
     }
-    if (this.ctx.rooms.occupancy(roomId) >= maxConnectionsPerRoom) {
-      throw new ProtocolError(ErrorCode.RoomFull, `room "${roomId}" is full`);
-    }
-    const current = this.ctx.rooms.get(roomId);
-    if (!current && this.ctx.rooms.roomCount >= limits.maxRooms) {
+    if (!this.ctx.rooms.get(roomId) && this.ctx.rooms.roomCount >= limits.maxRooms) {
       throw new ProtocolError(
         ErrorCode.RoomLimit,
         `the server is at its limit of ${limits.maxRooms} rooms`,
       );
     }
-    checkRoomAccess(this.ctx, roomId, session.identity.userId, options);
-    // A room this join creates gets its settings; an existing one keeps its own.
-    const room = this.ctx.rooms.getOrCreate(roomId, current ? undefined : options);
+    if (options.presence?.metadata !== undefined) {
+      checkMetadataSize(
+        'room:join presence',
+        options.presence.metadata,
+        limits.maxPresenceMetadataBytes,
+      );
+    }
+    const answer = this.ctx.rooms.directory.claim({
+      room: roomId,
+      connectionId,
+      userId: identity.userId,
+      nodeId: this.ctx.rooms.nodeId,
+      passwordDigest: passwordDigest(options.password),
+      maxConnections: maxConnectionsPerRoom,
+      create: { maxUsers: options.maxUsers ?? null, metadata: options.metadata ?? {} },
+      metadataBytes:
+        options.metadata === undefined ? 0 : Buffer.byteLength(JSON.stringify(options.metadata)),
+      maxMetadataBytes: limits.maxRoomMetadataBytes,
+      now: Date.now(),
+    });
+    return andThen(answer, (seat) => {
+      if (!seat.ok) throw new ProtocolError(seat.code, seat.message);
+      return seat.description;
+    });
+  }
+
+  /** Gives back a seat `claimSeat` took for a connection that never joined. */
+  releaseSeat(roomId: string, connectionId: string): void {
+    this.ctx.rooms.record(this.ctx.rooms.directory.release(roomId, connectionId));
+  }
+
+  /**
+   * Admits the connection (`claimSeat`, unless the upgrade did it: `options.seat`), opens the room
+   * on this node, and joins it: every node learns of the member with its initial presence at once.
+   * Already a member: a no-op, nothing checked. Synchronous on a bus and directory that answer at
+   * once (one node, `InProcessCluster`).
+   */
+  join(
+    session: ClientSession,
+    roomId: string,
+    options: JoinOptions = {},
+  ): RoomConnection | Promise<RoomConnection> {
+    const existing = session.memberships.get(roomId);
+    if (existing) return existing;
+    const seat =
+      options.seat ??
+      this.claimSeat(session.id, session.identity, session.memberships.size, roomId, options);
+    return andThen(seat, (description) => {
+      const opened = this.ctx.rooms.open(roomId, description);
+      return andThen(opened, (room) => {
+        if (session.isClosing || session.memberships.has(roomId)) {
+          // Closed (or joined by a concurrent request) while the room was opening.
+          if (!session.memberships.has(roomId)) this.releaseSeat(roomId, session.id);
+          const joined = session.memberships.get(roomId);
+          if (joined) return joined;
+          throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
+        }
+        return this.enter(session, room, options);
+      });
+    });
+  }
+
+  /** The admitted connection becomes a member: here, on every node, then the features and hooks. */
+  private enter(session: ClientSession, room: Room, options: JoinOptions): RoomConnection {
+    const roomId = room.id;
     const connection = new RoomConnection(
       session,
       room,
       Date.now(),
       options.readOnly === true || session.identity.readOnly === true,
     );
-    room.add(connection);
+    if (options.presence) this.withInitialPresence(session, connection, options.presence);
+    room.connections.set(connection.id, connection);
     session.memberships.set(roomId, connection);
+    this.ctx.rooms.applyLocal(room, {
+      kind: 'member-joined',
+      room: roomId,
+      member: { connectionId: connection.id, nodeId: this.ctx.rooms.nodeId, user: connection.user },
+    });
     try {
       for (const feature of this.features) feature.onJoin?.(room, connection);
     } catch (error) {
@@ -119,6 +199,7 @@ export class Membership {
       if (announce)
         guarded(this.ctx.logger, `${feature.name} announce`, () => announce(room, connection));
     }
+    const { hooks } = this.ctx.config;
     if (hooks.onJoin) {
       const onJoin = hooks.onJoin;
       const user = { ...connection.user };
@@ -127,13 +208,41 @@ export class Membership {
     return connection;
   }
 
+  /** The presence a join brings, laid on the new member's record before anyone sees it. */
+  private withInitialPresence(
+    session: ClientSession,
+    connection: RoomConnection,
+    presence: InitialPresence,
+  ): void {
+    const { user } = connection;
+    if (presence.onlineStatus !== undefined) {
+      session.chosenStatus = presence.onlineStatus;
+      if (!session.offline) user.onlineStatus = presence.onlineStatus;
+    }
+    if (presence.isIdle !== undefined) user.isIdle = presence.isIdle;
+    if (presence.location !== undefined) user.location = presence.location;
+    if (presence.metadata !== undefined) {
+      const fromAuth = session.identity.metadata;
+      user.metadata = fromAuth ? { ...presence.metadata, ...fromAuth } : presence.metadata;
+    }
+    if (presence.avatarUrl !== undefined && session.identity.avatarUrl === undefined) {
+      user.avatarUrl = presence.avatarUrl;
+    }
+  }
+
   /** Returns false if the session was not in the room. `onLeave` fires only after an `onJoin`. */
   leave(session: ClientSession, roomId: string): boolean {
     const connection = session.memberships.get(roomId);
     if (!connection) return false;
     session.memberships.delete(roomId);
     const { room } = connection;
-    room.remove(connection.id);
+    room.connections.delete(connection.id);
+    this.ctx.rooms.applyLocal(room, {
+      kind: 'member-left',
+      room: roomId,
+      connectionId: connection.id,
+    });
+    this.releaseSeat(roomId, connection.id);
     const { hooks, cleanupTimeoutMs } = this.ctx.config;
     if (hooks.onLeave && connection.announced) {
       const onLeave = hooks.onLeave;

@@ -1,35 +1,114 @@
 import { isValidRoomId } from '@roomkit/protocol';
-import type { Bus, LiveEventBusMessage } from '../bus/bus.js';
+import type { Bus, BusReceiver } from '../bus/bus.js';
+import {
+  type BusMessage,
+  type LiveEventBusMessage,
+  type MemberRecord,
+  type RoomDescription,
+  type RoomEvent,
+  type RoomSnapshot,
+  roomTopic,
+} from '../bus/messages.js';
+import type { MaybePromise, RoomDirectory } from '../bus/room-directory.js';
 import type { StateLimits } from '../features/live-state-store.js';
+import type { HybridLogicalClock } from '../hlc.js';
 import { guarded } from '../observability/guard.js';
 import type { Logger } from '../observability/logger.js';
-import { Room } from './room.js';
+import { passwordDigest } from './admission.js';
+import { Room, type RoomListener } from './room.js';
 import { checkSettings, type RoomSettings } from './room-settings.js';
 
-export type RoomUnloadListener = (room: Room) => void;
+export type RoomUnloadListener = (room: Room, reason: string | null) => void;
+
+/** What the rooms tell the rest of the node. */
+export interface RoomManagerListener {
+  /** A user's aggregated presence in `room` may have changed. */
+  presenceChanged(room: Room): void;
+}
+
+/** Then: `fn(value)` now if `value` is not a promise, later if it is. */
+export function andThen<T, R>(
+  value: MaybePromise<T>,
+  fn: (value: T) => MaybePromise<R>,
+): MaybePromise<R> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}
 
 /**
- * Holds the live rooms and their cleanup timers, and answers membership queries
- * (the union of the lively `RoomManager` and the philjs membership `RoomManager`).
+ * A directory or bus answer the synchronous server API needs at once. The in-process directory
+ * and bus always answer at once; a networked one is used through the asynchronous paths.
  */
-export class RoomManager {
+function now<T>(value: MaybePromise<T>): T {
+  if (value instanceof Promise) {
+    throw new Error('RoomManager: this call needs a bus and directory that answer at once');
+  }
+  return value;
+}
+
+/**
+ * The rooms this node holds, each a replica kept up to date by applying room events: its own
+ * (applied here, then published) and the other nodes' (from the bus). Also answers membership
+ * queries (the union of the lively `RoomManager` and the philjs membership `RoomManager`), over
+ * every node's members for the rooms this node holds.
+ */
+export class RoomManager implements BusReceiver {
   private readonly rooms = new Map<string, Room>();
   private readonly cleanupTimers = new Map<string, NodeJS.Timeout>();
   private readonly unloadListeners: RoomUnloadListener[] = [];
-  /**
-   * Seats promised to upgrades in flight, by room and user, so concurrent joins can overfill
-   * neither `maxConnections` nor `maxUsers`.
-   */
-  private readonly reserved = new Map<string, Map<string, number>>();
+  private readonly listeners: RoomManagerListener[] = [];
   /** Where `live-event` bus messages go (the server's `RoomEventBus`): live rooms are not `Room`s. */
   private liveEvents: ((message: LiveEventBusMessage) => void) | null = null;
+  private readonly roomListener: RoomListener;
 
   constructor(
     private readonly bus: Bus,
     private readonly logger: Logger,
+    /** Observes other nodes' state timestamps, so this node's later writes order after them. */
+    private readonly clock: HybridLogicalClock,
     private readonly stateLimits: StateLimits = { maxKeys: 1000, maxBytes: 1024 * 1024 },
   ) {
-    bus.attach((message) => {
+    bus.attach(this);
+    this.roomListener = {
+      presenceChanged: (room) => {
+        for (const listener of this.listeners) listener.presenceChanged(room);
+      },
+      described: (room) => {
+        this.record(this.bus.directory.setMetadata(room.id, room.metadata));
+        this.publish({ kind: 'room-described', room: room.id, description: room.description });
+      },
+      publishFailed: (error) => this.logger.error({ err: error }, 'bus publish failed'),
+    };
+  }
+
+  get nodeId(): string {
+    return this.bus.nodeId;
+  }
+
+  /** The cluster's record of rooms and seats. */
+  get directory(): RoomDirectory {
+    return this.bus.directory;
+  }
+
+  /** Registers a part of the node that reacts to room changes. */
+  listen(listener: RoomManagerListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Receives the live-component room events the bus delivers to this node. */
+  onLiveEvent(handler: (message: LiveEventBusMessage) => void): void {
+    this.liveEvents = handler;
+  }
+
+  /** Runs when a room is removed (cleanup expiry, `remove`, or server stop). */
+  onUnload(listener: RoomUnloadListener): void {
+    this.unloadListeners.push(listener);
+  }
+
+  // ---- the bus side ----
+
+  /** A message from another node. */
+  receive(message: BusMessage): void {
+    guarded(this.logger, `bus ${message.kind}`, () => {
       if (message.kind === 'live-event') {
         this.liveEvents?.(message);
         return;
@@ -49,70 +128,178 @@ export class RoomManager {
         case 'awareness':
           room.deliverToYjsPeers(message.message);
           break;
+        default:
+          this.apply(room, message);
       }
     });
   }
 
-  /** Receives the live-component room events the bus delivers to this node. */
-  onLiveEvent(handler: (message: LiveEventBusMessage) => void): void {
-    this.liveEvents = handler;
+  /** This node's part of a room, for a node opening it. */
+  snapshot(roomId: string): RoomSnapshot | null {
+    const room = this.rooms.get(roomId);
+    if (!room) return null;
+    const members: MemberRecord[] = [];
+    for (const member of room.members.values()) {
+      if (member.nodeId === this.bus.nodeId) members.push(member);
+    }
+    return { description: room.description, members, state: room.liveState.snapshot() };
   }
 
-  /** Runs when a room is removed (cleanup expiry, `remove`, or server stop). */
-  onUnload(listener: RoomUnloadListener): void {
-    this.unloadListeners.push(listener);
+  /** Another node is gone: its members leave every room here. */
+  nodeDown(nodeId: string): void {
+    for (const room of this.rooms.values()) {
+      for (const member of [...room.members.values()]) {
+        if (member.nodeId === nodeId) this.memberGone(room, member.connectionId);
+      }
+    }
+  }
+
+  /** Applies a room event from this node: here now, then on every other node holding the room. */
+  applyLocal(room: Room, event: RoomEvent): void {
+    this.apply(room, event);
+    this.publish(event);
+  }
+
+  private publish(message: BusMessage): void {
+    this.bus.publish(message).catch((error: unknown) => {
+      this.logger.error({ err: error, kind: message.kind }, 'bus publish failed');
+    });
+  }
+
+  /** Applies a room event, the same way whichever node produced it. */
+  private apply(room: Room, event: RoomEvent): void {
+    switch (event.kind) {
+      case 'member-joined':
+        this.cancelCleanup(room.id);
+        room.applyJoined(event.member);
+        break;
+      case 'member-left':
+        if (event.room === room.id) this.memberGone(room, event.connectionId);
+        break;
+      case 'member-updated':
+        room.applyUpdated(event.connectionId, event.changes);
+        break;
+      case 'room-described':
+        if (event.description.incarnation === room.description.incarnation) {
+          room.describe(event.description);
+        }
+        break;
+      case 'state-set':
+        this.clock.observe(event.entry.timestamp);
+        room.liveState.set(event.key, event.entry, event.size);
+        break;
+      case 'room-removed':
+        this.unload(room, event.reason);
+        break;
+    }
+  }
+
+  private memberGone(room: Room, connectionId: string): void {
+    room.applyLeft(connectionId);
+  }
+
+  // ---- holding rooms ----
+
+  /**
+   * The room as this node holds it, opened from the directory's `description` if needed: a new
+   * copy subscribes to the room's events and takes the other nodes' members and state. A copy of
+   * an older incarnation of the room (removed and created anew meanwhile) is replaced.
+   */
+  open(roomId: string, description: RoomDescription): MaybePromise<Room> {
+    this.cancelCleanup(roomId);
+    const held = this.rooms.get(roomId);
+    if (held && held.description.incarnation === description.incarnation) return held;
+    if (held) this.unload(held, null);
+    const room = new Room(roomId, this.bus, this.roomListener, this.stateLimits, description);
+    this.rooms.set(roomId, room);
+    return andThen(this.bus.subscribe(roomTopic(roomId)), () =>
+      andThen(this.bus.fetchSnapshots(roomId), (snapshots) => {
+        for (const snapshot of snapshots) {
+          if (snapshot.description.incarnation !== description.incarnation) continue;
+          for (const member of snapshot.members) room.applyJoined(member);
+          for (const [key, entry] of Object.entries(snapshot.state)) {
+            room.liveState.set(key, entry, Buffer.byteLength(JSON.stringify(entry)));
+          }
+        }
+        return room;
+      }),
+    );
   }
 
   /**
-   * The room, created with `settings` if needed (an existing room keeps its own). Cancels a
-   * pending cleanup, so a rejoin keeps the room's state.
+   * The room, opened on this node and created (unpinned: an empty room is cleaned up after its
+   * grace period) if it does not exist anywhere. Cancels a pending cleanup, so a rejoin keeps the
+   * room's state. An existing room keeps its own settings; `settings` apply to one this creates.
    */
-  getOrCreate(roomId: string, settings?: RoomSettings): Room {
+  getOrCreate(roomId: string, settings: RoomSettings = {}): Room {
     this.cancelCleanup(roomId);
-    let room = this.rooms.get(roomId);
-    if (!room) {
-      room = new Room(roomId, this.bus, this.stateLimits, settings);
-      this.rooms.set(roomId, room);
+    const held = this.rooms.get(roomId);
+    if (held) return held;
+    if (!isValidRoomId(roomId)) {
+      throw new TypeError(`RoomManager.getOrCreate: "${roomId}" is not a valid room id`);
     }
-    return room;
+    const checked = checkSettings('RoomManager.getOrCreate', settings);
+    const directory = this.bus.directory;
+    const description =
+      now(directory.describe(roomId)) ??
+      now(
+        directory.create(
+          roomId,
+          { maxUsers: checked.maxUsers ?? null, metadata: checked.metadata ?? {}, pinned: false },
+          passwordDigest(checked.password),
+          Date.now(),
+        ),
+      );
+    if (description === null) throw new Error(`RoomManager.getOrCreate: room "${roomId}" vanished`);
+    return now(this.open(roomId, description));
   }
 
   /**
    * Creates an empty room with `settings` ahead of its members (server API). The room is pinned:
    * it is not cleaned up while empty, so its password holds until the application calls `remove`.
    * It counts toward `limits.maxRooms` but is not refused by it. Throws a `TypeError` for an invalid
-   * room id or setting, and an `Error` if the room already exists (a room in its empty grace period
-   * too: `remove` it first to recreate it).
+   * room id or setting, and an `Error` if the room already exists in the cluster (one in its empty
+   * grace period too: `remove` it first to recreate it).
    */
   create(roomId: string, settings: RoomSettings = {}): Room {
     if (!isValidRoomId(roomId)) {
       throw new TypeError(`RoomManager.create: "${roomId}" is not a valid room id`);
     }
     const checked = checkSettings('RoomManager.create', settings);
-    if (this.rooms.has(roomId)) {
+    const description = now(
+      this.bus.directory.create(
+        roomId,
+        { maxUsers: checked.maxUsers ?? null, metadata: checked.metadata ?? {}, pinned: true },
+        passwordDigest(checked.password),
+        Date.now(),
+      ),
+    );
+    if (description === null) {
       throw new Error(`RoomManager.create: room "${roomId}" already exists`);
     }
-    const room = new Room(roomId, this.bus, this.stateLimits, checked, true);
-    this.rooms.set(roomId, room);
-    return room;
+    return now(this.open(roomId, description));
   }
 
   get(roomId: string): Room | undefined {
     return this.rooms.get(roomId);
   }
 
-  /** Removes a room now and cancels its cleanup timer. Its members stay connected but roomless. */
+  /**
+   * Removes a room now, on every node: its members stay connected but roomless (they get
+   * `room:left`), and the room's settings are forgotten.
+   */
   remove(roomId: string): void {
-    this.cancelCleanup(roomId);
     const room = this.rooms.get(roomId);
+    this.record(this.bus.directory.remove(roomId));
     if (!room) return;
-    this.rooms.delete(roomId);
-    for (const listener of this.unloadListeners) listener(room);
+    const event: RoomEvent = { kind: 'room-removed', room: roomId, reason: 'room removed' };
+    this.publish(event);
+    this.unload(room, event.reason);
   }
 
   /**
-   * Removes the room after `timeoutMs` unless someone joins first (then `getOrCreate` cancels it).
-   * A pinned room is kept.
+   * Drops this node's copy of the room after `timeoutMs` unless someone joins first; the room's
+   * record goes too if it is still empty everywhere. A pinned room is kept.
    */
   scheduleCleanup(roomId: string, timeoutMs: number): void {
     this.cancelCleanup(roomId);
@@ -120,53 +307,32 @@ export class RoomManager {
     const timer = setTimeout(() => {
       this.cleanupTimers.delete(roomId);
       const room = this.rooms.get(roomId);
-      if (room && room.size === 0) guarded(this.logger, 'room cleanup', () => this.remove(roomId));
+      if (!room || room.size > 0) return;
+      guarded(this.logger, 'room cleanup', () => {
+        if (room.memberCount === 0) {
+          this.record(this.bus.directory.removeIfEmpty(roomId, room.description.incarnation));
+        }
+        this.unload(room, null);
+      });
     }, timeoutMs);
     timer.unref();
     this.cleanupTimers.set(roomId, timer);
   }
 
-  /** Members plus seats reserved by upgrades in flight. */
-  occupancy(roomId: string): number {
-    let seats = this.rooms.get(roomId)?.size ?? 0;
-    for (const count of this.reserved.get(roomId)?.values() ?? []) seats += count;
-    return seats;
-  }
-
-  /**
-   * Whether `userId` fits a room that admits `maxUsers` distinct users (null: no limit): a user
-   * already in the room, or with an upgrade in flight to it, always does (another tab); a new one
-   * if the distinct users, counting those of upgrades in flight, are fewer than `maxUsers`.
-   */
-  admitsUser(roomId: string, userId: string, maxUsers: number | null): boolean {
-    if (maxUsers === null) return true;
-    const room = this.rooms.get(roomId);
-    const pending = this.reserved.get(roomId);
-    if ((room?.connectionsOf(userId) ?? 0) > 0 || pending?.has(userId)) return true;
-    let users = room?.userCount ?? 0;
-    for (const pendingUser of pending?.keys() ?? []) {
-      if ((room?.connectionsOf(pendingUser) ?? 0) === 0) users++;
+  /** A directory call whose answer nobody waits for: a failure is logged. */
+  record(result: MaybePromise<unknown>): void {
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => this.logger.error({ err: error }, 'room directory failed'));
     }
-    return users < maxUsers;
   }
 
-  /** Holds a seat for an upgrade in flight until `release`. */
-  reserve(roomId: string, userId: string): void {
-    let users = this.reserved.get(roomId);
-    if (!users) {
-      users = new Map();
-      this.reserved.set(roomId, users);
-    }
-    users.set(userId, (users.get(userId) ?? 0) + 1);
-  }
-
-  release(roomId: string, userId: string): void {
-    const users = this.reserved.get(roomId);
-    if (!users) return;
-    const count = (users.get(userId) ?? 1) - 1;
-    if (count > 0) users.set(userId, count);
-    else users.delete(userId);
-    if (users.size === 0) this.reserved.delete(roomId);
+  /** Takes a room off this node: `reason` (null for a quiet cleanup) goes to its members. */
+  private unload(room: Room, reason: string | null): void {
+    if (this.rooms.get(room.id) !== room) return;
+    this.cancelCleanup(room.id);
+    this.rooms.delete(room.id);
+    this.record(this.bus.unsubscribe(roomTopic(room.id)));
+    for (const listener of this.unloadListeners) listener(room, reason);
   }
 
   hasPendingCleanup(roomId: string): boolean {
@@ -177,11 +343,12 @@ export class RoomManager {
     return this.rooms.values();
   }
 
+  /** Rooms this node holds. */
   get roomCount(): number {
     return this.rooms.size;
   }
 
-  // ---- membership queries ----
+  // ---- membership queries (over every node's members, for the rooms this node holds) ----
 
   /** Distinct user ids connected to the room. */
   getUsers(roomId: string): string[] {
@@ -202,6 +369,7 @@ export class RoomManager {
     return (this.rooms.get(roomId)?.connectionsOf(userId) ?? 0) > 0;
   }
 
+  /** Rooms this node holds. */
   getRoomCount(): number {
     return this.rooms.size;
   }
@@ -219,8 +387,8 @@ export class RoomManager {
     }
   }
 
-  /** Removes every room (server stop). */
+  /** Takes every room off this node (server stop). */
   clear(): void {
-    for (const roomId of [...this.rooms.keys()]) this.remove(roomId);
+    for (const room of [...this.rooms.values()]) this.unload(room, null);
   }
 }

@@ -1,6 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, MAX_ROOM_PASSWORD_LENGTH } from '@roomkit/protocol';
-import { type FeatureContext, ProtocolError } from '../features/feature.js';
+import { ProtocolError } from '../features/feature.js';
 
 /**
  * What a room is created with: by the `room:join` (or path upgrade) that creates it, or by the
@@ -14,32 +13,6 @@ export interface RoomSettings {
   maxUsers?: number;
   /** Application data every member receives in `room:info`. A JSON object. */
   metadata?: Record<string, unknown>;
-}
-
-/**
- * A room's password, as a SHA-256 digest: the room never holds the password itself, and every
- * comparison is of two 32-byte digests in constant time, so neither the password's content nor its
- * length leaks through timing. It is an in-memory secret shared by a room's members, not a user
- * password database, so a fast unsalted digest is enough.
- */
-export class RoomPassword {
-  private readonly digest: Buffer;
-
-  constructor(password: string) {
-    this.digest = digestOf(password);
-  }
-
-  /** True if `candidate` is the password; a missing candidate never matches. */
-  matches(candidate: string | undefined): boolean {
-    if (candidate === undefined) return false;
-    return timingSafeEqual(this.digest, digestOf(candidate));
-  }
-}
-
-function digestOf(password: string): Buffer {
-  // UTF-16 code units, not UTF-8: UTF-8 turns every lone surrogate into U+FFFD, so distinct
-  // passwords would share a digest.
-  return createHash('sha256').update(Buffer.from(password, 'utf16le')).digest();
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -86,37 +59,6 @@ export function checkSettings(name: string, settings: RoomSettings): RoomSetting
   if (maxUsers !== undefined) checked.maxUsers = maxUsers;
   if (metadata !== undefined) checked.metadata = copyMetadata(name, metadata);
   return checked;
-}
-
-/**
- * The room's own admission rules, after the server's limits: the password of an existing room,
- * then its `maxUsers` (or, for a room this join creates, the `maxUsers` it asks for; upgrades in
- * flight count), then the size of the metadata a creating join brings. A join that does not create
- * the room ignores its `maxUsers` and `metadata`.
- */
-export function checkRoomAccess(
-  ctx: FeatureContext,
-  roomId: string,
-  userId: string,
-  options: RoomSettings,
-): void {
-  const room = ctx.rooms.get(roomId);
-  if (room && !room.admitsPassword(options.password)) {
-    throw new ProtocolError(
-      ErrorCode.WrongPassword,
-      `wrong or missing password for room "${roomId}"`,
-    );
-  }
-  const maxUsers = room ? room.maxUsers : (options.maxUsers ?? null);
-  if (!ctx.rooms.admitsUser(roomId, userId, maxUsers)) {
-    throw new ProtocolError(
-      ErrorCode.RoomFull,
-      `room "${roomId}" is full: it admits at most ${maxUsers} users`,
-    );
-  }
-  if (!room && options.metadata !== undefined) {
-    checkMetadataSize('room:join', options.metadata, ctx.config.limits.maxRoomMetadataBytes);
-  }
 }
 
 /** Refuses `metadata` larger than `max` JSON bytes (`metadata_too_large`, naming the message). */

@@ -7,102 +7,146 @@ import {
   StorageFrameKind,
 } from '@roomkit/protocol';
 import type { Bus } from '../bus/bus.js';
+import type {
+  BusMessage,
+  MemberRecord,
+  PresenceChanges,
+  RoomDescription,
+} from '../bus/messages.js';
 import { LiveStateStore, type StateLimits } from '../features/live-state-store.js';
 import type { StorageDocument } from '../storage/room-document.js';
 import { encodeYjsUpdateMessage } from '../yjs/y-websocket-protocol.js';
 import type { RoomConnection } from './connection.js';
 import { binaryFrame, textFrame } from './frame.js';
 import { aggregatePresence } from './presence-user.js';
-import { copyMetadata, RoomPassword, type RoomSettings } from './room-settings.js';
+import { copyMetadata } from './room-settings.js';
 
+/** Where a room reports changes that other parts of its node react to. */
+export interface RoomListener {
+  /** A user's aggregated presence may have changed (a member joined, left or updated). */
+  presenceChanged(room: Room): void;
+  /** This node changed the room's settings: record them and tell the other nodes. */
+  described(room: Room): void;
+  /** The bus could not send a message to the other nodes. */
+  publishFailed(error: unknown): void;
+}
+
+/**
+ * A room as this node holds it. Its members on every node (`members`) and its settings and live
+ * state are a replica, kept by applying the room's events (`RoomManager.apply`), the same way
+ * whichever node produced them; its sockets (`connections`) are this node's own.
+ */
 export class Room {
+  /** This node's connections in the room: the sockets it writes to. */
   readonly connections = new Map<string, RoomConnection>();
+  /** Every member on every node, by connection id. */
+  readonly members = new Map<string, MemberRecord>();
   readonly liveState: LiveStateStore;
-  readonly createdAt = Date.now();
-  /** The most distinct users the room admits (`room_full` past it), or null for no limit. */
-  readonly maxUsers: number | null;
-  /**
-   * Created by the application (`RoomManager.create`): kept while empty, until the application
-   * removes it, so its password cannot lapse with an idle spell.
-   */
-  readonly pinned: boolean;
   /** The room's document once storage was first used (set by the storage feature). */
   storageDocument: StorageDocument | null = null;
-  private readonly password: RoomPassword | null;
-  private metadataValue: Record<string, unknown>;
+  private descriptionValue: RoomDescription;
   private infoFrameCache: string | null = null;
-  /** Connections per `userId`: distinct users for `maxUsers`, first and last tabs for room events. */
-  private readonly userConnections = new Map<string, number>();
-  private presenceVersion = 0;
-  private usersCache: PresenceUser[] | null = null;
-  private presenceFrameCache: string | null = null;
+  /** Members by `userId`, on every node: distinct users, tabs, and presence per user. */
+  private readonly byUser = new Map<string, Map<string, MemberRecord>>();
+  /** Users whose aggregated presence may differ from what members were last sent. */
+  readonly dirtyUsers = new Set<string>();
+  /** Presence as this node's members were last sent it, one entry per user (the flush's base). */
+  readonly presenceView = new Map<string, PresenceUser>();
+  /** Counts presence changes: a list built at one version is current while it holds. */
+  presenceVersion = 0;
 
   constructor(
     readonly id: string,
     private readonly bus: Bus,
+    private readonly listener: RoomListener,
     stateLimits: StateLimits,
-    settings: RoomSettings = {},
-    pinned = false,
+    description: RoomDescription,
   ) {
     this.liveState = new LiveStateStore(stateLimits);
-    this.maxUsers = settings.maxUsers ?? null;
-    this.password = settings.password === undefined ? null : new RoomPassword(settings.password);
-    this.metadataValue = settings.metadata ?? {};
-    this.pinned = pinned;
+    this.descriptionValue = description;
   }
 
+  /** This node's connections in the room. */
   get size(): number {
     return this.connections.size;
   }
 
-  /** Distinct users connected (a user with three tabs counts once). */
+  /** Members on every node. */
+  get memberCount(): number {
+    return this.members.size;
+  }
+
+  /** Distinct users connected, on every node (a user with three tabs counts once). */
   get userCount(): number {
-    return this.userConnections.size;
+    return this.byUser.size;
   }
 
-  /** How many connections `userId` has in the room. */
+  /** How many connections `userId` has in the room, on every node. */
   connectionsOf(userId: string): number {
-    return this.userConnections.get(userId) ?? 0;
+    return this.byUser.get(userId)?.size ?? 0;
   }
 
-  /** The distinct user ids connected. */
+  /** The distinct user ids connected, on every node. */
   userIds(): IterableIterator<string> {
-    return this.userConnections.keys();
+    return this.byUser.keys();
+  }
+
+  get description(): RoomDescription {
+    return this.descriptionValue;
+  }
+
+  /** When the room was created (ms since epoch), as every node knows it. */
+  get createdAt(): number {
+    return this.descriptionValue.createdAt;
+  }
+
+  /** Kept while empty, until the application removes it (`RoomManager.create`). */
+  get pinned(): boolean {
+    return this.descriptionValue.pinned;
+  }
+
+  /** The most distinct users the room admits (`room_full` past it), or null for no limit. */
+  get maxUsers(): number | null {
+    return this.descriptionValue.maxUsers;
   }
 
   get hasPassword(): boolean {
-    return this.password !== null;
-  }
-
-  /** True if the room has no password, or `candidate` is it (compared in constant time). */
-  admitsPassword(candidate: string | undefined): boolean {
-    return this.password === null || this.password.matches(candidate);
+    return this.descriptionValue.hasPassword;
   }
 
   /** The room's metadata as members see it in `room:info`. Change it with `setMetadata`. */
   get metadata(): Readonly<Record<string, unknown>> {
-    return this.metadataValue;
+    return this.descriptionValue.metadata;
   }
 
   /**
    * Replaces the room's metadata (a JSON object; a copy is kept) and sends the new `room:info` to
-   * every member. Not limited by `limits.maxRoomMetadataBytes`: the application decides.
+   * every member on every node. Not limited by `limits.maxRoomMetadataBytes`: the application
+   * decides.
    */
   setMetadata(metadata: Record<string, unknown>): void {
-    this.metadataValue = copyMetadata('Room.setMetadata', metadata);
+    const copy = copyMetadata('Room.setMetadata', metadata);
+    this.describe({ ...this.descriptionValue, metadata: copy });
+    this.listener.described(this);
+  }
+
+  /** Applies new settings (from this node or another): members get the new `room:info`. */
+  describe(description: RoomDescription): void {
+    this.descriptionValue = description;
     this.infoFrameCache = null;
-    this.broadcast(this.infoFrame());
+    this.deliver(this.infoFrame(), undefined, false);
   }
 
   /** The encoded `room:info`, encoded once per metadata change (every joiner gets it). */
   infoFrame(): string {
+    const { createdAt, metadata, maxUsers, hasPassword } = this.descriptionValue;
     this.infoFrameCache ??= encodeServerMessage({
       type: 'room:info',
       room: this.id,
-      createdAt: this.createdAt,
-      metadata: this.metadataValue,
-      maxUsers: this.maxUsers,
-      hasPassword: this.password !== null,
+      createdAt,
+      metadata,
+      maxUsers,
+      hasPassword,
     } satisfies RoomInfoServerMessage);
     return this.infoFrameCache;
   }
@@ -116,35 +160,108 @@ export class Room {
     return this.storageDocument;
   }
 
-  /** Connected users, one entry per `userId` (several tabs fold into one, with a count). */
+  /** Connected users on every node, one entry per `userId` (tabs fold into one, with a count). */
   getUsers(): PresenceUser[] {
-    this.usersCache ??= aggregatePresence(
-      Array.from(this.connections.values(), (connection) => connection.user),
-    );
-    return this.usersCache;
+    return aggregatePresence(Array.from(this.members.values(), (member) => member.user));
   }
 
-  /** Sends `data` to every member except `excludeIds`, reliably, through the bus. */
+  /** The user's entry as the others see it (tabs folded into one), or undefined if not here. */
+  presenceOf(userId: string): PresenceUser | undefined {
+    const members = this.byUser.get(userId);
+    if (!members) return undefined;
+    return aggregatePresence(Array.from(members.values(), (member) => member.user))[0];
+  }
+
+  /** The ids of this node's connections of `userId`. */
+  localConnectionsOf(userId: string): string[] {
+    const own: string[] = [];
+    for (const id of this.byUser.get(userId)?.keys() ?? []) {
+      if (this.connections.has(id)) own.push(id);
+    }
+    return own;
+  }
+
+  // ---- applying the room's events (RoomManager.apply calls these, for every node's events) ----
+
+  /** A member joined (here or on another node). Idempotent. */
+  applyJoined(member: MemberRecord): void {
+    this.members.set(member.connectionId, member);
+    const { userId } = member.user;
+    let tabs = this.byUser.get(userId);
+    if (!tabs) {
+      tabs = new Map();
+      this.byUser.set(userId, tabs);
+    }
+    tabs.set(member.connectionId, member);
+    this.presenceChanged(userId);
+  }
+
+  /** A member left. Returns its record, or undefined if it was not a member. */
+  applyLeft(connectionId: string): MemberRecord | undefined {
+    const member = this.members.get(connectionId);
+    if (!member) return undefined;
+    this.members.delete(connectionId);
+    const { userId } = member.user;
+    const tabs = this.byUser.get(userId);
+    tabs?.delete(connectionId);
+    if (tabs?.size === 0) this.byUser.delete(userId);
+    this.presenceChanged(userId);
+    return member;
+  }
+
+  /** A member's presence fields changed. */
+  applyUpdated(connectionId: string, changes: PresenceChanges): void {
+    const member = this.members.get(connectionId);
+    if (!member) return;
+    // Own properties only: the fields come from a typed event, never a prototype key.
+    if (member.user !== changes) Object.assign(member.user, changes);
+    this.presenceChanged(member.user.userId);
+  }
+
+  /** Marks a user's presence for the next flush. */
+  presenceChanged(userId: string): void {
+    this.presenceVersion++;
+    this.dirtyUsers.add(userId);
+    this.listener.presenceChanged(this);
+  }
+
+  /**
+   * Sends `data` to every member on every node except `excludeIds`, reliably: written to this
+   * node's sockets now, and published for the other nodes'.
+   */
   broadcast(data: string, excludeIds?: readonly string[]): void {
-    this.bus.publish({ kind: 'broadcast', room: this.id, data, exclude: excludeIds, lossy: false });
+    this.deliver(data, excludeIds, false);
+    this.publish({ kind: 'broadcast', room: this.id, data, exclude: excludeIds, lossy: false });
   }
 
-  /** Like `broadcast`, but members with a full send buffer skip it (cursors, presence). */
+  /** Like `broadcast`, but members with a full send buffer skip it (cursors). */
   broadcastLossy(data: string, excludeIds?: readonly string[]): void {
-    this.bus.publish({ kind: 'broadcast', room: this.id, data, exclude: excludeIds, lossy: true });
+    this.deliver(data, excludeIds, true);
+    this.publish({ kind: 'broadcast', room: this.id, data, exclude: excludeIds, lossy: true });
   }
 
   /** Lossy messages each for everyone but its sender, delivered as one batch (cursor flushes). */
   broadcastBatch(items: readonly { data: string; exclude: string }[]): void {
-    if (items.length > 0) this.bus.publish({ kind: 'batch', room: this.id, items });
+    if (items.length === 0) return;
+    this.deliverBatch(items);
+    this.publish({ kind: 'batch', room: this.id, items });
   }
 
-  /** Sends `data` to one member. Returns false if no such connection is in the room. */
-  send(connectionId: string, data: string | Buffer): boolean {
-    const connection = this.connections.get(connectionId);
-    if (!connection) return false;
-    connection.session.send(data);
-    return true;
+  /** Sends a document change to every subscribed member on every node (never dropped). */
+  broadcastStorage(update: Uint8Array, clock: number, from: string, exclude?: string): void {
+    this.deliverStorage(update, clock, from, exclude);
+    this.publish({ kind: 'storage', room: this.id, update, clock, from, exclude });
+  }
+
+  /** Sends a y-websocket awareness message to the room's y-websocket connections. */
+  broadcastAwareness(message: Uint8Array): void {
+    this.deliverToYjsPeers(message);
+    this.publish({ kind: 'awareness', room: this.id, message });
+  }
+
+  /** Publishes for the other nodes; a failure is logged by the bus's owner, never thrown here. */
+  private publish(message: BusMessage): void {
+    this.bus.publish(message).catch((error: unknown) => this.listener.publishFailed(error));
   }
 
   /**
@@ -157,16 +274,6 @@ export class Room {
       if (exclude?.includes(connection.id) || connection.session.wire !== 'roomkit') continue;
       connection.session.writeFrames(frame, lossy);
     }
-  }
-
-  /** Sends a document change to every subscribed member, through the bus (never dropped). */
-  broadcastStorage(update: Uint8Array, clock: number, from: string, exclude?: string): void {
-    this.bus.publish({ kind: 'storage', room: this.id, update, clock, from, exclude });
-  }
-
-  /** Sends a y-websocket awareness message to the room's y-websocket connections. */
-  broadcastAwareness(message: Uint8Array): void {
-    this.bus.publish({ kind: 'awareness', room: this.id, message });
   }
 
   /**
@@ -239,52 +346,5 @@ export class Room {
         connection.session.writeFrames(all.subarray(0, own[0]), true, all.subarray(own[1]));
       }
     }
-  }
-
-  add(connection: RoomConnection): void {
-    this.connections.set(connection.id, connection);
-    const { userId } = connection.user;
-    this.userConnections.set(userId, (this.userConnections.get(userId) ?? 0) + 1);
-    this.presenceChanged();
-  }
-
-  remove(connectionId: string): RoomConnection | undefined {
-    const connection = this.connections.get(connectionId);
-    if (connection) {
-      this.connections.delete(connectionId);
-      const { userId } = connection.user;
-      const left = (this.userConnections.get(userId) ?? 1) - 1;
-      if (left > 0) this.userConnections.set(userId, left);
-      else this.userConnections.delete(userId);
-      this.presenceChanged();
-    }
-    return connection;
-  }
-
-  /** Invalidates the presence snapshot; returns the new version. */
-  presenceChanged(): number {
-    this.usersCache = null;
-    this.presenceFrameCache = null;
-    return ++this.presenceVersion;
-  }
-
-  /** Drops the cached list and frame (memory), without changing the version. */
-  releasePresenceCache(): void {
-    this.usersCache = null;
-    this.presenceFrameCache = null;
-  }
-
-  get currentPresenceVersion(): number {
-    return this.presenceVersion;
-  }
-
-  /** The encoded `presence` message for the current version, encoded at most once per version. */
-  presenceFrame(): string {
-    this.presenceFrameCache ??= encodeServerMessage({
-      type: 'presence',
-      room: this.id,
-      users: this.getUsers(),
-    });
-    return this.presenceFrameCache;
   }
 }

@@ -304,13 +304,19 @@ export class SpacesLive {
 
   /** Sends a Spaces event to every member of the room on every node (`except` one connection). */
   publish(roomId: string, event: SpacesServerMessage, except?: string): void {
-    this.bus.publish({
-      kind: 'broadcast',
-      room: roomId,
-      data: encodeServerMessage(event),
-      exclude: except === undefined ? undefined : [except],
-      lossy: false,
-    });
+    const data = encodeServerMessage(event);
+    const exclude = except === undefined ? undefined : [except];
+    const room = this.rooms.get(roomId);
+    if (room) {
+      room.broadcast(data, exclude);
+      return;
+    }
+    // No member here: the other nodes' members still hear it.
+    this.bus
+      .publish({ kind: 'broadcast', room: roomId, data, exclude, lossy: false })
+      .catch((error: unknown) =>
+        this.logger.error({ err: error, roomId }, 'Spaces event not sent'),
+      );
   }
 
   /** Starts the seat heartbeat of connected users (every `SEAT_TOUCH_MS`). */

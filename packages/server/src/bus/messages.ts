@@ -1,0 +1,127 @@
+import type { PresenceUser, StateEntry } from '@roomkit/protocol';
+
+/**
+ * What travels between nodes. Two families share the union:
+ * - room events change a room's replicated state (members, presence, settings, live state); every
+ *   node that holds the room applies them the same way, whichever node produced them;
+ * - deliveries carry bytes for the members a node has locally (relays, cursors, documents).
+ * A discriminated union, so a new kind is a compile error until every node handles it.
+ */
+export type BusMessage = RoomEvent | Delivery | LiveEventBusMessage;
+
+/** One connection's membership in a room, as every node knows it. */
+export interface MemberRecord {
+  /** The connection (session) id: unique across the cluster. */
+  connectionId: string;
+  /** The node whose socket it is. */
+  nodeId: string;
+  /** The connection's own presence record (`connections` is always 1). */
+  user: PresenceUser;
+}
+
+/** The presence fields a member may change after joining. */
+export type PresenceChanges = Partial<
+  Pick<
+    PresenceUser,
+    'onlineStatus' | 'isIdle' | 'location' | 'metadata' | 'avatarUrl' | 'lastActiveAt'
+  >
+>;
+
+/** A room's settings as members see them in `room:info` (never the password itself). */
+export interface RoomDescription {
+  /** Changes each time a room of this id is created anew: a stale copy is told apart. */
+  incarnation: string;
+  createdAt: number;
+  maxUsers: number | null;
+  hasPassword: boolean;
+  metadata: Record<string, unknown>;
+  pinned: boolean;
+}
+
+export type RoomEvent =
+  | { kind: 'member-joined'; room: string; member: MemberRecord }
+  | { kind: 'member-left'; room: string; connectionId: string }
+  | { kind: 'member-updated'; room: string; connectionId: string; changes: PresenceChanges }
+  | { kind: 'room-described'; room: string; description: RoomDescription }
+  | { kind: 'state-set'; room: string; key: string; entry: StateEntry; size: number }
+  | { kind: 'room-removed'; room: string; reason: string };
+
+export type Delivery =
+  | {
+      kind: 'broadcast';
+      room: string;
+      /** The encoded message: encoded once by the publisher, the same bytes to every recipient. */
+      data: string;
+      /** Connection ids that must not receive it (usually the sender). */
+      exclude?: readonly string[];
+      /** Lossy traffic (cursors, presence) is skipped for connections whose send buffer is full. */
+      lossy: boolean;
+    }
+  | {
+      /** Several lossy messages (a cursor flush), each for everyone but its own sender. */
+      kind: 'batch';
+      room: string;
+      items: readonly { data: string; exclude: string }[];
+    }
+  | {
+      /** A change to the room's document, for every member subscribed to it (never dropped). */
+      kind: 'storage';
+      room: string;
+      /** The Yjs update (what changed). */
+      update: Uint8Array;
+      /** The server's hybrid logical clock when it was applied. */
+      clock: number;
+      /** The sender's user id. */
+      from: string;
+      /** The sender's connection id: it has the change already. */
+      exclude?: string;
+    }
+  | {
+      /** A y-websocket awareness update, for the room's y-websocket connections. */
+      kind: 'awareness';
+      room: string;
+      /** The complete y-websocket message (awareness type byte included). */
+      message: Uint8Array;
+    };
+
+/**
+ * A live-component room event (`RoomEventBus.emit`), for the handlers subscribed to it on every
+ * node. Live rooms are their own namespace: `room` is a live room, not a socket room.
+ */
+export interface LiveEventBusMessage {
+  kind: 'live-event';
+  /** The event bus namespace (`'room'` for live rooms). */
+  type: string;
+  room: string;
+  event: string;
+  /** The event's data, JSON-encoded once by the publisher (`null` for none). */
+  data: string;
+  /** The subscriber (the sending component's id) whose handlers must not run. */
+  exclude?: string;
+}
+
+/** What a node holds of a room, for a node that opens it: its own members and the room's state. */
+export interface RoomSnapshot {
+  description: RoomDescription;
+  /** The answering node's own members (each node answers for its sockets). */
+  members: MemberRecord[];
+  state: Record<string, StateEntry>;
+}
+
+/**
+ * The subscription a message belongs to: socket rooms and live-component rooms are separate
+ * namespaces, so the same id in both never mixes.
+ */
+export function topicOf(message: BusMessage): string {
+  return message.kind === 'live-event'
+    ? liveTopic(message.type, message.room)
+    : roomTopic(message.room);
+}
+
+export function roomTopic(roomId: string): string {
+  return `room:${roomId}`;
+}
+
+export function liveTopic(type: string, roomId: string): string {
+  return `live:${type}:${roomId}`;
+}
