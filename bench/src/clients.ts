@@ -23,6 +23,12 @@ export async function openMembers(options: {
   concurrency?: number;
   sample?: (index: number) => ((payload: Buffer) => void) | undefined;
   firstIndex?: number;
+  /**
+   * How long a handshake, and then a join, may take before the member counts as failed. Join
+   * storms keep the default (a slow join there is a result); scenarios that only set up their
+   * rooms allow more, so a busy machine does not fail the setup.
+   */
+  timeoutMs?: number;
 }): Promise<{ members: Member[]; errors: number }> {
   const adapter = ADAPTERS[options.system];
   const members: Member[] = [];
@@ -41,8 +47,8 @@ export async function openMembers(options: {
         sample: options.sample?.(index),
       });
       try {
-        await client.open();
-        await adapter.join(client, room);
+        await client.open(options.timeoutMs);
+        await adapter.join(client, room, options.timeoutMs);
         client.keepControls = false;
         client.controls.length = 0;
         members.push({ client, room, index });

@@ -25,7 +25,10 @@ export interface StepResult {
   p99Ms: number;
   p999Ms: number;
   samples: number;
+  /** Server's share of a core over the step (send window plus drain). */
   serverCpu: number;
+  /** Server CPU time over the step divided by the deliveries it made, in µs. */
+  serverCpuUsPerDelivery?: number;
   /** Server's event-loop delay p99 during the step, and its RSS at the end. */
   serverLoopLagP99Ms: number;
   serverRssBytes: number;
@@ -39,8 +42,26 @@ const TICK_MS = 5;
 export const GENERATOR_LIMIT = 0.9;
 
 /**
+ * When message `seq` (0-based) of publisher `slot` (of `publishers`) is due under the offered
+ * rate: publishers are spread evenly over each period, and a message is due once
+ * `rate × elapsed + slot / publishers ≥ seq + 1`. Messages carry this time, not the time they
+ * actually went out, so a generator that falls behind shows up in latency instead of hiding it
+ * (no coordinated omission).
+ */
+export function intendedSendTime(
+  start: number,
+  seq: number,
+  slot: number,
+  publishers: number,
+  ratePerSecond: number,
+): number {
+  return start + ((seq + 1 - slot / publishers) * 1000) / ratePerSecond;
+}
+
+/**
  * One load step: every publisher sends `ratePerPublisher` messages/s for `durationMs`, each
- * carrying its send time; then waits until every expected delivery arrived or delivery stalls.
+ * stamped with the time it was scheduled to be sent (`intendedSendTime`); then waits until every
+ * expected delivery arrived or delivery stalls.
  */
 export async function runStep(options: {
   system: SystemName;
@@ -77,7 +98,8 @@ export async function runStep(options: {
   const before = received(members);
   const serverCpu = new CpuMeter(() => processCpuSeconds(options.serverPid));
   const ownCpu = new CpuMeter(ownCpuSeconds);
-  await fetchStats(options.statsPort); // resets the server's loop-delay histogram
+  // Resets the server's loop-delay histogram; its CPU clock counts the step's server work.
+  const server0 = await fetchStats(options.statsPort);
   serverCpu.start();
   ownCpu.start();
   const start = performance.now();
@@ -93,8 +115,9 @@ export async function runStep(options: {
       // Publishers are spread evenly over each period instead of all firing in the same tick.
       const due = Math.floor(ticks + i / publishers.length);
       while (sentBy[i]! < due) {
-        const now = performance.now();
-        publisher.client.send(adapter.frame(options.channel, body(publisher, sentBy[i]!, now)));
+        const seq = sentBy[i]!;
+        const at = intendedSendTime(start, seq, i, publishers.length, ratePerPublisher);
+        publisher.client.send(adapter.frame(options.channel, body(publisher, seq, at)));
         sentBy[i]!++;
         sent++;
         expected += options.fanout(publisher);
@@ -132,7 +155,13 @@ export async function runStep(options: {
     msgsPerSec: Math.round(last / seconds),
     loss: Math.max(0, expected - last),
     ...stepMeasures(histogram, serverCpu.stop(), server, generatorCpu),
+    serverCpuUsPerDelivery: perOperation(server.cpuMicros - server0.cpuMicros, last),
   };
+}
+
+/** CPU µs per operation, to 0.01 µs (0 when nothing was done). */
+export function perOperation(cpuMicros: number, operations: number): number {
+  return operations > 0 ? Math.round((cpuMicros / operations) * 100) / 100 : 0;
 }
 
 /** What every step records besides its counts: latency, server and generator load. */
@@ -141,7 +170,16 @@ export function stepMeasures(
   serverCpu: number,
   server: PeerStats,
   generatorCpu: number,
-): Omit<StepResult, 'offeredPerSec' | 'sent' | 'expected' | 'delivered' | 'msgsPerSec' | 'loss'> {
+): Omit<
+  StepResult,
+  | 'offeredPerSec'
+  | 'sent'
+  | 'expected'
+  | 'delivered'
+  | 'msgsPerSec'
+  | 'loss'
+  | 'serverCpuUsPerDelivery'
+> {
   return {
     ...percentiles(histogram),
     serverCpu: round(serverCpu),

@@ -1,15 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bigRoomTable, isBigRoomScenario } from './big-room-report.js';
 import type { StepResult } from './load.js';
 import type { ScenarioResult, Summary } from './scenarios.js';
 import { latencyPlot } from './svg.js';
-import { isYjsScenario, yjsTable, yjsTargetRows } from './yjs-report.js';
-
-type Results = Record<string, Record<string, ScenarioResult | { error: string }>>;
-
-function isResult(value: ScenarioResult | { error: string } | undefined): value is ScenarioResult {
-  return value !== undefined && 'summary' in value;
-}
+import { isResult, type Results, ratio, targets } from './targets.js';
+import { isYjsScenario, yjsTable } from './yjs-report.js';
 
 const LABEL: Record<string, string> = {
   fanout:
@@ -17,13 +13,10 @@ const LABEL: Record<string, string> = {
   rooms:
     'Many rooms: 100 rooms × 10 members, every member publishing (figures at the saturation point; rates per member)',
   cursors: 'Cursors: 100 members moving at 30 Hz',
-  idle: 'Idle connections: server memory per connection',
-  joins: 'Join storm: connect + join rate (msgs/s column = joins/s)',
+  idle: 'Idle connections: server memory per connection (JS heap after a forced GC, and RSS)',
+  joins:
+    'Join storm: connect + join rate (msgs/s column = joins/s; server CPU per join; storms where the generator passed 90 % of its core are not reported)',
 };
-
-function ratio(a: number, b: number): string {
-  return b > 0 ? `${(a / b).toFixed(2)}×` : '—';
-}
 
 /** Server CPU, event-loop lag and RSS during the reported step, when the scenario has steps. */
 function serverCell(result: ScenarioResult): string {
@@ -40,21 +33,24 @@ function table(
   source?: string,
 ): string {
   if (isYjsScenario(scenario)) return yjsTable(scenario, results, source);
+  if (isBigRoomScenario(scenario)) return bigRoomTable(scenario, results, source);
   const roomkit = results.roomkit;
   const rows = Object.entries(results).map(([system, result]) => {
-    if (!isResult(result)) return `| ${system} | failed: ${result.error} | | | | | | | |`;
+    if (!isResult(result)) return `| ${system} | failed: ${result.error} | | | | | | | | | |`;
     const s = result.summary;
     const base = isResult(roomkit) ? roomkit.summary : undefined;
+    // Memory: JS heap where measured (steadier than RSS), RSS otherwise.
+    const memory = (x: typeof s) => x.heapPerConn ?? x.bytesPerConn ?? 0;
     const versus =
       scenario === 'idle'
-        ? base && s.bytesPerConn
-          ? ratio(base.bytesPerConn ?? 0, s.bytesPerConn)
+        ? base && memory(s)
+          ? ratio(memory(base), memory(s))
           : '—'
         : base
           ? ratio(base.msgsPerSec, s.msgsPerSec)
           : '—';
     const flag = result.valid ? '' : ' (invalid: generator saturated)';
-    return `| ${system}${flag} | ${s.msgsPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.p999Ms} | ${s.loss} | ${s.bytesPerConn ?? '—'} | ${serverCell(result)} | ${system === 'roomkit' ? '—' : versus} |`;
+    return `| ${system}${flag} | ${s.msgsPerSec} | ${s.serverCpuUsPerOp ?? '—'} | ${s.heapPerConn ?? '—'} | ${s.p50Ms} | ${s.p99Ms} | ${s.p999Ms} | ${s.loss} | ${s.bytesPerConn ?? '—'} | ${serverCell(result)} | ${system === 'roomkit' ? '—' : versus} |`;
   });
   const notes = Object.entries(results)
     .filter(([, r]) => isResult(r))
@@ -65,8 +61,8 @@ function table(
     LABEL[scenario] ?? '',
     ...(source ? ['', `(run: ${source})`] : []),
     '',
-    `| system | msgs/s | p50 ms | p99 ms | p99.9 ms | loss | bytes/conn | server CPU / loop lag p99 / RSS | Roomkit ÷ this (${scenario === 'idle' ? 'memory' : 'throughput'}) |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| system | msgs/s | server CPU µs / ${scenario === 'joins' ? 'join' : 'delivery'} | heap B/conn | p50 ms | p99 ms | p99.9 ms | loss | RSS B/conn | server CPU / loop lag p99 / RSS | Roomkit ÷ this (${scenario === 'idle' ? 'memory' : 'throughput'}) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
     ...notes,
@@ -88,70 +84,6 @@ function summaries(results: Results): {
     }
   }
   return { scenarios, invalid };
-}
-
-interface Step {
-  offeredPerSec: number;
-  p99Ms: number;
-}
-
-function stepsOf(result: ScenarioResult | { error: string } | undefined): Step[] {
-  return isResult(result) ? ((result.details as { steps?: Step[] }).steps ?? []) : [];
-}
-
-/** The issue's targets, evaluated on this run's figures. */
-function targets(results: Results): string {
-  const fan = results.fanout ?? {};
-  const get = (scenario: string, system: string): Summary | undefined => {
-    const r = results[scenario]?.[system];
-    return isResult(r) && r.valid ? r.summary : undefined;
-  };
-  const mark = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'met' : 'missed');
-  const rk = get('fanout', 'roomkit');
-  const sio = get('fanout', 'socketio');
-  const pre = get('fanout', 'ws-preframed');
-  const lines: string[] = [
-    '## Targets',
-    '',
-    '| target | this run | status |',
-    '| --- | --- | --- |',
-  ];
-  if (rk && sio && pre) {
-    lines.push(
-      `| fan-out saturation ≥ 3× Socket.IO | ${rk.msgsPerSec} vs ${sio.msgsPerSec} (${ratio(rk.msgsPerSec, sio.msgsPerSec)}) | ${mark(rk.msgsPerSec >= 3 * sio.msgsPerSec)} |`,
-      `| fan-out saturation ≥ 0.9× pre-framed ws | ${rk.msgsPerSec} vs ${pre.msgsPerSec} (${ratio(rk.msgsPerSec, pre.msgsPerSec)}) | ${mark(rk.msgsPerSec >= 0.9 * pre.msgsPerSec)} |`,
-    );
-    // p99 at half of Socket.IO's saturation rate: the highest step at or below that rate.
-    const sioSat =
-      stepsOf(fan.socketio)
-        .filter((s) => s.p99Ms <= 100)
-        .at(-1)?.offeredPerSec ?? 0;
-    const half = sioSat / 2;
-    const at = (system: string) =>
-      stepsOf(fan[system])
-        .filter((s) => s.offeredPerSec <= half)
-        .at(-1);
-    const [a, b, c] = [at('roomkit'), at('socketio'), at('ws-plain')];
-    if (a && b && c) {
-      lines.push(
-        `| p99 at half Socket.IO's saturation rate (${a.offeredPerSec}/s) ≤ Socket.IO and ≤ 1.2× bare ws | Roomkit ${a.p99Ms} ms, Socket.IO ${b.p99Ms} ms, ws ${c.p99Ms} ms | ${mark(a.p99Ms <= b.p99Ms && a.p99Ms <= 1.2 * c.p99Ms)} |`,
-      );
-    }
-  }
-  const cur = get('cursors', 'roomkit');
-  if (cur)
-    lines.push(
-      `| cursors p99 < 50 ms, no user's cursor dropped | p99 ${cur.p99Ms} ms, final positions missed ${cur.loss} | ${mark(cur.p99Ms < 50 && cur.loss === 0)} |`,
-    );
-  const [mr, mw, ms] = [get('idle', 'roomkit'), get('idle', 'ws-plain'), get('idle', 'socketio')];
-  if (mr?.bytesPerConn && mw?.bytesPerConn && ms?.bytesPerConn) {
-    lines.push(
-      `| idle memory ≤ 1.3× bare ws | ${mr.bytesPerConn} vs ${mw.bytesPerConn} B (${ratio(mr.bytesPerConn, mw.bytesPerConn)}) | ${mark(mr.bytesPerConn <= 1.3 * mw.bytesPerConn)} |`,
-      `| idle memory ≤ 0.5× Socket.IO | ${mr.bytesPerConn} vs ${ms.bytesPerConn} B (${ratio(mr.bytesPerConn, ms.bytesPerConn)}) | ${mark(mr.bytesPerConn <= 0.5 * ms.bytesPerConn)} |`,
-    );
-  }
-  lines.push(...yjsTargetRows(results));
-  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -186,6 +118,8 @@ function machineLines(
 
 export function writeReport(options: {
   benchRoot: string;
+  /** Where result files go: bench/results, or `--out`. */
+  resultsDir: string;
   machine: Record<string, unknown>;
   results: Results;
   quick: boolean;
@@ -194,7 +128,7 @@ export function writeReport(options: {
   sources?: Record<string, string[]>;
   machines?: Record<string, Record<string, unknown>>;
 }): void {
-  const { benchRoot, machine, results, quick, date, sources, machines } = options;
+  const { benchRoot, resultsDir, machine, results, quick, date, sources, machines } = options;
   const { scenarios, invalid } = summaries(results);
   const summary = {
     machine,
@@ -203,7 +137,6 @@ export function writeReport(options: {
     invalid,
     ...(sources ? { sources, machines } : {}),
   };
-  const resultsDir = join(benchRoot, 'results');
   if (quick) {
     writeFileSync(join(resultsDir, 'quick-latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
     return;
@@ -245,5 +178,10 @@ export function writeReport(options: {
     invalid.length ? `Not reported (invalid or failed): ${invalid.join(', ')}\n` : '',
     notes,
   ].join('\n');
-  writeFileSync(join(benchRoot, '..', 'BENCHMARKS.md'), body);
+  // A full run into `--out` keeps its BENCHMARKS.md there too.
+  const official = resultsDir === join(benchRoot, 'results');
+  writeFileSync(
+    official ? join(benchRoot, '..', 'BENCHMARKS.md') : join(resultsDir, 'BENCHMARKS.md'),
+    body,
+  );
 }

@@ -1,37 +1,52 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseArgs, usage } from './cli-args.js';
 import { machineBusySeconds, processCpuSeconds } from './measure.js';
 import { ALL_SCENARIOS, type AnyScenario, type PeerName, systemsFor } from './registry.js';
 import { writeReport } from './report.js';
 import type { ScenarioInput, ScenarioResult } from './scenarios.js';
 
-// `npm run bench [-- --quick] [--only fanout,yjs-sync] [--systems roomkit,ws-plain]`:
-// each scenario × system gets a fresh server pinned to core 0 and a generator pinned to core 1.
-// Each scenario runs against its own set of servers (registry.ts); `--systems` narrows that set.
+// `npm run bench -- --help` for the options. Each scenario × system gets a fresh server pinned
+// to core 0 and a generator pinned to core 1; each scenario runs against its own set of servers
+// (registry.ts), which `--systems` narrows.
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchRoot = join(here, '..');
-const resultsDir = join(benchRoot, 'results');
-
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const listArg = (flag: string): string[] | null => {
-  const at = args.indexOf(flag);
-  return at >= 0 && args[at + 1] ? args[at + 1]!.split(',') : null;
-};
-const scenarios = (listArg('--only') ?? [...ALL_SCENARIOS]) as AnyScenario[];
-const onlySystems = listArg('--systems');
-for (const scenario of scenarios) {
-  if (!(ALL_SCENARIOS as readonly string[]).includes(scenario)) {
-    process.stderr.write(`bench: unknown scenario ${scenario} (${ALL_SCENARIOS.join(', ')})\n`);
-    process.exit(2);
-  }
+const parsed = parseArgs(process.argv.slice(2));
+if (parsed.kind === 'help') {
+  process.stdout.write(usage());
+  process.exit(0);
 }
+if (parsed.kind === 'error') {
+  process.stderr.write(`bench: ${parsed.message}\n\n${usage()}`);
+  process.exit(2);
+}
+const options = parsed.options;
+const resultsDir = options.out ? resolve(options.out) : join(benchRoot, 'results');
+const quick = options.quick;
+const scenarios = (options.only ?? [...ALL_SCENARIOS]) as AnyScenario[];
+const onlySystems = options.systems;
 const canPin = existsSync('/usr/bin/taskset') && cpus().length >= 2;
+/**
+ * The big room holds 10,000 sockets in each process: servers and generators get the hard limit
+ * of open files as their soft limit (through prlimit) when it is higher.
+ */
+const raiseFiles = existsSync('/usr/bin/prlimit') ? openFilesRaise() : [];
+
+function openFilesRaise(): string[] {
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
+  const [soft, hard] = (line?.match(/\d+|unlimited/g) ?? []).map((v) =>
+    v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v),
+  );
+  if (soft === undefined || hard === undefined || soft >= hard || !Number.isFinite(hard)) return [];
+  return ['prlimit', `--nofile=${hard}:${hard}`];
+}
 
 function pinned(
   core: number,
@@ -40,7 +55,11 @@ function pinned(
   nodeFlags: string[] = [],
 ): ChildProcess {
   const node = [process.execPath, ...nodeFlags, script, ...scriptArgs];
-  const [cmd, ...rest] = canPin ? ['taskset', '-c', String(core), ...node] : node;
+  const [cmd, ...rest] = [
+    ...raiseFiles,
+    ...(canPin ? ['taskset', '-c', String(core)] : []),
+    ...node,
+  ];
   return spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
@@ -121,11 +140,13 @@ const all: Record<string, Record<string, ScenarioResult | { error: string }>> = 
 // `--report`: rebuild latest.json and BENCHMARKS.md from the saved full-run scenario files
 // (after re-running some scenarios with `--only`), without measuring anything. Each system's
 // figures come from the newest file of that scenario that has them.
-if (args.includes('--report')) {
+if (options.report) {
   const sources: Record<string, string[]> = {};
   const machines: Record<string, Record<string, unknown>> = {};
   for (const scenario of ALL_SCENARIOS) {
-    const pattern = new RegExp(`^\\d{4}-\\d{2}-\\d{2}-${scenario}\\.json$`);
+    // `<date>-<scenario>.json`, or `<date>T<time>-<scenario>.json` for a later run the same day
+    // (which sorts after it).
+    const pattern = new RegExp(`^\\d{4}-\\d{2}-\\d{2}(T\\d{6})?-${scenario}\\.json$`);
     const files = readdirSync(resultsDir)
       .filter((name) => pattern.test(name))
       .sort()
@@ -144,7 +165,16 @@ if (args.includes('--report')) {
       }
     }
   }
-  writeReport({ benchRoot, machine, results: all, quick: false, date, sources, machines });
+  writeReport({
+    benchRoot,
+    resultsDir,
+    machine,
+    results: all,
+    quick: false,
+    date,
+    sources,
+    machines,
+  });
   process.stderr.write('bench: report rebuilt from saved results\n');
   process.exit(0);
 }
@@ -163,6 +193,7 @@ for (const scenario of scenarios) {
         statsPort: peer.statsPort,
         serverPid: peer.child.pid!,
         quick,
+        ...(options.capSeconds !== null ? { capSeconds: options.capSeconds } : {}),
       });
       all[scenario][system] = result;
       const s = result.summary;
@@ -176,7 +207,12 @@ for (const scenario of scenarios) {
       await stop(peer.child);
     }
   }
-  const file = join(resultsDir, `${date}${quick ? '-quick' : ''}-${scenario}.json`);
+  // Never overwrites a saved run: a second run of the day gets the time in its name.
+  const name = (stamp: string) =>
+    join(resultsDir, `${stamp}${quick ? '-quick' : ''}-${scenario}.json`);
+  const file = existsSync(name(date))
+    ? name(`${date}T${new Date().toISOString().slice(11, 19).replaceAll(':', '')}`)
+    : name(date);
   writeFileSync(
     file,
     `${JSON.stringify({ machine, scenario, results: all[scenario] }, null, 2)}\n`,
@@ -184,8 +220,8 @@ for (const scenario of scenarios) {
 }
 
 // Only a full run (every scenario, every system, not --quick) replaces latest.json and BENCHMARKS.md.
-const partial = quick || listArg('--only') !== null || onlySystems !== null;
-writeReport({ benchRoot, machine, results: all, quick: partial, date });
+const partial = quick || options.only !== null || onlySystems !== null;
+writeReport({ benchRoot, resultsDir, machine, results: all, quick: partial, date });
 process.stderr.write(
   `bench: done${partial ? ` (partial run: latest.json and BENCHMARKS.md untouched${quick ? '' : '; `npm run bench -- --report` merges the newest saved run of each scenario'})` : ''}\n`,
 );

@@ -1,10 +1,20 @@
+import { bigRoom } from './big-room.js';
 import { type Member, openMembers } from './clients.js';
+import { idle, joins } from './connection-scenarios.js';
 import { runStep, type StepResult } from './load.js';
-import { CpuMeter, delay, fetchStats, latencyHistogram, ownCpuSeconds } from './measure.js';
+import { delay, latencyHistogram } from './measure.js';
 import { ReadBatcher } from './read-batcher.js';
 import { type SystemName, sendTimeOf } from './systems.js';
 
-export const SCENARIOS = ['fanout', 'rooms', 'cursors', 'idle', 'joins'] as const;
+export const SCENARIOS = [
+  'fanout',
+  'rooms',
+  'cursors',
+  'idle',
+  'joins',
+  'bigroom-1k',
+  'bigroom-10k',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Summary {
@@ -14,6 +24,13 @@ export interface Summary {
   p999Ms: number;
   loss: number;
   bytesPerConn: number | null;
+  /**
+   * Server CPU per delivery at the reported step (fan-out, rooms, cursors, Yjs editors) or per
+   * join (joins), in µs. Absent in results saved before it was measured.
+   */
+  serverCpuUsPerOp?: number | null;
+  /** JS heap growth per connection after a forced GC (idle). */
+  heapPerConn?: number | null;
 }
 
 export interface ScenarioResult {
@@ -35,7 +52,12 @@ export interface ScenarioInput<S extends string = SystemName> {
   statsPort: number;
   serverPid: number;
   quick: boolean;
+  /** Time cap for the big-room fill, in seconds (`--cap`); each scenario has its default. */
+  capSeconds?: number;
 }
+
+/** Setting up the rooms is not measured: a join may take this long on a busy machine. */
+const SETUP_TIMEOUT_MS = 60_000;
 
 /** p99 past this means the server is saturated. */
 const SATURATION_P99_MS = 100;
@@ -48,7 +70,7 @@ function sampler(histogram: ReturnType<typeof latencyHistogram>) {
   };
 }
 
-function passes(step: StepResult): boolean {
+export function passes(step: StepResult): boolean {
   return step.loss === 0 && step.p99Ms <= SATURATION_P99_MS && !step.generatorSaturated;
 }
 
@@ -60,10 +82,12 @@ function summaryOf(step: StepResult | undefined, bytesPerConn: number | null = n
     p999Ms: step?.p999Ms ?? 0,
     loss: step?.loss ?? 0,
     bytesPerConn,
+    serverCpuUsPerOp: step?.serverCpuUsPerDelivery ?? null,
+    heapPerConn: null,
   };
 }
 
-function close(members: readonly Member[], batcher?: ReadBatcher): void {
+export function close(members: readonly Member[], batcher?: ReadBatcher): void {
   batcher?.close();
   for (const member of members) member.client.destroy();
 }
@@ -147,6 +171,7 @@ async function fanout(input: ScenarioInput): Promise<ScenarioResult> {
     count: size,
     room: () => 'fan',
     channel: 'data',
+    timeoutMs: SETUP_TIMEOUT_MS,
     sample: (i) => (i % 50 === 1 ? sampler(histogram) : undefined),
   });
   if (errors > 0) throw new Error(`fanout: ${errors} connections failed`);
@@ -184,6 +209,7 @@ async function rooms(input: ScenarioInput): Promise<ScenarioResult> {
     count: roomCount * perRoom,
     room: (i) => `room-${i % roomCount}`,
     channel: 'data',
+    timeoutMs: SETUP_TIMEOUT_MS,
     sample: (i) => (i < roomCount ? sampler(histogram) : undefined),
   });
   if (errors > 0) throw new Error(`rooms: ${errors} connections failed`);
@@ -221,6 +247,7 @@ async function cursors(input: ScenarioInput): Promise<ScenarioResult> {
     count: size,
     room: () => 'cursors',
     channel: 'cursor',
+    timeoutMs: SETUP_TIMEOUT_MS,
     sample: (i) => {
       if (i % 10 !== 0) return undefined;
       const latest = new Map<number, number>();
@@ -276,105 +303,12 @@ async function cursors(input: ScenarioInput): Promise<ScenarioResult> {
   };
 }
 
-/** Idle connections in rooms of 10: server memory per connection after a GC. */
-async function idle(input: ScenarioInput): Promise<ScenarioResult> {
-  const levels = input.quick ? [2000] : [1000, 5000, 10_000];
-  const baseline = await fetchStats(input.statsPort, true);
-  const all: Member[] = [];
-  const points: Array<{
-    connections: number;
-    rssBytes: number;
-    bytesPerConn: number;
-    errors: number;
-  }> = [];
-  for (const level of levels) {
-    const { members, errors } = await openMembers({
-      system: input.system,
-      port: input.port,
-      count: level - all.length,
-      firstIndex: all.length,
-      room: (i) => `idle-${Math.floor(i / 10)}`,
-      channel: 'data',
-      concurrency: 200,
-    });
-    all.push(...members);
-    await delay(input.quick ? 500 : 1000);
-    const stats = await fetchStats(input.statsPort, true);
-    points.push({
-      connections: all.length,
-      rssBytes: stats.rssBytes,
-      bytesPerConn: Math.round((stats.rssBytes - baseline.rssBytes) / all.length),
-      errors,
-    });
-  }
-  close(all);
-  const last = points.at(-1)!;
-  return {
-    summary: {
-      msgsPerSec: 0,
-      p50Ms: 0,
-      p99Ms: 0,
-      p999Ms: 0,
-      loss: points.reduce((n, p) => n + p.errors, 0),
-      bytesPerConn: last.bytesPerConn,
-    },
-    valid: true,
-    note: `server RSS growth per connection at ${last.connections} idle connections, after a GC`,
-    details: { baselineRss: baseline.rssBytes, points },
-  };
-}
-
-/** Connect+join storms of growing concurrency, until connections fail. */
-async function joins(input: ScenarioInput): Promise<ScenarioResult> {
-  const count = input.quick ? 500 : 3000;
-  const levels = input.quick ? [100] : [50, 200, 800];
-  const points: Array<{
-    concurrency: number;
-    joinsPerSec: number;
-    errors: number;
-    generatorCpu: number;
-  }> = [];
-  let best = 0;
-  let offset = 0;
-  for (const concurrency of levels) {
-    const cpu = new CpuMeter(ownCpuSeconds);
-    cpu.start();
-    const start = performance.now();
-    const { members, errors } = await openMembers({
-      system: input.system,
-      port: input.port,
-      count,
-      firstIndex: offset,
-      room: (i) => `join-${offset}-${Math.floor(i / 50)}`,
-      channel: 'data',
-      concurrency,
-    });
-    offset += count;
-    const joinsPerSec = Math.round(members.length / ((performance.now() - start) / 1000));
-    points.push({
-      concurrency,
-      joinsPerSec,
-      errors,
-      generatorCpu: Math.round(cpu.stop() * 100) / 100,
-    });
-    close(members);
-    await delay(input.quick ? 200 : 1000);
-    if (errors > 0) break;
-    best = Math.max(best, joinsPerSec);
-  }
-  const errors = points.reduce((n, p) => n + p.errors, 0);
-  return {
-    summary: { msgsPerSec: best, p50Ms: 0, p99Ms: 0, p999Ms: 0, loss: errors, bytesPerConn: null },
-    valid: true,
-    note: `best connect+join rate (joins/s) without errors, ${count} joins per storm in rooms of 50`,
-    details: { points },
-  };
-}
-
 export const RUNNERS: Record<ScenarioName, (input: ScenarioInput) => Promise<ScenarioResult>> = {
   fanout,
   rooms,
   cursors,
   idle,
   joins,
+  'bigroom-1k': (input) => bigRoom(input, 1000),
+  'bigroom-10k': (input) => bigRoom(input, 10_000),
 };

@@ -1,6 +1,6 @@
 import { clientFrame, type WireClient } from './wire.js';
 
-export const SYSTEMS = ['roomkit', 'ws-plain', 'ws-preframed', 'socketio'] as const;
+export const SYSTEMS = ['roomkit', 'ws-corked', 'ws-plain', 'ws-preframed', 'socketio'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /** The two kinds of traffic the scenarios send: relayed data and cursor positions. */
@@ -12,15 +12,15 @@ export type Channel = 'data' | 'cursor';
  */
 export interface SystemAdapter {
   path(room: string, member: number): string;
-  /** Resolves once the server has the client in the room. */
-  join(client: WireClient, room: string): Promise<void>;
+  /** Resolves once the server has the client in the room (rejects after `timeoutMs`). */
+  join(client: WireClient, room: string, timeoutMs?: number): Promise<void>;
   /** A ready-to-write client frame carrying `body` (a JSON object's fields, without braces). */
   frame(channel: Channel, body: string): Buffer;
   /** The first bytes of a relayed message of that channel, as received. */
   marker(channel: Channel): Buffer;
 }
 
-function waitFor(
+export function waitFor(
   client: WireClient,
   match: (text: string) => boolean,
   timeoutMs = 15_000,
@@ -54,8 +54,8 @@ const json: Pick<SystemAdapter, 'frame' | 'marker'> = {
 const roomkit: SystemAdapter = {
   ...json,
   path: (room, member) => `/r/${room}?userId=u${member}`,
-  join: async (client) => {
-    await waitFor(client, (text) => text.startsWith('{"type":"state:init"'));
+  join: async (client, _room, timeoutMs) => {
+    await waitFor(client, (text) => text.startsWith('{"type":"state:init"'), timeoutMs);
   },
 };
 
@@ -68,16 +68,16 @@ const bareWs: SystemAdapter = {
 /** engine.io 4 over a raw socket: open packet, namespace connect, then a `join` event. */
 const socketio: SystemAdapter = {
   path: () => '/socket.io/?EIO=4&transport=websocket',
-  join: async (client, room) => {
+  join: async (client, room, timeoutMs) => {
     const pings = (payload: Buffer) => {
       if (payload.length === 1 && payload[0] === 0x32) client.send(clientFrame('3'));
     };
     client.onControl = pings;
-    await waitFor(client, (text) => text.startsWith('0{'));
-    const connected = waitFor(client, (text) => text.startsWith('40'));
+    await waitFor(client, (text) => text.startsWith('0{'), timeoutMs);
+    const connected = waitFor(client, (text) => text.startsWith('40'), timeoutMs);
     client.send(clientFrame('40'));
     await connected;
-    const joined = waitFor(client, (text) => text === '42["joined"]');
+    const joined = waitFor(client, (text) => text === '42["joined"]', timeoutMs);
     client.send(clientFrame(`42["join","${room}"]`));
     await joined;
   },
@@ -88,6 +88,7 @@ const socketio: SystemAdapter = {
 
 export const ADAPTERS: Record<SystemName, SystemAdapter> = {
   roomkit,
+  'ws-corked': bareWs,
   'ws-plain': bareWs,
   'ws-preframed': bareWs,
   socketio,

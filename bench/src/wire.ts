@@ -23,6 +23,11 @@ export interface WireOptions {
   sample?: (payload: Buffer) => void;
   /** Every text frame that is not data (handshakes, presence, pings of engine.io). */
   onControl?: (payload: Buffer) => void;
+  /**
+   * Every text frame that is not data, streamed in parts as it is parsed, without copying
+   * (`part` is a view into a shared read buffer: read it, never keep it).
+   */
+  onTextPart?: (part: Buffer, first: boolean, last: boolean, frameLength: number) => void;
 }
 
 /** Builds a masked client frame with a zero mask key (valid per RFC 6455, and XOR-free). */
@@ -48,6 +53,8 @@ export function clientFrame(payload: Buffer | string, opcode = 1): Buffer {
 export class WireClient {
   /** Data frames received. */
   count = 0;
+  /** Every byte read from the socket (handshake response included). */
+  bytesIn = 0;
   private socket: Socket | null = null;
   private pending: Buffer = Buffer.alloc(0);
   private upgraded = false;
@@ -56,6 +63,10 @@ export class WireClient {
   private opcode = 0;
   private collecting: Buffer[] | null = null;
   private isData = false;
+  /** The current frame goes to `onTextPart`; its length and how much of it was passed on. */
+  private streamText = false;
+  private frameLength = 0;
+  private framePos = 0;
   closed = false;
   /** Receives text frames that are not data (join handshakes, presence, engine.io pings). */
   onControl: ((payload: Buffer) => void) | undefined;
@@ -87,6 +98,7 @@ export class WireClient {
         onread: {
           buffer: SHARED_READ_BUFFER,
           callback: (bytes: number, buffer: Uint8Array) => {
+            this.bytesIn += bytes;
             this.onBytes(
               Buffer.from(buffer.buffer, buffer.byteOffset, bytes),
               resolve,
@@ -139,7 +151,9 @@ export class WireClient {
     clearTimeout(timer);
     if (!head.startsWith('HTTP/1.1 101')) {
       this.socket?.destroy();
-      reject(new Error(head.split('\r\n')[0]));
+      // The status line, and as much of the body (the server's reason) as came with it.
+      const body = rest.subarray(0, 200).toString().trim();
+      reject(new Error(`${head.split('\r\n')[0]}${body ? ` ${body}` : ''}`));
       return;
     }
     this.upgraded = true;
@@ -178,6 +192,15 @@ export class WireClient {
     while (offset < chunk.length) {
       if (this.remaining > 0) {
         const take = Math.min(this.remaining, chunk.length - offset);
+        if (this.streamText) {
+          this.options.onTextPart?.(
+            chunk.subarray(offset, offset + take),
+            this.framePos === 0,
+            take === this.remaining,
+            this.frameLength,
+          );
+          this.framePos += take;
+        }
         if (this.collecting)
           this.collecting.push(Buffer.from(chunk.subarray(offset, offset + take)));
         offset += take;
@@ -218,9 +241,15 @@ export class WireClient {
           (this.opcode === 1 && (this.keepControls || this.onControl !== undefined)) ||
           (this.opcode === 2 && this.onBinary !== undefined);
       this.collecting = keep ? [] : null;
+      this.streamText = !this.isData && this.opcode === 1 && this.options.onTextPart !== undefined;
+      this.frameLength = length;
+      this.framePos = 0;
       offset = start;
       this.remaining = length;
-      if (length === 0) this.finishFrame();
+      if (length === 0) {
+        if (this.streamText) this.options.onTextPart?.(chunk.subarray(start, start), true, true, 0);
+        this.finishFrame();
+      }
     }
     if (offset < chunk.length) this.pending = Buffer.from(chunk.subarray(offset));
   }

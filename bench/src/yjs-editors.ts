@@ -1,6 +1,6 @@
 import type * as hdr from 'hdr-histogram-js';
 import * as Y from 'yjs';
-import { type StepResult, stepMeasures } from './load.js';
+import { intendedSendTime, perOperation, type StepResult, stepMeasures } from './load.js';
 import {
   CpuMeter,
   delay,
@@ -157,7 +157,7 @@ async function typingStep(options: {
   const before = received(editors);
   const serverCpu = new CpuMeter(() => processCpuSeconds(input.serverPid));
   const ownCpu = new CpuMeter(ownCpuSeconds);
-  await fetchStats(input.statsPort);
+  const server0 = await fetchStats(input.statsPort);
   serverCpu.start();
   ownCpu.start();
   const start = performance.now();
@@ -171,7 +171,8 @@ async function typingStep(options: {
       const due = Math.floor(ticks + i / size);
       const stepSent = editor.sent - editor.base;
       for (let n = stepSent; n < due && n < editor.frames.length; n++) {
-        editor.sentAt[editor.sent] = performance.now();
+        // The time the keystroke was due, not when it went out (see load.ts intendedSendTime).
+        editor.sentAt[editor.sent] = intendedSendTime(start, n, i, size, rate);
         editor.client.send(editor.frames[n]!);
         editor.sent++;
         sent++;
@@ -205,6 +206,7 @@ async function typingStep(options: {
     msgsPerSec: Math.round(toOthers / seconds),
     loss: Math.max(0, expected - last),
     ...stepMeasures(histogram, serverCpu.stop(), server, generatorCpu),
+    serverCpuUsPerDelivery: perOperation(server.cpuMicros - server0.cpuMicros, last),
   };
 }
 
@@ -311,6 +313,7 @@ export async function editorsScenario(
       p999Ms: saturation?.p999Ms ?? 0,
       loss: saturation?.loss ?? 0,
       bytesPerConn: null,
+      serverCpuUsPerOp: saturation?.serverCpuUsPerDelivery ?? null,
     },
     valid,
     note: `${note}; rates are for all editors together`,

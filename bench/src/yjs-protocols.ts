@@ -15,7 +15,14 @@ import * as encoding from 'lib0/encoding';
  * - y-websocket: varUint message type (0 sync, 1 awareness), then y-protocols' sync message.
  */
 
-export const YJS_SYSTEMS = ['roomkit', 'hocuspocus', 'y-websocket'] as const;
+/** `*-corked`: the same server with its socket writes batched per event-loop turn. */
+export const YJS_SYSTEMS = [
+  'roomkit',
+  'hocuspocus',
+  'hocuspocus-corked',
+  'y-websocket',
+  'y-websocket-corked',
+] as const;
 export type YjsSystemName = (typeof YJS_SYSTEMS)[number];
 
 /** y-protocols' sync message kinds, which all three share. */
@@ -131,5 +138,7 @@ const yWebsocket: YjsAdapter = {
 export const YJS_ADAPTERS: Record<YjsSystemName, YjsAdapter> = {
   roomkit,
   hocuspocus,
+  'hocuspocus-corked': hocuspocus,
   'y-websocket': yWebsocket,
+  'y-websocket-corked': yWebsocket,
 };

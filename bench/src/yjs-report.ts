@@ -50,8 +50,8 @@ export function yjsTable(scenario: string, results: BySystem, source?: string): 
   const editing = scenario.startsWith('yjs-editors');
   const header = editing
     ? [
-        '| system | updates/s | p50 ms | p99 ms | p99.9 ms | loss | server CPU / loop lag p99 / RSS | generator CPU | Roomkit ÷ this (throughput) |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| system | updates/s | server CPU µs / delivery | p50 ms | p99 ms | p99.9 ms | loss | server CPU / loop lag p99 / RSS | generator CPU | Roomkit ÷ this (throughput) |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ]
     : [
         '| system | p50 ms | p99 ms | slowest ms | data arrived p50 ms | server CPU per client | generator CPU | this ÷ Roomkit (p50 time) |',
@@ -69,7 +69,7 @@ export function yjsTable(scenario: string, results: BySystem, source?: string): 
         : '—';
       const generator = step ? `${Math.round(step.generatorCpu * 100)} %` : '—';
       const versus = system === 'roomkit' || !base ? '—' : ratio(base.msgsPerSec, s.msgsPerSec);
-      return `| ${system}${flag} | ${s.msgsPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.p999Ms} | ${s.loss} | ${server} | ${generator} | ${versus} |`;
+      return `| ${system}${flag} | ${s.msgsPerSec} | ${step?.serverCpuUsPerDelivery ?? '—'} | ${s.p50Ms} | ${s.p99Ms} | ${s.p999Ms} | ${s.loss} | ${server} | ${generator} | ${versus} |`;
     }
     const d = details(result);
     const versus = system === 'roomkit' || !base ? '—' : ratio(s.p50Ms, base.p50Ms);

@@ -6,6 +6,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 export interface PeerStats {
   rssBytes: number;
   heapUsedBytes: number;
+  /** CPU this process has used so far (user + system), in µs: finer than /proc's 10 ms ticks. */
+  cpuMicros: number;
   /** Event-loop delay since the previous report, in ms. */
   loopLagP50Ms: number;
   loopLagP99Ms: number;
@@ -23,9 +25,11 @@ export async function announce(wsPort: number): Promise<void> {
   const stats = createServer((req, res) => {
     if (req.url?.includes('gc=1')) (globalThis as { gc?: () => void }).gc?.();
     const memory = process.memoryUsage();
+    const cpu = process.cpuUsage();
     const body: PeerStats = {
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
+      cpuMicros: cpu.user + cpu.system,
       loopLagP50Ms: lag.percentile(50) / 1e6,
       loopLagP99Ms: lag.percentile(99) / 1e6,
       loopLagMaxMs: lag.max / 1e6,

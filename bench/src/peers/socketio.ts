@@ -13,9 +13,20 @@ const io = new Server(http, {
 
 io.on('connection', (socket) => {
   let room = '';
-  socket.on('join', (name: string) => {
+  // The big-room scenario joins with `{ userId }` and asks for presence: the joiner gets the
+  // member list once, the others a one-line `join` (the O(n) scheme, as ws-corked does).
+  socket.on('join', (name: string, who?: { userId: string }) => {
     room = name;
     void socket.join(name);
+    if (who) {
+      socket.data = { userId: who.userId };
+      const ids = io.sockets.adapter.rooms.get(name) ?? new Set<string>();
+      const users = [...ids].map((id) => ({
+        userId: (io.sockets.sockets.get(id)?.data as { userId?: string } | undefined)?.userId,
+      }));
+      socket.emit('presence', { users });
+      socket.to(name).emit('join', { userId: who.userId });
+    }
     socket.emit('joined');
   });
   socket.on('m', (payload: unknown) => {
