@@ -127,13 +127,18 @@ export function parseUrl(url: string): URL | null {
   }
 }
 
-/** The absolute ws(s) URL for the next attempt, with the current `params`. */
+/**
+ * The absolute ws(s) URL for the next attempt, with the current `params`, asking for presence
+ * deltas (`capabilities=presence-delta`, added to any capabilities the app asked for).
+ */
 export async function connectUrl(options: ResolvedOptions): Promise<string> {
   const { params } = options;
   const url = parseUrl(options.url)!;
+  const query = url.searchParams;
   url.protocol = url.protocol.replace('http', 'ws');
   url.hash = ''; // a WebSocket URL must not carry a fragment (`ws` throws on one)
   const values = typeof params === 'function' ? await params() : params;
-  for (const [key, value] of Object.entries(values ?? {})) url.searchParams.set(key, value);
+  for (const [key, value] of Object.entries(values ?? {})) query.set(key, value);
+  query.set('capabilities', [...query.getAll('capabilities'), 'presence-delta'].join(','));
   return url.toString();
 }

@@ -5,7 +5,8 @@ import type { WebSocketClient } from './websocket-client.js';
 /**
  * This client's own presence in one room: the user fields it declares and its presence data,
  * sent as `presence:update` metadata `{user, data}` while the room is joined, at most once per
- * interval (the last change always goes out), and again after every (re)join.
+ * interval (the last change always goes out). Every (re)join carries it (`room:join`'s
+ * `presence`, protocol 2), or sends it once joined (an older server, or a change meanwhile).
  */
 export class MyPresence {
   readonly data: ReadonlySignal<Record<string, unknown>>;
@@ -14,6 +15,8 @@ export class MyPresence {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastSent = 0;
   private intervalMs = 0;
+  /** The join in flight carried this presence, and it has not changed since. */
+  private carried = false;
 
   constructor(
     private readonly client: WebSocketClient,
@@ -35,8 +38,19 @@ export class MyPresence {
     this.schedule();
   }
 
-  /** The room was (re)joined: the server has no presence of this client there yet. */
+  /**
+   * A join is going out: what it carries of this presence when `carry` (a protocol 2 server takes
+   * it with the join), remembered so that the join's success does not send it again.
+   */
+  forJoin(carry: boolean): { metadata: Record<string, unknown> } | undefined {
+    const metadata = carry ? this.metadata() : undefined;
+    this.carried = !!metadata;
+    return metadata && { metadata };
+  }
+
+  /** The room was (re)joined: sends this presence unless the join carried it as it is now. */
   joined(): void {
+    if (this.carried) return;
     this.lastSent = 0;
     this.send();
   }
@@ -47,6 +61,7 @@ export class MyPresence {
   }
 
   private schedule(): void {
+    this.carried = false;
     if (!this.isJoined() || this.timer !== undefined) return;
     const wait = this.lastSent + this.intervalMs - Date.now();
     if (wait <= 0) {
@@ -59,13 +74,19 @@ export class MyPresence {
     }, wait);
   }
 
-  private send(): void {
-    if (!this.isJoined()) return;
+  /** What `presence:update` sends as metadata: nothing while no data or user was given. */
+  private metadata(): Record<string, unknown> | undefined {
     const data = this.dataSignal.peek();
-    if (this.declaredUser === null && Object.keys(data).length === 0) return;
-    this.lastSent = Date.now();
+    if (this.declaredUser === null && Object.keys(data).length === 0) return undefined;
     const metadata: Record<string, unknown> = { data };
     if (this.declaredUser) metadata.user = this.declaredUser;
+    return metadata;
+  }
+
+  private send(): void {
+    const metadata = this.isJoined() && this.metadata();
+    if (!metadata) return;
+    this.lastSent = Date.now();
     void this.client
       .request({ type: 'presence:update', room: this.roomId, metadata })
       .then((reply) => {

@@ -25,6 +25,7 @@ import { type RealtimeMessage, RoomkitError, type User } from './types.js';
 import { toUser } from './users.js';
 import type { WebSocketClient } from './websocket-client.js';
 import {
+  applyPresenceDelta,
   isSafeKey,
   readPresenceUsers,
   readRoomInfo,
@@ -242,9 +243,7 @@ export class RoomClient {
 
   /** An application message to the room; `echo` (default) also delivers it to this client's `on` handlers. */
   broadcast(type: string, payload?: unknown, echo = true): void {
-    const message: RealtimeMessage = { type, room: this.id };
-    if (payload !== undefined) message.payload = payload;
-    this.send(message);
+    this.send({ type, room: this.id, payload });
     if (echo) {
       this.client.emitLocal({
         type,
@@ -297,6 +296,9 @@ export class RoomClient {
         if (users) this.membersSignal.set(users);
         break;
       }
+      case 'presence:delta':
+        this.membersSignal.set(applyPresenceDelta(this.membersSignal.peek(), message));
+        break;
       case 'room:info':
         this.infoSignal.set(readRoomInfo(message));
         break;
@@ -380,33 +382,35 @@ export class RoomClient {
   }
 
   /**
-   * What a join carries. Once the server has described the room (`room:info`), a rejoin carries
-   * the room as the server described it, not as this client asked: after a server restart the
-   * first member back recreates the room, and it must come back as it was (its `maxUsers` and
-   * metadata, a password only if it had one), whoever created it.
+   * What a join carries (an undefined field is left out of the frame). Once the server has
+   * described the room (`room:info`), a rejoin carries the room as the server described it, not
+   * as this client asked: after a server restart the first member back recreates the room, and it
+   * must come back as it was (its `maxUsers` and metadata, a password only if it had one), whoever
+   * created it.
    */
   private joinSettings(): JoinSettings {
     const { password, maxUsers, metadata } = this.settings;
     const info = this.infoSignal.peek();
-    if (!info) {
-      const first: JoinSettings = {};
-      if (password !== undefined) first.password = password;
-      if (maxUsers !== undefined) first.maxUsers = maxUsers;
-      if (metadata !== undefined) first.metadata = metadata;
-      return first;
-    }
-    const again: JoinSettings = {};
-    if (info.hasPassword && password !== undefined) again.password = password;
-    if (info.maxUsers !== null) again.maxUsers = info.maxUsers;
-    if (Object.keys(info.metadata).length > 0) again.metadata = info.metadata;
-    return again;
+    if (!info) return { password, maxUsers, metadata };
+    return {
+      password: info.hasPassword ? password : undefined,
+      maxUsers: info.maxUsers ?? undefined,
+      metadata: Object.keys(info.metadata).length > 0 ? info.metadata : undefined,
+    };
   }
 
   private sendJoin(): void {
     if (this.joining || this.joinedSignal.peek() || this.client.session.peek() === null) return;
     this.joining = true;
     const seq = ++this.joinSeq;
-    const message: RealtimeMessage = { type: 'room:join', room: this.id, ...this.joinSettings() };
+    const message: RealtimeMessage = {
+      type: 'room:join',
+      room: this.id,
+      ...this.joinSettings(),
+      // A protocol 2 server takes this client's presence with the join, so the others never see
+      // it without it. A room the url named is joined already: its join changes nothing.
+      presence: this.mine.forJoin(!this.implicit && this.client.session.peek()!.protocol >= 2),
+    };
     void this.client.request(message).then((reply) => {
       // Superseded: left (and maybe joined again) or disconnected since this join was sent.
       if (seq !== this.joinSeq || !this.joining || !this.wanted) return;

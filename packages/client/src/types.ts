@@ -78,6 +78,8 @@ export interface Session {
   maxMessageBytes: number;
   /** The room the url named (`/rooms/demo`), which the server joined at connect; else null. */
   room: string | null;
+  /** The server's protocol version (1 for a server whose `welcome` names none). */
+  protocol: number;
 }
 
 /** A refusal from the server, with its stable code (`room_full`, `wrong_password`, ...). */

@@ -112,9 +112,8 @@ export class WebSocketClient {
    * sent after the next connect, once the client's rooms are rejoined.
    */
   send(type: string, payload?: unknown, room?: string): void {
-    const message: RealtimeMessage = { type };
-    if (room !== undefined) message.room = room;
-    if (payload !== undefined) message.payload = payload;
+    // Sent as JSON: an undefined field is left out.
+    const message: RealtimeMessage = { type, room, payload };
     const target = room === undefined ? undefined : this.rooms.get(room);
     if (target) target.send(message);
     else this.sendOrQueue(message);

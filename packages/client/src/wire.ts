@@ -21,6 +21,7 @@ export function isSafeKey(key: string): boolean {
 const str = (value: unknown, fallback = ''): string =>
   typeof value === 'string' ? value : fallback;
 const STATUSES = new Set(['online', 'away', 'offline']);
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 /** A text frame as a message, or null unless it is a JSON object with a string `type`. */
 export function readMessage(data: string): RealtimeMessage | null {
@@ -42,14 +43,18 @@ export function readSession(message: RealtimeMessage, heartbeatMs: number): Sess
     heartbeatIntervalMs: positive(message.heartbeatIntervalMs, heartbeatMs),
     maxMessageBytes: positive(message.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
     room: isValidRoomId(message.room) ? message.room : null,
+    protocol: finite(message.protocol, 1),
   };
 }
 
 /** A `presence` list: entries without a string `userId` are dropped, one entry per userId. */
 export function readPresenceUsers(value: unknown): PresenceUser[] | null {
-  if (!Array.isArray(value)) return null;
-  const users = new Map<string, PresenceUser>();
-  for (const entry of value) {
+  return Array.isArray(value) ? [...readUsers(value, new Map()).values()] : null;
+}
+
+/** Reads a list's entries into `users`: an entry replaces the one of its userId in place. */
+function readUsers(value: unknown, users: Map<string, PresenceUser>): Map<string, PresenceUser> {
+  for (const entry of list(value)) {
     if (!isRecord(entry) || typeof entry.userId !== 'string') continue;
     const connectedAt = finite(entry.connectedAt);
     const user: PresenceUser = {
@@ -69,7 +74,29 @@ export function readPresenceUsers(value: unknown): PresenceUser[] | null {
     if (isRecord(entry.metadata)) user.metadata = entry.metadata;
     users.set(user.userId, user);
   }
-  return [...users.values()];
+  return users;
+}
+
+/**
+ * `members` with a `presence:delta` applied: `left` removed, `joined` added (or replacing the
+ * whole entry), then `updated` fields replaced. Entries keep their place; new ones go last. Each
+ * entry is read like a `presence` list's: a malformed field gets its neutral default, and a field
+ * updated to `null` (removed) is left out, or gets its default. An update for a user not in the
+ * list is dropped. Applying one twice is harmless.
+ */
+export function applyPresenceDelta(
+  members: readonly PresenceUser[],
+  delta: Record<string, unknown>,
+): PresenceUser[] {
+  const byId = new Map(members.map((member) => [member.userId, member]));
+  for (const userId of list(delta.left)) byId.delete(userId as string);
+  readUsers(delta.joined, byId);
+  for (const changes of list(delta.updated) as Array<Record<string, unknown> | null>) {
+    const before = byId.get(changes?.userId as string);
+    // Spread, not assignment: a `__proto__` key stays a plain (ignored) field.
+    if (before) readUsers([{ ...before, ...changes }], byId);
+  }
+  return [...byId.values()];
 }
 
 /** A `state:update` (or one `state:init` entry) as a live-state entry, or null if malformed. */

@@ -23,6 +23,7 @@ const ROOM = 'r';
 const TYPES = [
   'welcome',
   'presence',
+  'presence:delta',
   'state:init',
   'state:update',
   'room:info',
@@ -56,6 +57,21 @@ const entry = fc.record({
   timestamp: json,
 });
 const entries = fc.array(fc.oneof({ arbitrary: entry, weight: 3 }, json), { maxLength: 4 });
+/** A `presence:delta` update: an entry's fields, some of them `null` (removed). */
+const nulls = fc.dictionary(
+  fc.constantFrom('__proto__', 'userId', 'displayName', 'metadata', 'location', 'connections'),
+  fc.constant(null),
+);
+const changes = fc.array(
+  fc.oneof(
+    {
+      arbitrary: fc.tuple(entry, nulls).map(([fields, removed]) => ({ ...fields, ...removed })),
+      weight: 3,
+    },
+    json,
+  ),
+  { maxLength: 4 },
+);
 const keyed = fc.dictionary(
   fc.constantFrom('__proto__', 'constructor', 'prototype', 'title', 'k'),
   fc.oneof(entry, json),
@@ -64,6 +80,9 @@ const message = fc.record({
   type: fc.oneof({ arbitrary: fc.constantFrom(...TYPES), weight: 9 }, json),
   room: fc.oneof({ arbitrary: fc.constant(ROOM), weight: 8 }, json, fc.constant(undefined)),
   users: fc.oneof(entries, json),
+  joined: fc.oneof(entries, json),
+  updated: fc.oneof(changes, json),
+  left: fc.oneof(fc.array(userId, { maxLength: 3 }), json),
   states: fc.oneof(keyed, json),
   key: maybe(fc.constantFrom('__proto__', 'title', 'prototype', 'constructor')),
   value: json,
@@ -117,7 +136,7 @@ describe('a hostile server', () => {
     const server = await startRawServer({
       onPeer: (p) => {
         peer = p;
-        p.send(welcome());
+        p.send(welcome({ protocol: 2 }));
       },
       onMessage: ackEverything,
     });
@@ -160,6 +179,15 @@ describe('a hostile server', () => {
             expect(typeof other.data).toBe('object');
           }
           expect(typeof presence.count()).toBe('number');
+          const members = client.room(ROOM).members();
+          expect(new Set(members.map((m) => m.userId)).size).toBe(members.length);
+          for (const m of members) {
+            expect(typeof m.userId).toBe('string');
+            expect(typeof m.displayName).toBe('string');
+            expect(Number.isFinite(m.connectedAt) && Number.isFinite(m.lastActiveAt)).toBe(true);
+            expect(['online', 'away', 'offline']).toContain(m.onlineStatus);
+            if (m.metadata !== undefined) expect(typeof m.metadata).toBe('object');
+          }
           for (const cursor of cursors.cursors()) {
             expect(Number.isFinite(cursor.x) && Number.isFinite(cursor.y)).toBe(true);
           }

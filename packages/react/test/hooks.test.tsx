@@ -73,6 +73,40 @@ describe('hooks show live data from another client', () => {
     expect(probe.last.count).toBe(1);
   });
 
+  it('usePresence: a member joining with initialData never shows in others without it', async () => {
+    const server = await startServer();
+    const alice = connectClient(server, 'alice');
+    const bob = connectClient(server, 'bob');
+    const probe = new Probe<UsePresenceResult<{ tool: string }>>();
+    function Watcher() {
+      probe.record(usePresence({ syncInterval: 0 }));
+      return null;
+    }
+    await render(
+      <RoomProvider client={alice} roomId="doc">
+        <Watcher />
+      </RoomProvider>,
+    );
+    await settle(alice.room('doc').isJoined, Boolean, 'alice in the room');
+    function Joiner() {
+      usePresence({ user: { name: 'Bob' }, initialData: { tool: 'pen' }, syncInterval: 0 });
+      return null;
+    }
+    await render(
+      <RoomProvider client={bob} roomId="doc">
+        <Joiner />
+      </RoomProvider>,
+    );
+    const room = alice.room('doc');
+    await settle(room.members, () => dataOf(room, 'bob')?.tool === 'pen', 'alice sees bob');
+    const withBob = probe.seen.flatMap((seen) => seen.others.filter((o) => o.user.id === 'bob'));
+    expect(withBob.length).toBeGreaterThan(0);
+    for (const other of withBob) {
+      expect(other.user.name).toBe('Bob');
+      expect(other.data).toEqual({ tool: 'pen' });
+    }
+  });
+
   it('useCursors: the others’ cursors and broadcast', async () => {
     const server = await startServer();
     const alice = connectClient(server, 'alice');
