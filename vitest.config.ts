@@ -3,6 +3,29 @@ import { defineConfig } from 'vitest/config';
 
 const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
+/** Room-feature suites that also run on a two-node cluster. */
+const CLUSTER_TESTS = [
+  'backpressure',
+  'bad-input',
+  'broadcast-channels',
+
+  'connection-flow',
+  'cursors',
+  'fuzz',
+  'heartbeat',
+  'hooks',
+  'lifecycle',
+  'limits',
+  'live-components',
+  'live-state',
+  'multi-room',
+  'presence',
+  'rate-limit',
+  'room-events',
+  'room-settings',
+  'upgrade',
+];
+
 export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources, so a change needs no rebuild to be tested.
@@ -17,12 +40,30 @@ export default defineConfig({
     ],
   },
   test: {
-    include: [
-      'packages/*/test/**/*.test.ts',
-      'packages/*/test/**/*.test.tsx',
-      'bench/test/**/*.test.ts',
-    ],
     testTimeout: 15_000,
     hookTimeout: 15_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'one-node',
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'packages/*/test/**/*.test.tsx',
+            'bench/test/**/*.test.ts',
+          ],
+        },
+      },
+      {
+        // The room features again, on two nodes of an InProcessCluster with the clients spread
+        // over them (see startServer and wsUrl in packages/server/test/helpers.ts).
+        extends: true,
+        test: {
+          name: 'two-nodes',
+          include: CLUSTER_TESTS.map((name) => `packages/server/test/${name}.test.ts`),
+          env: { ROOMKIT_TEST_NODES: '2' },
+        },
+      },
+    ],
   },
 });

@@ -243,24 +243,22 @@ export class RoomServer {
     return this.stopping;
   }
 
+  /** Sends `data` to every member of the room, on every node. False if no such room. */
   broadcastToRoom(roomId: string, data: string, excludeIds?: string[]): boolean {
-    const room = this.rooms.get(roomId);
-    if (!room) return false;
-    room.broadcast(data, excludeIds);
-    return true;
+    return this.rooms.broadcast(roomId, data, excludeIds);
   }
 
   /**
-   * Publishes `payload` on `channel` of a room from server code: every member receives a
-   * `broadcast` with `"from":"server"`. Returns false if no such room. Throws a `TypeError` for an
-   * invalid channel name (1-128 printable ASCII characters, no spaces).
+   * Publishes `payload` on `channel` of a room from server code: every member, on every node,
+   * receives a `broadcast` with `"from":"server"`. Returns false if no such room. Throws a
+   * `TypeError` for an invalid channel name (1-128 printable ASCII characters, no spaces).
    */
   broadcast(roomId: string, channel: string, payload: unknown): boolean {
     checkChannel('RoomServer.broadcast', channel);
-    const room = this.rooms.get(roomId);
-    if (!room) return false;
-    room.broadcast(encodeBroadcast(room, channel, payload, SERVER_SENDER));
-    return true;
+    return this.rooms.broadcast(
+      roomId,
+      encodeBroadcast({ id: roomId }, channel, payload, SERVER_SENDER),
+    );
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   findUser,
   join,
   nextPresence,
+  nodesOf,
   startServer,
   type TestClient,
   usersOf,
@@ -122,13 +123,14 @@ describe('heartbeat', () => {
 
     // At this `now`, alice's last heartbeat (her join) is older than the timeout, but she was
     // seen (and bob heartbeat) within it: alice goes offline, nobody is terminated.
-    server.checkHeartbeats(joinedAt + timeoutMs + 10);
+    // Each node checks its own connections: run the check on all of them.
+    for (const node of nodesOf(server)) node.checkHeartbeats(joinedAt + timeoutMs + 10);
     const after = await nextPresence(bob, (users) => statusOf(users, 'alice') === 'offline');
     expect(statusOf(after, 'bob')).toBe('online');
     expect(alice.ws.readyState).toBe(WebSocket.OPEN);
 
     // Far in the future, nobody has been seen within the timeout: every socket is terminated.
-    server.checkHeartbeats(Date.now() + 10 * timeoutMs);
+    for (const node of nodesOf(server)) node.checkHeartbeats(Date.now() + 10 * timeoutMs);
     const [aliceClosed, bobClosed] = await Promise.all([alice.closed, bob.closed]);
     expect(aliceClosed.code).toBe(1006);
     expect(bobClosed.code).toBe(1006);

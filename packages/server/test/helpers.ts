@@ -1,7 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
-import { type PresenceUser, RoomServer, type ServerConfig } from '../src/index.js';
+import {
+  InProcessCluster,
+  type PresenceUser,
+  RoomServer,
+  type ServerConfig,
+} from '../src/index.js';
 
 /** A message as the test sees it: parsed JSON with at least a `type`. */
 export type Received = { type: string; [field: string]: unknown };
@@ -14,19 +19,53 @@ afterEach(async () => {
   clients.clear();
   await Promise.all([...servers].map((s) => s.stop()));
   servers.clear();
+  clusterOf.clear();
+  nextNode = 0;
 });
 
-/** Starts a real server on port 0 with logs silenced; stopped automatically after the test. */
+/**
+ * How many nodes `startServer` starts (`ROOMKIT_TEST_NODES`, default 1). With more than one, the
+ * same test runs against an `InProcessCluster`: `startServer` answers the first node, and every
+ * URL `wsUrl` makes points at the next node in turn, so a test's clients are spread over them.
+ */
+export const TEST_NODES = Math.max(1, Number(process.env.ROOMKIT_TEST_NODES ?? '1') || 1);
+/** The nodes of each cluster `startServer` started, by its first node. */
+const clusterOf = new Map<RoomServer, RoomServer[]>();
+let nextNode = 0;
+
+/**
+ * Starts a real server on port 0 with logs silenced (with `ROOMKIT_TEST_NODES` > 1 and no bus
+ * of the test's own, a cluster of that many); stopped automatically after the test.
+ */
 export async function startServer(config: ServerConfig = {}): Promise<RoomServer> {
   const silent = { debug() {}, info() {}, warn() {}, error() {} };
-  const server = new RoomServer({ logger: silent, ...config });
-  servers.add(server);
-  await server.start(0);
-  return server;
+  if (TEST_NODES === 1 || config.bus !== undefined) {
+    const server = new RoomServer({ logger: silent, ...config });
+    servers.add(server);
+    await server.start(0);
+    return server;
+  }
+  const cluster = new InProcessCluster();
+  const nodes = Array.from(
+    { length: TEST_NODES },
+    (_, i) => new RoomServer({ logger: silent, ...config, bus: cluster.bus(`node-${i}`) }),
+  );
+  for (const node of nodes) servers.add(node);
+  await Promise.all(nodes.map((node) => node.start(0)));
+  clusterOf.set(nodes[0]!, nodes);
+  return nodes[0]!;
 }
 
+/** Every node of the server's cluster (just the server when it runs alone). */
+export function nodesOf(server: RoomServer): RoomServer[] {
+  return clusterOf.get(server) ?? [server];
+}
+
+/** A WebSocket URL of the server (of its cluster's next node in turn, when it has several). */
 export function wsUrl(server: RoomServer, path = '/rooms/test-room', query = ''): string {
-  return `ws://127.0.0.1:${server.port}${path}${query ? `?${query}` : ''}`;
+  const nodes = nodesOf(server);
+  const node = nodes[nextNode++ % nodes.length]!;
+  return `ws://127.0.0.1:${node.port}${path}${query ? `?${query}` : ''}`;
 }
 
 /**

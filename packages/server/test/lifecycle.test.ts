@@ -3,6 +3,7 @@ import { RoomServer } from '../src/index.js';
 import {
   connect,
   join,
+  nodesOf,
   type Received,
   startServer,
   type TestClient,
@@ -275,7 +276,8 @@ describe('stop()', () => {
     ];
     await clients[3]!.request({ type: 'room:join', room: 'r2' });
 
-    await server.stop();
+    // Every node of the cluster (each closes its own clients); one node alone otherwise.
+    await Promise.all(nodesOf(server).map((node) => node.stop()));
     expect(left.sort()).toEqual(['r1/alice', 'r1/bob', 'r2/carol', 'r2/dora']);
     const closes = await Promise.all(clients.map((c) => c.closed));
     expect(closes.map((c) => c.code)).toEqual([1001, 1001, 1001, 1001]);

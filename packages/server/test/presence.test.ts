@@ -263,3 +263,88 @@ describe('presence', () => {
     );
   });
 });
+
+describe('presence deltas and the presence a join brings', () => {
+  it('a joiner appears with the presence its room:join carried, in the first event the others get', async () => {
+    const server = await startServer();
+    const lister = await join(server, 'p-initial', 'lister');
+    const delta = await connect(server, '/rooms', 'userId=watcher&capabilities=presence-delta');
+    expect(welcomeOf(delta)).toMatchObject({
+      protocol: 2,
+      capabilities: { supported: ['presence-delta'], enabled: ['presence-delta'] },
+    });
+    expect((await delta.request({ type: 'room:join', room: 'p-initial' })).type).toBe('ack');
+    const bob = await connect(server, '/rooms', 'userId=bob');
+    const presence = { location: 'lobby', metadata: { data: { tool: 'pen' } }, isIdle: true };
+    expect((await bob.request({ type: 'room:join', room: 'p-initial', presence })).type).toBe(
+      'ack',
+    );
+    const joinedBob = (m: Received) =>
+      m.type === 'presence:delta' &&
+      ((m.joined as PresenceUser[] | undefined) ?? []).some((u) => u.userId === 'bob');
+    // The watcher's own arrival comes first (its snapshot is the room before it).
+    const joined = await delta.next(joinedBob);
+    expect(delta.all('presence:delta').filter(joinedBob)).toHaveLength(1);
+    expect(joined.joined).toEqual([
+      expect.objectContaining({
+        userId: 'bob',
+        location: 'lobby',
+        isIdle: true,
+        metadata: { data: { tool: 'pen' } },
+      }),
+    ]);
+    await nextPresence(lister, (users) => findUser(users, 'bob') !== undefined);
+    // Never an empty placeholder first: every list that shows bob shows his presence.
+    for (const message of lister.all('presence')) {
+      const entry = findUser(usersOf(message), 'bob');
+      if (entry)
+        expect(entry).toMatchObject({ location: 'lobby', metadata: { data: { tool: 'pen' } } });
+    }
+  });
+
+  it('delta connections get a snapshot, then only what changed: joined, updated fields, left', async () => {
+    const server = await startServer();
+    const watcher = await connect(
+      server,
+      '/rooms/p-delta',
+      'userId=watcher&capabilities=presence-delta',
+    );
+    const alice = await join(server, 'p-delta', 'alice');
+    const first = await watcher.next(
+      (m) =>
+        m.type === 'presence:delta' &&
+        ((m.joined as PresenceUser[] | undefined) ?? []).some((u) => u.userId === 'alice'),
+    );
+    expect(first.left).toBeUndefined();
+    alice.send({ type: 'presence:update', location: 'kitchen' });
+    const updated = await watcher.next(
+      (m) => m.type === 'presence:delta' && m.updated !== undefined,
+    );
+    const changes = (updated.updated as Record<string, unknown>[])[0]!;
+    expect(changes).toMatchObject({ userId: 'alice', location: 'kitchen' });
+    // Only the fields that changed travel.
+    expect(Object.keys(changes).sort()).toEqual(['lastActiveAt', 'location', 'userId']);
+    await alice.close();
+    expect(
+      await watcher.next((m) => m.type === 'presence:delta' && m.left !== undefined),
+    ).toMatchObject({
+      left: ['alice'],
+    });
+    // A delta connection never gets a whole list after its snapshot.
+    expect(watcher.all('presence')).toHaveLength(1);
+  });
+
+  it('refuses presence metadata over the limit in room:join, and joins nothing', async () => {
+    const server = await startServer({ limits: { maxPresenceMetadataBytes: 64 } });
+    const bob = await connect(server, '/rooms', 'userId=bob');
+    const reply = await bob.request({
+      type: 'room:join',
+      room: 'p-big',
+      presence: { metadata: { pad: 'x'.repeat(100) } },
+    });
+    expect(reply).toMatchObject({ type: 'error', code: 'metadata_too_large' });
+    expect(server.getRoomManager().getUsers('p-big')).toEqual([]);
+    const unknown = await bob.request({ type: 'room:join', room: 'p-big', presence: { mood: 1 } });
+    expect(unknown).toMatchObject({ type: 'error', code: 'invalid_message' });
+  });
+});

@@ -331,6 +331,7 @@ describe('maxUsers', () => {
       nodeId,
       passwordDigest: null,
       maxConnections: 1000,
+      maxRooms: 1000,
       create: { maxUsers: null, metadata: {} },
       metadataBytes: 0,
       maxMetadataBytes: 0,

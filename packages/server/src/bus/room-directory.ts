@@ -41,6 +41,12 @@ export interface RoomDirectory {
   removeIfEmpty(roomId: string, incarnation: string): MaybePromise<boolean>;
   /** Gives back every seat a node held (it left or died). */
   releaseNode(nodeId: string): MaybePromise<void>;
+  /** Distinct users holding a seat in the room, on every node. */
+  users(roomId: string): MaybePromise<string[]>;
+  /** Ids of the rooms where the user holds a seat, on every node. */
+  roomsOf(userId: string): MaybePromise<string[]>;
+  /** How many rooms exist in the cluster. */
+  roomCount(): MaybePromise<number>;
 }
 
 /** The directory of one process: every call completes synchronously, so it is trivially atomic. */
@@ -48,7 +54,7 @@ export class MemoryRoomDirectory implements RoomDirectory {
   private readonly records = new Map<string, RoomRecord>();
 
   claim(request: SeatRequest): SeatAnswer {
-    const { answer, record } = admit(this.records.get(request.room), request);
+    const { answer, record } = admit(this.records.get(request.room), request, this.records.size);
     if (record) this.records.set(request.room, record);
     return answer;
   }
@@ -109,8 +115,17 @@ export class MemoryRoomDirectory implements RoomDirectory {
     }
   }
 
-  /** Rooms the directory holds (tests and stats). */
-  get size(): number {
+  users(roomId: string): string[] {
+    return [...(this.records.get(roomId)?.users.keys() ?? [])];
+  }
+
+  roomsOf(userId: string): string[] {
+    const rooms: string[] = [];
+    for (const [roomId, record] of this.records) if (record.users.has(userId)) rooms.push(roomId);
+    return rooms;
+  }
+
+  roomCount(): number {
     return this.records.size;
   }
 }

@@ -15,7 +15,7 @@ export const SERVER_SENDER = 'server';
  * except `cid`), so a member can trust `from` and `timestamp`.
  */
 export function encodeBroadcast(
-  room: Room,
+  room: Pick<Room, 'id'>,
   channel: string,
   payload: unknown,
   from: string,

@@ -189,7 +189,7 @@ export class PresenceFeature implements Feature {
       if (diff === null) continue;
       this.snapshots.delete(room);
       this.lists.delete(room);
-      if (room.size === 0) continue;
+      if (room.localSize === 0) continue;
       this.announce(room, diff);
       this.sendChanges(room, diff);
       for (const listener of this.flushListeners) listener(room);

@@ -48,11 +48,12 @@ export class RoomsFeature implements Feature {
     message: RoomJoinMessage,
     session: ClientSession,
   ): HandlerReply | Promise<HandlerReply> {
-    const { password, maxUsers, metadata } = message;
+    const { password, maxUsers, metadata, presence } = message;
     const joined = this.membership().authorizeAndJoin(session, message.room, {
       password,
       maxUsers,
       metadata,
+      presence,
     });
     return joined instanceof Promise ? joined.then(() => undefined) : undefined;
   }

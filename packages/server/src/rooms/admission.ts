@@ -2,6 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ErrorCode } from '@roomkit/protocol';
 
 type RefusalCode =
+  | typeof ErrorCode.RoomLimit
   | typeof ErrorCode.RoomFull
   | typeof ErrorCode.WrongPassword
   | typeof ErrorCode.MetadataTooLarge;
@@ -43,6 +44,8 @@ export interface SeatRequest {
   maxConnections: number;
   /** Settings of the room, used only if this join creates it. */
   create: { maxUsers: number | null; metadata: Record<string, unknown> };
+  /** The most rooms the cluster holds (`limits.maxRooms`): a join past it creates none. */
+  maxRooms: number;
   /** The size of `create.metadata` (JSON bytes) and the most a join may bring. */
   metadataBytes: number;
   maxMetadataBytes: number;
@@ -90,7 +93,8 @@ export function newRoomRecord(
 
 /**
  * Decides a join against `record` (undefined: the room does not exist, and this join creates it)
- * and, when admitted, takes the seat. Checks, in order: the room's connection capacity, its
+ * and, when admitted, takes the seat. Checks, in order: for a new room, the cluster's room count
+ * (`roomCount` rooms exist); the room's connection capacity, its
  * password, its distinct-user limit (another connection of a seated user is always admitted),
  * and for a join that creates the room, the size of the metadata it brings.
  * Returns the record to keep (a new one when the join created the room).
@@ -98,8 +102,18 @@ export function newRoomRecord(
 export function admit(
   record: RoomRecord | undefined,
   request: SeatRequest,
+  roomCount: number,
 ): { answer: SeatAnswer; record: RoomRecord | undefined } {
   const created = record === undefined;
+  if (created && roomCount >= request.maxRooms) {
+    return {
+      answer: refusal(
+        ErrorCode.RoomLimit,
+        `the server is at its limit of ${request.maxRooms} rooms`,
+      ),
+      record,
+    };
+  }
   const target =
     record ??
     newRoomRecord(

@@ -42,7 +42,7 @@ export class Membership {
   authorizeAndJoin(
     session: ClientSession,
     roomId: string,
-    settings: RoomSettings = {},
+    settings: JoinOptions = {},
   ): RoomConnection | Promise<RoomConnection> {
     const authorize = this.ctx.config.auth?.authorizeRoom;
     if (!authorize || session.memberships.has(roomId)) return this.join(session, roomId, settings);
@@ -77,9 +77,9 @@ export class Membership {
 
   /**
    * Admission, the one place every join is decided (the path upgrade's and `room:join`'s), in
-   * this order: `too_many_rooms` (this connection's rooms), `room_limit` (rooms this node holds),
-   * `metadata_too_large` (the initial presence the join brings), then the cluster's directory
-   * (`admit`): `room_full` (connections), `wrong_password`, `room_full` (`maxUsers`),
+   * this order: `too_many_rooms` (this connection's rooms), `metadata_too_large` (the initial
+   * presence the join brings), then the cluster's directory (`admit`): `room_limit` (rooms in the
+   * cluster, for a new room), `room_full` (connections), `wrong_password`, `room_full` (`maxUsers`),
    * `metadata_too_large` (the settings of a room the join creates). Takes the seat; answers the
    * room's settings. Throws (or rejects with) a `ProtocolError`.
    */
@@ -97,12 +97,6 @@ export class Membership {
         `a connection may be in at most ${limits.maxRoomsPerConnection} rooms`,
       );
     }
-    if (!this.ctx.rooms.get(roomId) && this.ctx.rooms.roomCount >= limits.maxRooms) {
-      throw new ProtocolError(
-        ErrorCode.RoomLimit,
-        `the server is at its limit of ${limits.maxRooms} rooms`,
-      );
-    }
     if (options.presence?.metadata !== undefined) {
       checkMetadataSize(
         'room:join presence',
@@ -117,6 +111,7 @@ export class Membership {
       nodeId: this.ctx.rooms.nodeId,
       passwordDigest: passwordDigest(options.password),
       maxConnections: maxConnectionsPerRoom,
+      maxRooms: limits.maxRooms,
       create: { maxUsers: options.maxUsers ?? null, metadata: options.metadata ?? {} },
       metadataBytes:
         options.metadata === undefined ? 0 : Buffer.byteLength(JSON.stringify(options.metadata)),
@@ -249,7 +244,7 @@ export class Membership {
       const user = { ...connection.user };
       runHook(this.ctx.logger, 'onLeave', () => onLeave(roomId, user));
     }
-    if (room.size === 0 && this.ctx.rooms.get(roomId) === room) {
+    if (room.localSize === 0 && this.ctx.rooms.get(roomId) === room) {
       this.ctx.rooms.scheduleCleanup(roomId, cleanupTimeoutMs);
     }
     for (const feature of this.features) feature.onLeave?.(room, connection);

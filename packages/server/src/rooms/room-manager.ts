@@ -221,6 +221,7 @@ export class RoomManager implements BusReceiver {
             room.liveState.set(key, entry, Buffer.byteLength(JSON.stringify(entry)));
           }
         }
+        room.settlePresence();
         return room;
       }),
     );
@@ -307,9 +308,9 @@ export class RoomManager implements BusReceiver {
     const timer = setTimeout(() => {
       this.cleanupTimers.delete(roomId);
       const room = this.rooms.get(roomId);
-      if (!room || room.size > 0) return;
+      if (!room || room.localSize > 0) return;
       guarded(this.logger, 'room cleanup', () => {
-        if (room.memberCount === 0) {
+        if (room.size === 0) {
           this.record(this.bus.directory.removeIfEmpty(roomId, room.description.incarnation));
         }
         this.unload(room, null);
@@ -348,35 +349,45 @@ export class RoomManager implements BusReceiver {
     return this.rooms.size;
   }
 
-  // ---- membership queries (over every node's members, for the rooms this node holds) ----
-
-  /** Distinct user ids connected to the room. */
-  getUsers(roomId: string): string[] {
+  /**
+   * Sends `data` to every member of the room on every node (but `excludeIds`). False if the room
+   * exists nowhere in the cluster.
+   */
+  broadcast(roomId: string, data: string, excludeIds?: readonly string[]): boolean {
     const room = this.rooms.get(roomId);
-    return room ? [...room.userIds()] : [];
+    if (room) {
+      room.broadcast(data, excludeIds);
+      return true;
+    }
+    if (now(this.bus.directory.describe(roomId)) === null) return false;
+    this.publish({ kind: 'broadcast', room: roomId, data, exclude: excludeIds, lossy: false });
+    return true;
   }
 
-  /** Ids of the rooms the user has at least one connection in. */
+  // ---- membership queries: the whole cluster's, from its directory ----
+
+  /** Distinct user ids connected to the room, on every node. */
+  getUsers(roomId: string): string[] {
+    return now(this.bus.directory.users(roomId));
+  }
+
+  /** Ids of the rooms the user has at least one connection in, on every node. */
   getRooms(userId: string): string[] {
-    const result: string[] = [];
-    for (const room of this.rooms.values()) {
-      if (this.isInRoom(room.id, userId)) result.push(room.id);
-    }
-    return result;
+    return now(this.bus.directory.roomsOf(userId));
   }
 
   isInRoom(roomId: string, userId: string): boolean {
-    return (this.rooms.get(roomId)?.connectionsOf(userId) ?? 0) > 0;
+    return this.getUsers(roomId).includes(userId);
   }
 
-  /** Rooms this node holds. */
+  /** Rooms in the cluster (`roomCount` is this node's). */
   getRoomCount(): number {
-    return this.rooms.size;
+    return now(this.bus.directory.roomCount());
   }
 
-  /** Distinct users in the room (a user with three tabs counts once). */
+  /** Distinct users in the room on every node (a user with three tabs counts once). */
   getUserCount(roomId: string): number {
-    return this.rooms.get(roomId)?.userCount ?? 0;
+    return this.getUsers(roomId).length;
   }
 
   private cancelCleanup(roomId: string): void {

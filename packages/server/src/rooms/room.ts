@@ -66,14 +66,14 @@ export class Room {
     this.descriptionValue = description;
   }
 
-  /** This node's connections in the room. */
+  /** Connections in the room, on every node. */
   get size(): number {
-    return this.connections.size;
+    return this.members.size;
   }
 
-  /** Members on every node. */
-  get memberCount(): number {
-    return this.members.size;
+  /** This node's connections in the room. */
+  get localSize(): number {
+    return this.connections.size;
   }
 
   /** Distinct users connected, on every node (a user with three tabs counts once). */
@@ -216,6 +216,18 @@ export class Room {
     // Own properties only: the fields come from a typed event, never a prototype key.
     if (member.user !== changes) Object.assign(member.user, changes);
     this.presenceChanged(member.user.userId);
+  }
+
+  /**
+   * Takes the members present when this node opened the room as already known: nobody here was
+   * told anything yet, so they are no news to announce (a joiner's snapshot shows them).
+   */
+  settlePresence(): void {
+    for (const userId of this.byUser.keys()) {
+      const entry = this.presenceOf(userId);
+      if (entry) this.presenceView.set(userId, entry);
+    }
+    this.dirtyUsers.clear();
   }
 
   /** Marks a user's presence for the next flush. */
