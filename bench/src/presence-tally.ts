@@ -14,6 +14,11 @@ export interface TallyPrefixes {
   list: string;
   /** A frame announcing one more member (null: the system only sends lists). */
   join: string | null;
+  /**
+   * A `join` frame may name several new members (Roomkit's `presence:delta`, each joined user
+   * once with its `"userId":`): an exact tally adds the users it names instead of one.
+   */
+  joinNamesUsers?: boolean;
 }
 
 export class PresenceTally {
@@ -28,6 +33,7 @@ export class PresenceTally {
   private carry: Buffer = Buffer.alloc(0);
   private readonly list: Buffer;
   private readonly join: Buffer | null;
+  private readonly joinNamesUsers: boolean;
 
   constructor(
     prefixes: TallyPrefixes,
@@ -35,6 +41,7 @@ export class PresenceTally {
   ) {
     this.list = Buffer.from(prefixes.list);
     this.join = prefixes.join === null ? null : Buffer.from(prefixes.join);
+    this.joinNamesUsers = prefixes.joinNamesUsers === true;
   }
 
   /** For WireClient's `onTextPart`. */
@@ -64,7 +71,7 @@ export class PresenceTally {
       this.lastListBytes = frameLength;
       this.count = this.exact ? this.inFrame : null;
     } else if (this.join && this.startsWith(this.join) && this.count !== null) {
-      this.count++;
+      this.count += this.joinNamesUsers && this.exact ? this.inFrame : 1;
     }
   }
 

@@ -63,6 +63,10 @@ function pinned(
   return spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
+function peerFlags(): string[] {
+  return (process.env.BENCH_PEER_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+}
+
 async function startPeer(
   system: PeerName,
 ): Promise<{ child: ChildProcess; port: number; statsPort: number }> {
@@ -70,7 +74,8 @@ async function startPeer(
     0,
     join(here, 'peers', `${system}.js`),
     [],
-    ['--expose-gc', '--max-old-space-size=8192'],
+    // BENCH_PEER_FLAGS adds node flags to the server (e.g. `--cpu-prof` to profile it).
+    ['--expose-gc', '--max-old-space-size=8192', ...peerFlags()],
   );
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<string>((resolve, reject) => {

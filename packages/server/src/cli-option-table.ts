@@ -178,6 +178,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: '25',
   },
   {
+    flag: 'presence-flush',
+    env: 'ROOMKIT_PRESENCE_FLUSH_MS',
+    kind: 'number',
+    help: 'presence coalescing interval (ms); 0 = every event-loop turn',
+    defaultText: '0',
+  },
+  {
     flag: 'heartbeat-interval',
     env: 'ROOMKIT_HEARTBEAT_INTERVAL_MS',
     kind: 'number',

@@ -19,8 +19,8 @@ export interface CliSettings {
 
 const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error', 'silent']);
 
-/** Options where 0 means something (port 0: any free port; cleanup 0: destroy empty rooms at once). */
-const ZERO_ALLOWED = new Set(['port', 'cleanup-timeout', 'flush-debounce']);
+/** Options where 0 means something (port 0: any free port; cleanup 0: destroy empty rooms at once; presence flush 0: every turn). */
+const ZERO_ALLOWED = new Set(['port', 'cleanup-timeout', 'flush-debounce', 'presence-flush']);
 
 function toNumber(name: string, raw: string): number {
   const value = Number(raw);
@@ -162,6 +162,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliSe
       maxViolations: num('max-violations'),
     },
     cursorFlushMs: num('cursor-flush'),
+    presenceFlushMs: num('presence-flush'),
     yjsPath: yjsPath === 'off' ? false : yjsPath,
     storage: {
       maxUpdateBytes: num('max-update-bytes'),

@@ -164,6 +164,12 @@ export interface ServerConfig {
   limits?: LimitsConfig;
   /** Cursor updates are coalesced per user and flushed at this interval. Default 25. */
   cursorFlushMs?: number;
+  /**
+   * Presence changes (joins, leaves, updates) are told to members at most this often per room,
+   * each flush carrying every change since the last: a join storm costs one message per member
+   * per flush, not per join. 0 (the default) flushes at the end of each event-loop turn.
+   */
+  presenceFlushMs?: number;
   /** Where logs go. Default: pino at `warn` on stdout. */
   logger?: Logger;
   /** The room message bus. Default: the in-process `LocalBus`; a cluster bus plugs in here. */
@@ -206,6 +212,7 @@ export interface ResolvedConfig {
   rateLimit: Required<RateLimitConfig>;
   limits: Required<LimitsConfig>;
   cursorFlushMs: number;
+  presenceFlushMs: number;
   /** Null when storage is off. */
   storage: ResolvedStorage | null;
   store: Store | null;
@@ -333,6 +340,7 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
       actionTimeoutMs: positive('limits.actionTimeoutMs', limits.actionTimeoutMs, 30_000),
     },
     cursorFlushMs: positive('cursorFlushMs', config.cursorFlushMs, 25),
+    presenceFlushMs: nonNegative('presenceFlushMs', config.presenceFlushMs, 0),
     storage: config.storage === false ? null : resolveStorage(config.storage ?? {}),
     store: config.storage === false ? null : (config.store ?? null),
     yjsPath:

@@ -305,6 +305,12 @@ describe('parseCli', () => {
       want: 10,
     },
     {
+      flag: 'presence-flush',
+      raw: '0',
+      read: (s: ReturnType<typeof parseCli>) => s.config.presenceFlushMs,
+      want: 0,
+    },
+    {
       flag: 'max-components',
       raw: '5',
       read: (s: ReturnType<typeof parseCli>) => s.config.limits?.maxComponentsPerConnection,

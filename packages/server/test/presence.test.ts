@@ -348,3 +348,25 @@ describe('presence deltas and the presence a join brings', () => {
     expect(unknown).toMatchObject({ type: 'error', code: 'invalid_message' });
   });
 });
+
+describe('presenceFlushMs', () => {
+  it('coalesces a burst of joins into one change per flush, with every member in it', async () => {
+    // A long interval, so the three concurrent joins land in one flush even on a loaded machine.
+    const server = await startServer({ presenceFlushMs: 1500 });
+    const watcher = await connect(
+      server,
+      '/rooms/p-flush',
+      'userId=watcher&capabilities=presence-delta',
+    );
+    const joiners = await Promise.all(['a', 'b', 'c'].map((id) => join(server, 'p-flush', id)));
+    const withAll = await watcher.next(
+      (m) =>
+        m.type === 'presence:delta' &&
+        ['a', 'b', 'c'].every((id) =>
+          ((m.joined as PresenceUser[] | undefined) ?? []).some((u) => u.userId === id),
+        ),
+    );
+    expect(withAll.left).toBeUndefined();
+    for (const joiner of joiners) await joiner.close();
+  });
+});

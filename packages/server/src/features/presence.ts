@@ -36,8 +36,8 @@ interface PresenceDiff {
 
 /**
  * Presence. A member's join, leave or update is a room event every node applies to its copy of
- * the room; each node then tells its own sockets, once per event-loop turn per room, what changed
- * for the users touched since the last turn (never the whole room, so a join costs the same in a
+ * the room; each node then tells its own sockets, once per flush (`presenceFlushMs`), what changed
+ * for the users touched since the last flush (never the whole room, so a join costs the same in a
  * room of ten and of ten thousand):
  * - `room:user:joined` / `room:user:left` (reliable) when a user's first tab arrives or last one
  *   goes;
@@ -50,7 +50,7 @@ interface PresenceDiff {
 export class PresenceFeature implements Feature {
   readonly name = 'presence';
   private readonly dirty = new Set<Room>();
-  private flushScheduled: NodeJS.Immediate | null = null;
+  private flushScheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
   private readonly flushListeners: Array<(room: Room) => void> = [];
   /** Each room's snapshot for delta joiners, valid until its next flush changes the view. */
   private readonly snapshots = new Map<Room, string>();
@@ -166,7 +166,10 @@ export class PresenceFeature implements Feature {
   }
 
   close(): void {
-    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    // Each clear for its own kind: clearImmediate on a timer corrupts Node's immediate queue.
+    const scheduled = this.flushScheduled;
+    if (scheduled && this.ctx.config.presenceFlushMs > 0) clearTimeout(scheduled as NodeJS.Timeout);
+    else if (scheduled) clearImmediate(scheduled as NodeJS.Immediate);
     this.flushScheduled = null;
     this.dirty.clear();
     this.snapshots.clear();
@@ -176,9 +179,11 @@ export class PresenceFeature implements Feature {
 
   private schedule(room: Room): void {
     this.dirty.add(room);
-    this.flushScheduled ??= setImmediate(() =>
-      guarded(this.ctx.logger, 'presence flush', () => this.flush()),
-    );
+    if (this.flushScheduled) return;
+    const flush = () => guarded(this.ctx.logger, 'presence flush', () => this.flush());
+    const { presenceFlushMs } = this.ctx.config;
+    this.flushScheduled =
+      presenceFlushMs === 0 ? setImmediate(flush) : setTimeout(flush, presenceFlushMs);
   }
 
   private flush(): void {
