@@ -100,9 +100,11 @@ export class PresenceFeature implements Feature {
     this.flushListeners.push(listener);
   }
 
-  /** Changes this node's member's presence fields, on every node. */
+  /**
+   * Changes this node's member's presence fields, on every node (applying it here updates
+   * `connection.user`: the room's record of a local member is that object).
+   */
   update(connection: RoomConnection, changes: PresenceChanges): void {
-    Object.assign(connection.user, changes);
     this.ctx.rooms.applyLocal(connection.room, {
       kind: 'member-updated',
       room: connection.room.id,

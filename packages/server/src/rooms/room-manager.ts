@@ -149,7 +149,7 @@ export class RoomManager implements BusReceiver {
   nodeDown(nodeId: string): void {
     for (const room of this.rooms.values()) {
       for (const member of [...room.members.values()]) {
-        if (member.nodeId === nodeId) this.memberGone(room, member.connectionId);
+        if (member.nodeId === nodeId) room.applyLeft(member.connectionId);
       }
     }
   }
@@ -174,7 +174,7 @@ export class RoomManager implements BusReceiver {
         room.applyJoined(event.member);
         break;
       case 'member-left':
-        if (event.room === room.id) this.memberGone(room, event.connectionId);
+        room.applyLeft(event.connectionId);
         break;
       case 'member-updated':
         room.applyUpdated(event.connectionId, event.changes);
@@ -192,10 +192,6 @@ export class RoomManager implements BusReceiver {
         this.unload(room, event.reason);
         break;
     }
-  }
-
-  private memberGone(room: Room, connectionId: string): void {
-    room.applyLeft(connectionId);
   }
 
   // ---- holding rooms ----

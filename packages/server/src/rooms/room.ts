@@ -86,11 +86,6 @@ export class Room {
     return this.byUser.get(userId)?.size ?? 0;
   }
 
-  /** The distinct user ids connected, on every node. */
-  userIds(): IterableIterator<string> {
-    return this.byUser.keys();
-  }
-
   get description(): RoomDescription {
     return this.descriptionValue;
   }
@@ -214,7 +209,7 @@ export class Room {
     const member = this.members.get(connectionId);
     if (!member) return;
     // Own properties only: the fields come from a typed event, never a prototype key.
-    if (member.user !== changes) Object.assign(member.user, changes);
+    Object.assign(member.user, changes);
     this.presenceChanged(member.user.userId);
   }
 
