@@ -124,12 +124,21 @@ export class PresenceFeature implements Feature {
   }
 
   /**
-   * The joiner's snapshot. A delta joiner gets the room as the others were last told it (the
-   * turn's delta, itself included, follows). Any other joiner gets the current list, itself
-   * included, and is skipped by the turn's list if nothing changed after it.
+   * The joiner's snapshot. A delta joiner gets the room as the others were last told it, plus
+   * itself (the next delta, which names it too, brings everything else). Any other joiner gets
+   * the current list, itself included, and is skipped by the next list if nothing changed after it.
    */
   onJoin(room: Room, connection: RoomConnection): void {
     if (connection.session.presenceDeltas) {
+      const { userId } = connection.user;
+      if (!room.presenceView.has(userId)) {
+        // Its first tab: not in the view yet, so this snapshot is its own.
+        const self = room.presenceOf(userId);
+        const users = [...room.presenceView.values()];
+        if (self) users.push(self);
+        connection.session.send(encodeServerMessage({ type: 'presence', room: room.id, users }));
+        return;
+      }
       let snapshot = this.snapshots.get(room);
       if (snapshot === undefined) {
         snapshot = encodeServerMessage({
