@@ -16,7 +16,9 @@ export interface TallyPrefixes {
   join: string | null;
   /**
    * A `join` frame may name several new members (Roomkit's `presence:delta`, each joined user
-   * once with its `"userId":`): an exact tally adds the users it names instead of one.
+   * once with its `"userId":`): an exact tally adds the users it names instead of one. The list
+   * (the joiner's snapshot) then names the member itself, which the next join frame names again,
+   * so the list counts one less.
    */
   joinNamesUsers?: boolean;
 }
@@ -69,7 +71,7 @@ export class PresenceTally {
     if (this.startsWith(this.list)) {
       this.lists++;
       this.lastListBytes = frameLength;
-      this.count = this.exact ? this.inFrame : null;
+      this.count = this.exact ? Math.max(0, this.inFrame - (this.joinNamesUsers ? 1 : 0)) : null;
     } else if (this.join && this.startsWith(this.join) && this.count !== null) {
       this.count += this.joinNamesUsers && this.exact ? this.inFrame : 1;
     }
