@@ -167,7 +167,8 @@ onBothDatabases('Spaces moderation and limits', (open) => {
       });
       expect(answer.type).toBe('ack');
     }
-    await expect.poll(() => calls).toEqual(['throw', 'slow', 'flood', 'after']);
+    // Polls with room for a loaded machine (the default is 1 s).
+    await expect.poll(() => calls, { timeout: 5000 }).toEqual(['throw', 'slow', 'flood', 'after']);
     const page = await hub.messages(alice, room.id, { limit: 100 });
     // At most 5 replies per message; the responder never answers its own or system messages.
     await expect
@@ -176,6 +177,7 @@ onBothDatabases('Spaces moderation and limits', (open) => {
           (await hub.messages(alice, room.id, { limit: 100 })).messages.filter(
             (m) => m.messageType === 'ai_response',
           ).length,
+        { timeout: 5000 },
       )
       .toBe(5);
     expect(page.messages.filter((m) => m.messageType === 'user_text')).toHaveLength(4);
