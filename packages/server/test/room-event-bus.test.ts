@@ -97,7 +97,7 @@ describe('RoomEventBus', () => {
     ] as const) {
       bus.attach({
         receive: (message) => void (message.kind === 'live-event' && events.deliver(message)),
-        snapshot: () => null,
+        answer: () => null,
         nodeDown: () => {},
       });
     }

@@ -1,8 +1,10 @@
-import type { BusMessage, RoomSnapshot } from './messages.js';
+import type { BusMessage, BusQueries, BusQueryKind } from './messages.js';
 import type { MaybePromise, RoomDirectory } from './room-directory.js';
 
 export type {
   BusMessage,
+  BusQueries,
+  BusQueryKind,
   Delivery,
   LiveEventBusMessage,
   MemberRecord,
@@ -16,8 +18,8 @@ export type {
 export interface BusReceiver {
   /** A message another node published on a topic this node subscribes to. */
   receive(message: BusMessage): void;
-  /** This node's part of a room, for a node that opens it; null if this node does not hold it. */
-  snapshot(roomId: string): RoomSnapshot | null;
+  /** This node's answer to another node's query about a room; null if it holds nothing of it. */
+  answer<K extends BusQueryKind>(kind: K, roomId: string): BusQueries[K] | null;
   /** Another node left or stopped answering: its members are gone. */
   nodeDown(nodeId: string): void;
 }
@@ -27,7 +29,8 @@ export interface BusReceiver {
  * - every node has an id; a node never receives its own messages back (it applied them already);
  * - a node subscribes per topic (a room, a live-component room) and receives only those;
  * - `publish` is asynchronous and rejects when the message could not be sent;
- * - a node opening a room asks the nodes that hold it for their part (`fetchSnapshots`);
+ * - a node asks the nodes that hold a room for their part of it (`query`): its members and state
+ *   when it opens the room, its document when it loads it;
  * - nodes watch each other's liveness: a node that stops answering is reported to every other
  *   node (`BusReceiver.nodeDown`) within a bound the implementation documents;
  * - the `directory` is the cluster's authoritative record of rooms and seats (admission).
@@ -50,8 +53,8 @@ export abstract class Bus {
   abstract unsubscribe(topic: string): MaybePromise<void>;
   /** Sends the message to the other nodes subscribed to its topic. */
   abstract publish(message: BusMessage): Promise<void>;
-  /** The other nodes' parts of a room (each node's own members, the settings and state). */
-  abstract fetchSnapshots(roomId: string): MaybePromise<RoomSnapshot[]>;
+  /** The other nodes' answers about a room (see `BusQueries`), one per node that holds it. */
+  abstract query<K extends BusQueryKind>(kind: K, roomId: string): MaybePromise<BusQueries[K][]>;
   /** Leaves the cluster: the others drop this node's members at once. */
   abstract close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Bus } from './bus.js';
-import { type BusMessage, type RoomSnapshot, topicOf } from './messages.js';
+import { type BusMessage, type BusQueries, type BusQueryKind, topicOf } from './messages.js';
 import { MemoryRoomDirectory } from './room-directory.js';
 
 export interface InProcessClusterOptions {
@@ -100,15 +100,19 @@ export class InProcessCluster {
     this.draining = false;
   }
 
-  /** @internal */
-  snapshotsFor(asking: InProcessBus, roomId: string): RoomSnapshot[] {
-    const snapshots: RoomSnapshot[] = [];
+  /** @internal Every other live node's answer (copied, as a network would). */
+  answersFor<K extends BusQueryKind>(
+    asking: InProcessBus,
+    kind: K,
+    roomId: string,
+  ): BusQueries[K][] {
+    const answers: BusQueries[K][] = [];
     for (const node of this.nodes.values()) {
       if (node === asking || node.crashed) continue;
-      const snapshot = node.snapshot(roomId);
-      if (snapshot) snapshots.push(structuredClone(snapshot));
+      const answer = node.answer(kind, roomId);
+      if (answer !== null) answers.push(structuredClone(answer));
     }
-    return snapshots;
+    return answers;
   }
 
   /** @internal A node left (its bus closed) or was declared dead. */
@@ -167,8 +171,8 @@ class InProcessBus extends Bus {
     return RESOLVED;
   }
 
-  fetchSnapshots(roomId: string): RoomSnapshot[] {
-    return this.crashed ? [] : this.cluster.snapshotsFor(this, roomId);
+  query<K extends BusQueryKind>(kind: K, roomId: string): BusQueries[K][] {
+    return this.crashed ? [] : this.cluster.answersFor(this, kind, roomId);
   }
 
   async close(): Promise<void> {
@@ -180,8 +184,8 @@ class InProcessBus extends Bus {
     this.receiver?.receive(message);
   }
 
-  snapshot(roomId: string): RoomSnapshot | null {
-    return this.receiver?.snapshot(roomId) ?? null;
+  answer<K extends BusQueryKind>(kind: K, roomId: string): BusQueries[K] | null {
+    return this.receiver?.answer(kind, roomId) ?? null;
   }
 
   nodeDown(nodeId: string): void {

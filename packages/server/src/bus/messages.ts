@@ -109,6 +109,22 @@ export interface RoomSnapshot {
 }
 
 /**
+ * What a node can ask the other nodes about a room, and what each of them answers for itself
+ * (a node that holds nothing of the room does not answer). Answers are plain data: a networked
+ * bus serializes them.
+ */
+export interface BusQueries {
+  /** The node's part of a socket room (its own members) and the room's settings and state. */
+  'room-snapshot': RoomSnapshot;
+  /** The node's copy of the room's Yjs document, as one update (only if it has it loaded). */
+  document: Uint8Array;
+  /** The y-websocket awareness states of the node's own connections, as one awareness update. */
+  awareness: Uint8Array;
+}
+
+export type BusQueryKind = keyof BusQueries;
+
+/**
  * The subscription a message belongs to: socket rooms and live-component rooms are separate
  * namespaces, so the same id in both never mixes.
  */

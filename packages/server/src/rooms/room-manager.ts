@@ -2,6 +2,9 @@ import { isValidRoomId } from '@roomkit/protocol';
 import type { Bus, BusReceiver } from '../bus/bus.js';
 import {
   type BusMessage,
+  type BusQueries,
+  type BusQueryKind,
+  type Delivery,
   type LiveEventBusMessage,
   type MemberRecord,
   type RoomDescription,
@@ -19,6 +22,14 @@ import { Room, type RoomListener } from './room.js';
 import { checkSettings, type RoomSettings } from './room-settings.js';
 
 export type RoomUnloadListener = (room: Room, reason: string | null) => void;
+
+/** The deliveries a feature may take over from the room's default (deliver to local members). */
+export type FeatureDelivery = Extract<Delivery, { kind: 'storage' | 'awareness' }>;
+type DeliveryHandler<K extends FeatureDelivery['kind']> = (
+  room: Room,
+  message: Extract<FeatureDelivery, { kind: K }>,
+) => void;
+type QueryAnswerer<K extends BusQueryKind> = (roomId: string) => BusQueries[K] | null;
 
 /** What the rooms tell the rest of the node. */
 export interface RoomManagerListener {
@@ -58,6 +69,10 @@ export class RoomManager implements BusReceiver {
   private readonly listeners: RoomManagerListener[] = [];
   /** Where `live-event` bus messages go (the server's `RoomEventBus`): live rooms are not `Room`s. */
   private liveEvents: ((message: LiveEventBusMessage) => void) | null = null;
+  private readonly deliveryHandlers: { [K in FeatureDelivery['kind']]?: DeliveryHandler<K> } = {};
+  private readonly answerers: { [K in BusQueryKind]?: QueryAnswerer<K> } = {
+    'room-snapshot': (roomId) => this.snapshot(roomId),
+  };
   private readonly roomListener: RoomListener;
 
   constructor(
@@ -104,6 +119,24 @@ export class RoomManager implements BusReceiver {
     this.unloadListeners.push(listener);
   }
 
+  /**
+   * Takes over another node's deliveries of one kind (storage: apply the update to this node's
+   * copy of the document first). Without a handler they go to the room's local members.
+   */
+  onDelivery<K extends FeatureDelivery['kind']>(kind: K, handler: DeliveryHandler<K>): void {
+    (this.deliveryHandlers as Record<K, DeliveryHandler<K>>)[kind] = handler;
+  }
+
+  /** Answers the other nodes' queries of one kind (see `BusQueries`). */
+  answerQueries<K extends BusQueryKind>(kind: K, answerer: QueryAnswerer<K>): void {
+    (this.answerers as Record<K, QueryAnswerer<K>>)[kind] = answerer;
+  }
+
+  /** Asks the other nodes about a room (see `BusQueries`): one answer per node that holds it. */
+  query<K extends BusQueryKind>(kind: K, roomId: string): MaybePromise<BusQueries[K][]> {
+    return this.bus.query(kind, roomId);
+  }
+
   // ---- the bus side ----
 
   /** A message from another node. */
@@ -122,20 +155,37 @@ export class RoomManager implements BusReceiver {
         case 'batch':
           room.deliverBatch(message.items);
           break;
-        case 'storage':
-          room.deliverStorage(message.update, message.clock, message.from, message.exclude);
+        case 'storage': {
+          const handler = this.deliveryHandlers.storage;
+          if (handler) handler(room, message);
+          else room.deliverStorage(message.update, message.clock, message.from, message.exclude);
           break;
-        case 'awareness':
-          room.deliverToYjsPeers(message.message);
+        }
+        case 'awareness': {
+          const handler = this.deliveryHandlers.awareness;
+          if (handler) handler(room, message);
+          else room.deliverToYjsPeers(message.message);
           break;
+        }
         default:
           this.apply(room, message);
       }
     });
   }
 
+  /** This node's answer to another node's query about a room. */
+  answer<K extends BusQueryKind>(kind: K, roomId: string): BusQueries[K] | null {
+    const answerer = this.answerers[kind] as QueryAnswerer<K> | undefined;
+    if (!answerer) return null;
+    let answer: BusQueries[K] | null = null;
+    guarded(this.logger, `bus query ${kind}`, () => {
+      answer = answerer(roomId);
+    });
+    return answer;
+  }
+
   /** This node's part of a room, for a node opening it. */
-  snapshot(roomId: string): RoomSnapshot | null {
+  private snapshot(roomId: string): RoomSnapshot | null {
     const room = this.rooms.get(roomId);
     if (!room) return null;
     const members: MemberRecord[] = [];
@@ -209,7 +259,7 @@ export class RoomManager implements BusReceiver {
     const room = new Room(roomId, this.bus, this.roomListener, this.stateLimits, description);
     this.rooms.set(roomId, room);
     return andThen(this.bus.subscribe(roomTopic(roomId)), () =>
-      andThen(this.bus.fetchSnapshots(roomId), (snapshots) => {
+      andThen(this.bus.query('room-snapshot', roomId), (snapshots) => {
         for (const snapshot of snapshots) {
           if (snapshot.description.incarnation !== description.incarnation) continue;
           for (const member of snapshot.members) room.applyJoined(member);
