@@ -106,8 +106,12 @@ export class RoomServer {
       logger: this.logger,
     };
     this.roomEventBus = new RoomEventBus(this.bus, this.logger);
-    this.rooms.onLiveEvent((message) => this.roomEventBus.deliver(message));
-    this.liveRoomManager = new LiveRoomManager(this.roomEventBus);
+    this.liveRoomManager = new LiveRoomManager(this.roomEventBus, {
+      bus: this.bus,
+      rooms: this.rooms,
+      clock,
+      logger: this.logger,
+    });
     for (const [name, Class] of Object.entries(config.components ?? {})) {
       this.components.register(Class, { name });
     }

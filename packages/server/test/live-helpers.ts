@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { RoomServer } from '../src/index.js';
 import type { LiveFeature } from '../src/live/live-feature.js';
-import { connect, type Received, type TestClient } from './helpers.js';
+import { connect, nodesOf, type Received, type TestClient } from './helpers.js';
 
 /** Connects on the bare path (no socket room) as `userId`. */
 export function connectAs(server: RoomServer, userId: string): Promise<TestClient> {
@@ -72,21 +72,26 @@ export function liveFeature(server: RoomServer): LiveFeature {
   return (server as unknown as { live: LiveFeature }).live;
 }
 
-/** Everything the live side holds: components, subscriptions, rooms. All zero when idle. */
+/**
+ * Everything the live side holds, on every node of the server's cluster added up: components,
+ * subscriptions, rooms (the live room stats are the cluster's already). All zero when idle.
+ */
 export function liveHoldings(server: RoomServer) {
-  const feature = liveFeature(server);
   const rooms = server.liveRooms.getStats();
-  const events = server.roomEvents.getStats();
-  return {
-    components: feature.componentCount,
-    connections: feature.connectionCount,
-    pendingFlushes: (feature as unknown as { flushQueue: { size: number } }).flushQueue.size,
-    liveRooms: rooms.rooms,
-    roomMembers: rooms.components,
-    subscriptions: events.subscriptions,
-    subscribers: events.subscribers,
-    eventRooms: events.rooms,
-  };
+  const holdings = { ...EMPTY_HOLDINGS, liveRooms: rooms.rooms, roomMembers: rooms.components };
+  for (const node of nodesOf(server)) {
+    const feature = liveFeature(node);
+    const events = node.roomEvents.getStats();
+    holdings.components += feature.componentCount;
+    holdings.connections += feature.connectionCount;
+    holdings.pendingFlushes += (
+      feature as unknown as { flushQueue: { size: number } }
+    ).flushQueue.size;
+    holdings.subscriptions += events.subscriptions;
+    holdings.subscribers += events.subscribers;
+    holdings.eventRooms += events.rooms;
+  }
+  return holdings;
 }
 
 export const EMPTY_HOLDINGS = {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { RoomServer } from '../src/index.js';
 import { Counter, Greeter, greeterOptions, Member, Tracked } from './fixtures/live-components.js';
 import { LiveRoomChat } from './fixtures/live-room-chat.js';
-import { type Received, startServer, type TestClient } from './helpers.js';
+import { nodesOf, type Received, startServer, type TestClient } from './helpers.js';
 import { connectAs, EMPTY_HOLDINGS, liveHoldings, result } from './live-helpers.js';
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
@@ -21,13 +21,23 @@ async function liveServer(extra: Record<string, unknown> = {}): Promise<RoomServ
   return server;
 }
 
-/** The internal maps behind the counts, all of which must be empty when nothing is mounted. */
+/**
+ * The internal maps behind the counts, on every node added up, all of which must be empty when
+ * nothing is mounted.
+ */
 function internalSizes(server: RoomServer) {
   const sizes = (object: object, ...keys: string[]) =>
     keys.map((key) => (object as unknown as Record<string, Map<unknown, unknown>>)[key]!.size);
-  const [managerRooms, managerComponents] = sizes(server.liveRooms, 'rooms', 'componentRooms');
-  const [busRooms, busSubscribers] = sizes(server.roomEvents, 'byRoom', 'bySubscriber');
-  return { managerRooms, managerComponents, busRooms, busSubscribers };
+  const total = { ...NO_SIZES };
+  for (const node of nodesOf(server)) {
+    const [managerRooms, managerComponents] = sizes(node.liveRooms, 'rooms', 'componentRooms');
+    const [busRooms, busSubscribers] = sizes(node.roomEvents, 'byRoom', 'bySubscriber');
+    total.managerRooms += managerRooms!;
+    total.managerComponents += managerComponents!;
+    total.busRooms += busRooms!;
+    total.busSubscribers += busSubscribers!;
+  }
+  return total;
 }
 
 const NO_SIZES = { managerRooms: 0, managerComponents: 0, busRooms: 0, busSubscribers: 0 };

@@ -5,9 +5,10 @@ import type { PresenceUser, StateEntry } from '@roomkit/protocol';
  * - room events change a room's replicated state (members, presence, settings, live state); every
  *   node that holds the room applies them the same way, whichever node produced them;
  * - deliveries carry bytes for the members a node has locally (relays, cursors, documents).
- * A discriminated union, so a new kind is a compile error until every node handles it.
+ * Live-component rooms, a namespace of their own, have both kinds (`LiveBusMessage`) on their own
+ * topics. A discriminated union, so a new kind is a compile error until every node handles it.
  */
-export type BusMessage = RoomEvent | Delivery | LiveEventBusMessage;
+export type BusMessage = RoomEvent | Delivery | LiveBusMessage;
 
 /** One connection's membership in a room, as every node knows it. */
 export interface MemberRecord {
@@ -100,6 +101,70 @@ export interface LiveEventBusMessage {
   exclude?: string;
 }
 
+/**
+ * A live-component room's state entry: last writer wins per key, by `timestamp` (the writing
+ * node's hybrid logical clock), then by `nodeId` on a tie, so every node picks the same winner.
+ */
+export interface LiveStateEntry {
+  value: unknown;
+  timestamp: number;
+  nodeId: string;
+}
+
+/**
+ * A change to a live-component room that every node holding the room (having member components
+ * there) applies: its membership across the cluster and its shared state. Applying is idempotent,
+ * so a node that took another's part by query and then hears older events converges.
+ */
+export type LiveRoomEvent =
+  | { kind: 'live-member-joined'; room: string; componentId: string; nodeId: string }
+  | { kind: 'live-member-left'; room: string; componentId: string }
+  | {
+      kind: 'live-state-set';
+      room: string;
+      changes: Record<string, LiveStateEntry>;
+      /** A member component that must not be sent the new state. */
+      exclude?: string;
+    };
+
+/** What travels in the live-component namespace: events for handlers and room changes. */
+export type LiveBusMessage = LiveEventBusMessage | LiveRoomEvent;
+
+const LIVE_KINDS: ReadonlySet<BusMessage['kind']> = new Set<LiveBusMessage['kind']>([
+  'live-event',
+  'live-member-joined',
+  'live-member-left',
+  'live-state-set',
+]);
+
+export function isLiveMessage(message: BusMessage): message is LiveBusMessage {
+  return LIVE_KINDS.has(message.kind);
+}
+
+/** A node's part of a live-component room: its own member components and the room's state. */
+export interface LiveRoomPart {
+  nodeId: string;
+  members: string[];
+  state: Record<string, LiveStateEntry>;
+}
+
+/** One live room as one node counts it. */
+export interface LiveRoomCount {
+  /** Member components on the node. */
+  components: number;
+  /** Event handlers on the node for the room (`roomEvents`, type `'room'`). */
+  events: number;
+  /** Top-level keys of the room's state (0 on a node without members there). */
+  stateKeys: number;
+}
+
+/** A node's live rooms, counted: the rooms it has members or handlers in. */
+export interface LiveRoomCounts {
+  /** The node's components in at least one live room. */
+  components: number;
+  rooms: Record<string, LiveRoomCount>;
+}
+
 /** What a node holds of a room, for a node that opens it: its own members and the room's state. */
 export interface RoomSnapshot {
   description: RoomDescription;
@@ -120,7 +185,17 @@ export interface BusQueries {
   document: Uint8Array;
   /** The y-websocket awareness states of the node's own connections, as one awareness update. */
   awareness: Uint8Array;
+  /** The node's part of a live-component room (only if it has member components there). */
+  'live-room': LiveRoomPart;
+  /**
+   * Every live-component room the node has members or handlers in, counted. Not about one room:
+   * the id asked with is ignored (`LIVE_STATS_KEY`).
+   */
+  'live-stats': LiveRoomCounts;
 }
+
+/** The id a `live-stats` query is asked with: it concerns the node, not a room. */
+export const LIVE_STATS_KEY = '*';
 
 export type BusQueryKind = keyof BusQueries;
 
@@ -129,9 +204,9 @@ export type BusQueryKind = keyof BusQueries;
  * namespaces, so the same id in both never mixes.
  */
 export function topicOf(message: BusMessage): string {
-  return message.kind === 'live-event'
-    ? liveTopic(message.type, message.room)
-    : roomTopic(message.room);
+  if (message.kind === 'live-event') return liveTopic(message.type, message.room);
+  if (isLiveMessage(message)) return liveRoomTopic(message.room);
+  return roomTopic(message.room);
 }
 
 export function roomTopic(roomId: string): string {
@@ -140,4 +215,12 @@ export function roomTopic(roomId: string): string {
 
 export function liveTopic(type: string, roomId: string): string {
   return `live:${type}:${roomId}`;
+}
+
+/**
+ * The membership and state of a live-component room. Apart from its events' topic (`liveTopic`):
+ * a node hears a room's events while it has handlers there, and its changes while it has members.
+ */
+export function liveRoomTopic(roomId: string): string {
+  return `live-room:${roomId}`;
 }

@@ -210,8 +210,10 @@ function roomHandle(componentId: string, core: ComponentCore, roomId: string): L
     join(initialState) {
       const runtime = mountedRuntime(core, `$room("${roomId}").join`);
       const { rooms, maxRoomsPerComponent } = runtime;
-      if (rooms.isInRoom(componentId, roomId)) return;
-      if (rooms.getComponentRooms(componentId).length >= maxRoomsPerComponent) {
+      // This component's own rooms: no need to ask the other nodes of a cluster.
+      const mine = rooms.getComponentRooms(componentId);
+      if (mine.includes(roomId)) return;
+      if (mine.length >= maxRoomsPerComponent) {
         throw new Error(`a component may be in at most ${maxRoomsPerComponent} live rooms`);
       }
       rooms.joinRoom(componentId, roomId, core.connection, initialState);
@@ -238,7 +240,7 @@ function roomHandle(componentId: string, core: ComponentCore, roomId: string): L
     },
     setState(updates) {
       const runtime = mountedRuntime(core, `$room("${roomId}").setState`);
-      if (!runtime.rooms.isInRoom(componentId, roomId)) {
+      if (!runtime.rooms.getComponentRooms(componentId).includes(roomId)) {
         throw new Error(`$room("${roomId}").setState: join the room first`);
       }
       runtime.rooms.setRoomState(roomId, updates);

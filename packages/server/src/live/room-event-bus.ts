@@ -212,6 +212,11 @@ export class RoomEventBus {
     return count;
   }
 
+  /** The rooms of a type with at least one handler. */
+  roomsWithHandlers(type: string): string[] {
+    return [...(this.byRoom.get(type)?.keys() ?? [])];
+  }
+
   getStats(): RoomEventBusStats {
     let rooms = 0;
     let events = 0;

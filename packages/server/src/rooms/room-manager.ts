@@ -5,7 +5,8 @@ import {
   type BusQueries,
   type BusQueryKind,
   type Delivery,
-  type LiveEventBusMessage,
+  isLiveMessage,
+  type LiveBusMessage,
   type MemberRecord,
   type RoomDescription,
   type RoomEvent,
@@ -30,6 +31,13 @@ type DeliveryHandler<K extends FeatureDelivery['kind']> = (
   message: Extract<FeatureDelivery, { kind: K }>,
 ) => void;
 type QueryAnswerer<K extends BusQueryKind> = (roomId: string) => BusQueries[K] | null;
+
+/** Where the live-component side of the bus goes (the server's live rooms): they are not `Room`s. */
+export interface LiveBusReceiver {
+  receive(message: LiveBusMessage): void;
+  /** Another node is gone: its member components too. */
+  nodeDown(nodeId: string): void;
+}
 
 /** What the rooms tell the rest of the node. */
 export interface RoomManagerListener {
@@ -67,8 +75,7 @@ export class RoomManager implements BusReceiver {
   private readonly cleanupTimers = new Map<string, NodeJS.Timeout>();
   private readonly unloadListeners: RoomUnloadListener[] = [];
   private readonly listeners: RoomManagerListener[] = [];
-  /** Where `live-event` bus messages go (the server's `RoomEventBus`): live rooms are not `Room`s. */
-  private liveEvents: ((message: LiveEventBusMessage) => void) | null = null;
+  private live: LiveBusReceiver | null = null;
   private readonly deliveryHandlers: { [K in FeatureDelivery['kind']]?: DeliveryHandler<K> } = {};
   private readonly answerers: { [K in BusQueryKind]?: QueryAnswerer<K> } = {
     'room-snapshot': (roomId) => this.snapshot(roomId),
@@ -109,9 +116,9 @@ export class RoomManager implements BusReceiver {
     this.listeners.push(listener);
   }
 
-  /** Receives the live-component room events the bus delivers to this node. */
-  onLiveEvent(handler: (message: LiveEventBusMessage) => void): void {
-    this.liveEvents = handler;
+  /** Receives the live-component messages the bus delivers to this node, and lost nodes. */
+  onLive(receiver: LiveBusReceiver): void {
+    this.live = receiver;
   }
 
   /** Runs when a room is removed (cleanup expiry, `remove`, or server stop). */
@@ -142,8 +149,8 @@ export class RoomManager implements BusReceiver {
   /** A message from another node. */
   receive(message: BusMessage): void {
     guarded(this.logger, `bus ${message.kind}`, () => {
-      if (message.kind === 'live-event') {
-        this.liveEvents?.(message);
+      if (isLiveMessage(message)) {
+        this.live?.receive(message);
         return;
       }
       const room = this.rooms.get(message.room);
@@ -197,6 +204,7 @@ export class RoomManager implements BusReceiver {
 
   /** Another node is gone: its members leave every room here. */
   nodeDown(nodeId: string): void {
+    this.live?.nodeDown(nodeId);
     for (const room of this.rooms.values()) {
       for (const member of [...room.members.values()]) {
         if (member.nodeId === nodeId) room.applyLeft(member.connectionId);

@@ -7,10 +7,10 @@ import { ApiError, ApiErrorCode, checkBodyJson, errorResponses } from './errors.
 
 /**
  * What the routes need of the live room manager (`server.liveRooms`): emit an event to every
- * member component of a live room, and the counts.
+ * member component of a live room, and the counts, all for the whole cluster.
  */
 export interface LiveRoomsApi {
-  /** Emits `event` with `data` to every component in the room; returns how many were notified. */
+  /** Emits `event` with `data` to every component in the room; returns how many, on every node. */
   emitToRoom(roomId: string, event: string, data: unknown): number;
   getStats(): unknown;
 }
@@ -59,7 +59,8 @@ export const MessageResponse = Type.Object(
     message: ChatMessage,
     notified: Type.Integer({
       minimum: 0,
-      description: 'How many live components in the room received the event.',
+      description:
+        'How many live components in the room, on every node of the cluster, received the event.',
     }),
   },
   { description: 'The message was emitted as `message:new`.' },
@@ -81,7 +82,8 @@ export const EmitResponse = Type.Object(
     success: Type.Literal(true),
     notified: Type.Integer({
       minimum: 0,
-      description: 'How many live components in the room received the event.',
+      description:
+        'How many live components in the room, on every node of the cluster, received the event.',
     }),
   },
   { description: 'The event was emitted.' },
@@ -91,18 +93,24 @@ export const StatsResponse = Type.Object(
   {
     rooms: Type.Integer({
       minimum: 0,
-      description: 'Live rooms with at least one member on this node.',
+      description: 'Live rooms with at least one member, on any node of the cluster.',
     }),
     components: Type.Integer({
       minimum: 0,
-      description: 'Components in at least one live room on this node.',
+      description: 'Components in at least one live room, on every node of the cluster.',
     }),
     roomDetails: Type.Record(
       Type.String(),
       Type.Object(
         {
-          components: Type.Integer({ minimum: 0, description: 'Member components.' }),
-          events: Type.Integer({ minimum: 0, description: 'Event handlers registered on it.' }),
+          components: Type.Integer({
+            minimum: 0,
+            description: 'Member components, on every node.',
+          }),
+          events: Type.Integer({
+            minimum: 0,
+            description: 'Event handlers registered on it, on every node.',
+          }),
           stateKeys: Type.Integer({
             minimum: 0,
             description: "Top-level keys of the room's state.",
@@ -112,7 +120,10 @@ export const StatsResponse = Type.Object(
       ),
     ),
   },
-  { additionalProperties: true, description: "The live room manager's `getStats()`." },
+  {
+    additionalProperties: true,
+    description: "The live room manager's `getStats()`: the whole cluster's live rooms.",
+  },
 );
 
 export interface RoomRoutesOptions {
