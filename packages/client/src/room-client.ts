@@ -297,7 +297,7 @@ export class RoomClient {
         break;
       }
       case 'presence:delta':
-        this.membersSignal.set(applyPresenceDelta(this.membersSignal.peek(), message));
+        this.applyDelta(message);
         break;
       case 'room:info':
         this.infoSignal.set(readRoomInfo(message));
@@ -325,6 +325,25 @@ export class RoomClient {
     for (const listener of [...(this.listeners.get(message.type) ?? [])]) {
       this.client.safely(() => listener(message));
     }
+  }
+
+  /**
+   * Applies a presence delta. The server tells a delta connection who came and went only in the
+   * delta, so the `room:user:joined` / `room:user:left` events are raised here, for users that
+   * were not (or were) members before it.
+   */
+  private applyDelta(message: RealtimeMessage): void {
+    const before = new Set(this.membersSignal.peek().map((user) => user.userId));
+    const after = applyPresenceDelta(this.membersSignal.peek(), message);
+    this.membersSignal.set(after);
+    const event = (type: string, payload: unknown) =>
+      this.client.emitLocal({ type, room: this.id, payload, timestamp: Date.now() });
+    for (const { userId, displayName, color, avatarUrl } of after) {
+      if (!before.delete(userId)) {
+        event('room:user:joined', { userId, user: { userId, displayName, color, avatarUrl } });
+      }
+    }
+    for (const userId of before) event('room:user:left', userId);
   }
 
   receiveFrame(frame: StorageFrame): void {

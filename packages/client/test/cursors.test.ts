@@ -93,7 +93,7 @@ describe('useCursors', () => {
   });
 
   it('shows the last position again after a reconnect, without a new move', async () => {
-    const server = await startServer();
+    const server = await startServer({ presenceFlushMs: 0 }); // the drop is seen, not coalesced away
     const alice = connectClient(server, 'alice');
     const bob = connectClient(server, 'bob');
     const ca = useCursors({ client: alice, room: 'canvas' });

@@ -322,7 +322,7 @@ describe('the initial presence a join carries', () => {
   });
 
   it('a rejoin after a reconnect carries it again: the others never see the member without it', async () => {
-    const server = await startServer();
+    const server = await startServer({ presenceFlushMs: 0 }); // the drop is seen, not coalesced away
     const bob = connectClient(server, 'bob');
     const pb = usePresence<Tool>({ client: bob, room: 'doc' });
     await until(pb.isConnected, Boolean);

@@ -182,7 +182,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'ROOMKIT_PRESENCE_FLUSH_MS',
     kind: 'number',
     help: 'presence coalescing interval (ms); 0 = every event-loop turn',
-    defaultText: '0',
+    defaultText: '50',
   },
   {
     flag: 'heartbeat-interval',

@@ -167,7 +167,8 @@ export interface ServerConfig {
   /**
    * Presence changes (joins, leaves, updates) are told to members at most this often per room,
    * each flush carrying every change since the last: a join storm costs one message per member
-   * per flush, not per join. 0 (the default) flushes at the end of each event-loop turn.
+   * per flush, not per join. Default 50 (a presence tick, 20 per second); 0 flushes at the end
+   * of each event-loop turn.
    */
   presenceFlushMs?: number;
   /** Where logs go. Default: pino at `warn` on stdout. */
@@ -340,7 +341,7 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
       actionTimeoutMs: positive('limits.actionTimeoutMs', limits.actionTimeoutMs, 30_000),
     },
     cursorFlushMs: positive('cursorFlushMs', config.cursorFlushMs, 25),
-    presenceFlushMs: nonNegative('presenceFlushMs', config.presenceFlushMs, 0),
+    presenceFlushMs: nonNegative('presenceFlushMs', config.presenceFlushMs, 50),
     storage: config.storage === false ? null : resolveStorage(config.storage ?? {}),
     store: config.storage === false ? null : (config.store ?? null),
     yjsPath:

@@ -23,6 +23,7 @@ import type { Relay } from './features/relay.js';
 import type { StorageFeature } from './features/storage.js';
 import { guarded } from './observability/guard.js';
 import type { ClientSession } from './rooms/connection.js';
+import { socketOf } from './rooms/frame.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -101,7 +102,15 @@ export class Dispatcher {
       }
       return;
     }
-    this.process(session, data, isBinary, data.length);
+    // Everything answered at once (a join's presence, state and settings, then its ack) leaves
+    // in one write: corked for the call, not the turn, so nothing waits past it.
+    const socket = socketOf(session.ws);
+    socket.cork();
+    try {
+      this.process(session, data, isBinary, data.length);
+    } finally {
+      socket.uncork();
+    }
   }
 
   private process(session: ClientSession, data: Buffer, isBinary: boolean, size: number): void {

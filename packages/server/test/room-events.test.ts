@@ -251,10 +251,13 @@ describe('room:user:left', () => {
     const server = await startServer();
     const alice = await join(server, 'again', 'alice');
     const bob = await joinByMessage(server, 'again', 'bob');
-    await bob.request({ type: 'room:leave', room: 'again' });
-    await bob.request({ type: 'room:join', room: 'again' });
+    // Each step waits for its presence flush: a leave and rejoin within one flush is no change.
+    await alice.next('room:user:joined');
     await bob.request({ type: 'room:leave', room: 'again' });
     await alice.next('room:user:left');
+    await bob.request({ type: 'room:join', room: 'again' });
+    await alice.next('room:user:joined');
+    await bob.request({ type: 'room:leave', room: 'again' });
     await alice.next('room:user:left');
     expect(eventsOf(alice)).toEqual(['joined:bob', 'left:bob', 'joined:bob', 'left:bob']);
   });

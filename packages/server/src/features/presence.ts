@@ -27,6 +27,20 @@ const FIELDS = [
   'connections',
 ] as const satisfies readonly (keyof PresenceUser)[];
 
+/** A whole list sent to joiners (shared by the joiners of one version). */
+interface SentList {
+  version: number;
+  frame: string;
+  users: PresenceUser[];
+  /** The listed user ids, built when first needed. */
+  ids?: Set<string>;
+}
+
+function listedIds(list: SentList): Set<string> {
+  list.ids ??= new Set(list.users.map((user) => user.userId));
+  return list.ids;
+}
+
 /** What changed in one room's presence since its members were last told. */
 interface PresenceDiff {
   joined: PresenceUser[];
@@ -39,10 +53,9 @@ interface PresenceDiff {
  * the room; each node then tells its own sockets, once per flush (`presenceFlushMs`), what changed
  * for the users touched since the last flush (never the whole room, so a join costs the same in a
  * room of ten and of ten thousand):
- * - `room:user:joined` / `room:user:left` (reliable) when a user's first tab arrives or last one
- *   goes;
  * - `presence:delta` (joined, left, changed fields) to connections that asked for deltas;
- * - the whole `presence` list to connections that did not (the base protocol).
+ * - to connections that did not (the base protocol), `room:user:joined` / `room:user:left`
+ *   (reliable) when a user's first tab arrives or last one goes, and the whole `presence` list.
  * A joiner gets one `presence` snapshot: the room as the others were last told it; the turn's
  * delta, which includes the joiner itself, follows. Presence traffic is lossy for slow readers:
  * a delta connection that missed one gets the whole list at the next change instead.
@@ -55,9 +68,12 @@ export class PresenceFeature implements Feature {
   /** Each room's snapshot for delta joiners, valid until its next flush changes the view. */
   private readonly snapshots = new Map<Room, string>();
   /** Each room's current whole list for other joiners, valid while its version holds. */
-  private readonly lists = new Map<Room, { version: number; frame: string }>();
-  /** Joiners this turn that got the whole list, and its version: the flush skips them if current. */
-  private readonly listed = new Map<Room, Map<string, number>>();
+  private readonly lists = new Map<Room, SentList>();
+  /**
+   * Joiners since the last flush that got the whole list, and that list: the flush tells them
+   * only of what the list did not show, and skips them if it is still current.
+   */
+  private readonly listed = new Map<Room, Map<string, SentList>>();
 
   readonly handlers = [
     onRoomMessage('presence:update', (message, session, { connection }) => {
@@ -157,6 +173,7 @@ export class PresenceFeature implements Feature {
       list = {
         version: room.presenceVersion,
         frame: encodeServerMessage({ type: 'presence', room: room.id, users }),
+        users,
       };
       this.lists.set(room, list);
     }
@@ -166,7 +183,7 @@ export class PresenceFeature implements Feature {
       joiners = new Map();
       this.listed.set(room, joiners);
     }
-    joiners.set(connection.id, list.version);
+    joiners.set(connection.id, list);
   }
 
   onRoomUnload(room: Room): void {
@@ -214,29 +231,52 @@ export class PresenceFeature implements Feature {
     this.listed.clear();
   }
 
-  /** `room:user:joined` / `room:user:left` to this node's members (a user's own tabs excepted). */
+  /**
+   * `room:user:joined` / `room:user:left` to this node's members that do not take deltas (a
+   * delta names who joined and left already). A user's own tabs are not told of its arrival, and
+   * a joiner since the last flush only of what its list did not show.
+   */
   private announce(room: Room, diff: PresenceDiff): void {
     const timestamp = Date.now();
+    const events: Array<{ frame: Buffer; userId: string; joined: boolean }> = [];
     for (const entry of diff.joined) {
       const { userId, displayName, color, avatarUrl } = entry;
       const user: RoomEventUser = { userId, displayName, color };
       if (avatarUrl !== undefined) user.avatarUrl = avatarUrl;
-      const frame = encodeServerMessage({
+      const payload = { userId, user };
+      const message = encodeServerMessage({
         type: 'room:user:joined',
         room: room.id,
-        payload: { userId, user },
+        payload,
         timestamp,
       });
-      room.deliver(frame, room.localConnectionsOf(userId), false);
+      events.push({ frame: textFrame(message), userId, joined: true });
     }
     for (const userId of diff.left) {
-      const frame = encodeServerMessage({
+      const message = encodeServerMessage({
         type: 'room:user:left',
         room: room.id,
         payload: userId,
         timestamp,
       });
-      room.deliver(frame, undefined, false);
+      events.push({ frame: textFrame(message), userId, joined: false });
+    }
+    const joiners = this.listed.get(room);
+    for (const connection of room.connections.values()) {
+      const { session } = connection;
+      if (session.wire !== 'roomkit' || session.presenceDeltas) continue;
+      const list = joiners?.get(connection.id);
+      const shown = list === undefined ? null : listedIds(list);
+      for (const { frame, userId, joined } of events) {
+        if (
+          joined
+            ? userId === connection.user.userId || shown?.has(userId)
+            : shown?.has(userId) === false
+        ) {
+          continue;
+        }
+        session.writeFrames(frame, false);
+      }
     }
   }
 
@@ -249,7 +289,7 @@ export class PresenceFeature implements Feature {
       const { session } = connection;
       if (session.wire !== 'roomkit') continue;
       // A joiner whose list is still the current one has it already.
-      if (joiners?.get(connection.id) === room.presenceVersion) continue;
+      if (joiners?.get(connection.id)?.version === room.presenceVersion) continue;
       if (session.presenceDeltas && !connection.presenceStale) {
         delta ??= textFrame(encodeServerMessage(deltaMessage(room.id, diff)));
         if (!session.writeFrames(delta, true)) connection.presenceStale = true;

@@ -21,6 +21,7 @@ import {
   type SessionLimits,
   type Wire,
 } from '../rooms/connection.js';
+import { socketOf } from '../rooms/frame.js';
 import type { JoinOptions, Membership } from '../rooms/membership.js';
 import { rejectUpgrade } from './reject.js';
 import type { UpgradeChecks } from './upgrade-checks.js';
@@ -165,8 +166,7 @@ export class ConnectionAcceptor {
     capabilities: Capability[],
     options: JoinOptions,
   ): void {
-    const { config, sessions, logger } = this.deps;
-    const { limits, heartbeat } = config;
+    const { sessions } = this.deps;
     const session = new ClientSession(
       connectionId,
       ws,
@@ -184,6 +184,26 @@ export class ConnectionAcceptor {
     ws.on('pong', this.socketListeners.pong);
     ws.on('error', this.socketListeners.error);
     ws.on('close', this.socketListeners.close);
+    // The welcome and the path room's join answers leave in one write.
+    const socket = socketOf(ws);
+    socket.cork();
+    try {
+      this.welcome(session, roomId, options, capabilities);
+    } finally {
+      socket.uncork();
+    }
+  }
+
+  /** The `welcome`, then the path room's join (its answers follow at once). */
+  private welcome(
+    session: ClientSession,
+    roomId: string | null,
+    options: JoinOptions,
+    capabilities: Capability[],
+  ): void {
+    const { identity } = session;
+    const { config, logger } = this.deps;
+    const { limits, heartbeat } = config;
     session.send(
       encodeServerMessage({
         type: 'welcome',
