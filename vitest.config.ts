@@ -11,6 +11,7 @@ const CLUSTER_TESTS = [
 
   'connection-flow',
   'cursors',
+  'extensions',
   'fuzz',
   'heartbeat',
   'hooks',

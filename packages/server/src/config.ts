@@ -8,6 +8,7 @@ import {
 import type { JwtConfig } from './auth/jwt.js';
 import type { Bus } from './bus/bus.js';
 import { count, nonNegative, positive } from './config-values.js';
+import type { Extension } from './extensions/extension.js';
 import { type ApiConfig, type ResolvedApiConfig, resolveApi } from './http/api/api-config.js';
 import type { LiveComponentClass } from './live/component-registry.js';
 import type { Logger } from './observability/logger.js';
@@ -187,6 +188,11 @@ export interface ServerConfig {
   yjsPath?: string | false;
   /** Live component classes clients may mount, by name (`{ LiveRoomChat }`); see `registerComponent`. */
   components?: Record<string, LiveComponentClass>;
+  /**
+   * Extensions: message types of the application's own, each with a payload schema and a
+   * handler, and lifecycle hooks (see `Extension`). Run in this order, after the built-in parts.
+   */
+  extensions?: readonly Extension[];
   /** The HTTP API under `/api` (API keys, rate limit), or `false` to turn it off (404). */
   api?: ApiConfig | false;
   /**

@@ -19,7 +19,6 @@ import type {
   RoomTarget,
 } from './features/feature.js';
 import { LaterReply, ProtocolError } from './features/feature.js';
-import type { Relay } from './features/relay.js';
 import type { StorageFeature } from './features/storage.js';
 import { guarded } from './observability/guard.js';
 import type { ClientSession } from './rooms/connection.js';
@@ -56,6 +55,8 @@ const MAX_BACKLOG_BYTES = 1024 * 1024;
  */
 export class Dispatcher {
   private readonly handlers = new Map<string, MessageHandler>();
+  /** Where application messages without a declared handler go (the relay). */
+  private readonly appMessages: Required<Pick<Feature, 'handleAppMessage'>> | null;
 
   /** Largest binary frame handled (an update plus its header); larger gets `update_too_large`. */
   private readonly maxBinaryBytes: number;
@@ -65,13 +66,15 @@ export class Dispatcher {
   constructor(
     private readonly ctx: FeatureContext,
     features: readonly Feature[],
-    private readonly relay: Relay,
     /** Null when storage is off: binary frames are then refused. */
     private readonly storage: StorageFeature | null,
   ) {
     this.maxBinaryBytes = (ctx.config.storage?.maxUpdateBytes ?? 0) + STORAGE_FRAME_HEADROOM;
     // Room for the two largest updates allowed on top of small traffic.
     this.maxBacklogBytes = MAX_BACKLOG_BYTES + (ctx.config.storage ? 2 * this.maxBinaryBytes : 0);
+    this.appMessages = (features.find((feature) => feature.handleAppMessage) ?? null) as Required<
+      Pick<Feature, 'handleAppMessage'>
+    > | null;
     for (const feature of features) {
       for (const handler of feature.handlers ?? []) {
         if (this.handlers.has(handler.type)) {
@@ -136,11 +139,17 @@ export class Dispatcher {
     // Envelope view: `room` and `ref` as the codec validated them, whatever the type.
     const message: Envelope = decoded.message;
     this.run(session, message, () => {
-      if (decoded.kind === 'app') {
-        this.relay.relay(decoded.message, session, this.target(session, message.room));
-        return undefined;
-      }
       const handler = this.handlers.get(decoded.message.type);
+      if (!handler && decoded.kind === 'app') {
+        if (!this.appMessages) {
+          throw new ProtocolError(
+            ErrorCode.Unsupported,
+            `"${message.type}" is not handled by this server`,
+          );
+        }
+        const target = this.target(session, message.room);
+        return this.appMessages.handleAppMessage(decoded.message, session, target);
+      }
       if (!handler) {
         throw new ProtocolError(
           ErrorCode.Unsupported,

@@ -1,5 +1,8 @@
 export type { OnlineStatus, PresenceUser, StateEntry } from '@roomkit/protocol';
 export { CloseCode, ErrorCode, ROOM_ID_PATTERN, UpgradeErrorCode } from '@roomkit/protocol';
+export type { Static, TSchema } from '@sinclair/typebox';
+/** TypeBox's schema builder, for extension message payloads (`Type.Object({...})`). */
+export { Type } from '@sinclair/typebox';
 export {
   bearerToken,
   JwtAuth,
@@ -48,6 +51,24 @@ export type {
   StorageConfig,
   StorageOp,
 } from './config.js';
+export {
+  type ConnectPayload,
+  type DestroyPayload,
+  type DisconnectPayload,
+  defineMessage,
+  type Extension,
+  type ExtensionConnection,
+  ExtensionError,
+  type ExtensionMessage,
+  type ExtensionReply,
+  type ExtensionRoom,
+  type ExtensionRoomState,
+  type JoinPayload,
+  type LeavePayload,
+  type MessageContext,
+  type MessagePayload,
+  type RoomUnloadPayload,
+} from './extensions/extension.js';
 export { LiveStateStore } from './features/live-state-store.js';
 export { HybridLogicalClock } from './hlc.js';
 export type {

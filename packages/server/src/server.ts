@@ -8,6 +8,7 @@ import type { Bus } from './bus/bus.js';
 import { LocalBus } from './bus/in-process-cluster.js';
 import { type ResolvedConfig, resolveConfig, type ServerConfig } from './config.js';
 import { Dispatcher } from './dispatch.js';
+import { ExtensionFeature } from './extensions/extension-feature.js';
 import {
   BroadcastFeature,
   checkChannel,
@@ -80,6 +81,7 @@ export class RoomServer {
     this.sessions.delete(ended);
     this.membership.leaveAll(ended);
     this.live.closeSession(ended);
+    for (const feature of this.features) feature.onDisconnect?.(ended);
   };
   private listening = false;
 
@@ -148,8 +150,12 @@ export class RoomServer {
     if (this.spaces) this.features.push(this.spaces.feature);
     if (this.storage) this.features.push(this.storage);
     if (this.yjs) this.features.push(this.yjs);
+    const extensions = (config.extensions ?? []).map(
+      (extension) => new ExtensionFeature(extension, ctx),
+    );
+    this.features.push(...extensions, new Relay(ctx, extensions));
     this.membership = new Membership(ctx, this.features);
-    this.dispatcher = new Dispatcher(ctx, this.features, new Relay(ctx), this.storage);
+    this.dispatcher = new Dispatcher(ctx, this.features, this.storage);
     this.rooms.onUnload((room, reason) => {
       // A room removed while members remain (RoomManager.remove, on any node): they leave it
       // properly, so none keeps talking into a later room of the same id.
@@ -168,7 +174,7 @@ export class RoomServer {
           connection.session.close(CloseCode.RoomRemoved, 'room removed');
         }
       }
-      for (const feature of this.features) feature.onRoomUnload?.(room);
+      for (const feature of this.features) feature.onRoomUnload?.(room, reason);
     });
 
     this.acceptor = new ConnectionAcceptor({
@@ -188,6 +194,9 @@ export class RoomServer {
         else this.yjs?.handleFrame(session, data, isBinary);
       },
       onEnd: this.endSession,
+      onConnect: (session) => {
+        for (const feature of this.features) feature.onConnect?.(session);
+      },
       isStopping: () => this.stopping !== null,
     });
     this.api = this.config.api

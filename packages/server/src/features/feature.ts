@@ -1,4 +1,10 @@
-import type { BuiltInClientMessage, BuiltInClientType, ErrorCode, Ref } from '@roomkit/protocol';
+import type {
+  AppMessage,
+  BuiltInClientMessage,
+  BuiltInClientType,
+  ErrorCode,
+  Ref,
+} from '@roomkit/protocol';
 import type { ResolvedConfig } from '../config.js';
 import type { HybridLogicalClock } from '../hlc.js';
 import type { Logger } from '../observability/logger.js';
@@ -38,23 +44,22 @@ export type HandlerOutcome = HandlerReply | Promise<HandlerReply | LaterReply> |
 
 type MessageOf<T extends BuiltInClientType> = Extract<BuiltInClientMessage, { type: T }>;
 
-/** A built-in message handler, registered by type. */
+/** A message the dispatcher hands to a handler: a built-in one, or an extension's type. */
+export type ClientMessage = BuiltInClientMessage | AppMessage;
+
+/** A message handler, registered by type (built-in types, and the types extensions declare). */
 export type MessageHandler =
   | {
-      type: BuiltInClientType;
+      type: string;
       /** The dispatcher resolves `message.room` (or the default room) and requires membership. */
       scope: 'room';
-      handle(
-        message: BuiltInClientMessage,
-        session: ClientSession,
-        target: RoomTarget,
-      ): HandlerOutcome;
+      handle(message: ClientMessage, session: ClientSession, target: RoomTarget): HandlerOutcome;
     }
   | {
-      type: BuiltInClientType;
+      type: string;
       /** Connection-level message: no room resolution. */
       scope: 'session';
-      handle(message: BuiltInClientMessage, session: ClientSession): HandlerOutcome;
+      handle(message: ClientMessage, session: ClientSession): HandlerOutcome;
     };
 
 /** Declares a handler for a room-scoped message type, typed by that type's schema. */
@@ -109,8 +114,18 @@ export interface Feature {
   onAnnounce?(room: Room, connection: RoomConnection): void;
   /** After a connection was removed from a room (also a rolled-back join, and a removed room's members). */
   onLeave?(room: Room, connection: RoomConnection): void;
-  /** When a room is destroyed. */
-  onRoomUnload?(room: Room): void;
+  /** When a room leaves this node (`reason`: null when it emptied, else why it was removed). */
+  onRoomUnload?(room: Room, reason: string | null): void;
+  /** Application messages of a type no handler declared (one feature takes them: the relay). */
+  handleAppMessage?(
+    message: AppMessage,
+    session: ClientSession,
+    target: RoomTarget,
+  ): HandlerOutcome;
+  /** A connection was accepted and got its `welcome` (after its path room's join). */
+  onConnect?(session: ClientSession): void;
+  /** A connection ended, after it left its rooms. */
+  onDisconnect?(session: ClientSession): void;
   /** Server stop: clear timers. */
   close?(): void;
 }

@@ -66,6 +66,8 @@ export interface ConnectionAcceptorDeps {
   onFrame: FrameHandler;
   /** A session ended (its socket closed). */
   onEnd: (session: ClientSession) => void;
+  /** A session was accepted: its `welcome` and path room's join are sent. */
+  onConnect: (session: ClientSession) => void;
   isStopping: () => boolean;
 }
 
@@ -192,6 +194,7 @@ export class ConnectionAcceptor {
     } finally {
       socket.uncork();
     }
+    if (!session.isClosing) this.deps.onConnect(session);
   }
 
   /** The `welcome`, then the path room's join (its answers follow at once). */
