@@ -1,13 +1,14 @@
 import { SignJWT } from 'jose';
 import { describe, expect } from 'vitest';
 import {
+  InProcessCluster,
   openStore,
   type RoomServer,
   type ServerConfig,
   type SpacesHub,
   type Store,
 } from '../src/index.js';
-import { connect, type Received, startServer, type TestClient } from './helpers.js';
+import { connect, openUrl, type Received, startServer, type TestClient } from './helpers.js';
 import { afterThisTest, describePostgres, postgresSchema, sqliteFile } from './test-databases.js';
 
 /**
@@ -61,6 +62,50 @@ export async function startSpaces(
   const hub = server.spacesHub;
   if (!hub) throw new Error('Spaces is not on');
   return { server, hub, store };
+}
+
+export interface SpacesClusterSetup {
+  nodes: RoomServer[];
+  /** Each node's hub, in the order of `nodes`. */
+  hubs: SpacesHub[];
+  store: Store;
+}
+
+/**
+ * `count` nodes of one `InProcessCluster`, each a real server with Spaces over the same migrated
+ * store, whatever `ROOMKIT_TEST_NODES` says: for tests that place each client on a chosen node.
+ */
+export async function startSpacesCluster(
+  open: OpenStore,
+  count = 2,
+  config: ServerConfig = {},
+): Promise<SpacesClusterSetup> {
+  const store = await open();
+  await store.migrate();
+  const cluster = new InProcessCluster();
+  const nodes: RoomServer[] = [];
+  for (let i = 0; i < count; i++) {
+    nodes.push(
+      await startServer({
+        store,
+        jwt: { secret: JWT_SECRET },
+        spaces: { cleanup: false },
+        ...config,
+        bus: cluster.bus(`node-${i}`),
+      }),
+    );
+  }
+  const hubs = nodes.map((node) => {
+    if (!node.spacesHub) throw new Error('Spaces is not on');
+    return node.spacesHub;
+  });
+  return { nodes, hubs, store };
+}
+
+/** A client on that very node, signed in as `userId` (token in the query string). */
+export async function signedInOn(node: RoomServer, userId: string, name = userId) {
+  const token = encodeURIComponent(await tokenFor(userId, name));
+  return openUrl(`ws://127.0.0.1:${node.port}/rooms?token=${token}`);
 }
 
 export function tokenFor(userId: string, name = userId): Promise<string> {

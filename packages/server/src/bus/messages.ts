@@ -6,9 +6,10 @@ import type { PresenceUser, StateEntry } from '@roomkit/protocol';
  *   node that holds the room applies them the same way, whichever node produced them;
  * - deliveries carry bytes for the members a node has locally (relays, cursors, documents).
  * Live-component rooms, a namespace of their own, have both kinds (`LiveBusMessage`) on their own
- * topics. A discriminated union, so a new kind is a compile error until every node handles it.
+ * topics; Spaces' orders to take members out (`SpacesBusMessage`) travel on the socket room's topic.
+ * A discriminated union, so a new kind is a compile error until every node handles it.
  */
-export type BusMessage = RoomEvent | Delivery | LiveBusMessage;
+export type BusMessage = RoomEvent | Delivery | LiveBusMessage | SpacesBusMessage;
 
 /** One connection's membership in a room, as every node knows it. */
 export interface MemberRecord {
@@ -139,6 +140,34 @@ const LIVE_KINDS: ReadonlySet<BusMessage['kind']> = new Set<LiveBusMessage['kind
 
 export function isLiveMessage(message: BusMessage): message is LiveBusMessage {
   return LIVE_KINDS.has(message.kind);
+}
+
+/**
+ * What a Spaces operation on one node asks of every node holding the Spaces room's socket room:
+ * the seat (or the room) is already gone from the store, so each node takes its own sockets out.
+ * The node that ran the operation tells the room once; these orders are silent.
+ */
+export type SpacesBusMessage =
+  | {
+      /** Take the user's connections out of the room, each told `room:left` with `reason`. */
+      kind: 'spaces-user-removed';
+      room: string;
+      userId: string;
+      reason: 'left' | 'kicked' | 'banned';
+    }
+  | {
+      /** The Spaces room was deleted: its socket room goes (`room:left`, `room removed`). */
+      kind: 'spaces-room-deleted';
+      room: string;
+    };
+
+const SPACES_KINDS: ReadonlySet<BusMessage['kind']> = new Set<SpacesBusMessage['kind']>([
+  'spaces-user-removed',
+  'spaces-room-deleted',
+]);
+
+export function isSpacesMessage(message: BusMessage): message is SpacesBusMessage {
+  return SPACES_KINDS.has(message.kind);
 }
 
 /** A node's part of a live-component room: its own member components and the room's state. */

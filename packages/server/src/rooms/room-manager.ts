@@ -6,12 +6,14 @@ import {
   type BusQueryKind,
   type Delivery,
   isLiveMessage,
+  isSpacesMessage,
   type LiveBusMessage,
   type MemberRecord,
   type RoomDescription,
   type RoomEvent,
   type RoomSnapshot,
   roomTopic,
+  type SpacesBusMessage,
 } from '../bus/messages.js';
 import type { MaybePromise, RoomDirectory } from '../bus/room-directory.js';
 import type { StateLimits } from '../features/live-state-store.js';
@@ -38,6 +40,9 @@ export interface LiveBusReceiver {
   /** Another node is gone: its member components too. */
   nodeDown(nodeId: string): void;
 }
+
+/** Where Spaces' orders from other nodes go, for a room this node holds (see `SpacesBusMessage`). */
+export type SpacesBusReceiver = (room: Room, message: SpacesBusMessage) => void;
 
 /** What the rooms tell the rest of the node. */
 export interface RoomManagerListener {
@@ -76,6 +81,7 @@ export class RoomManager implements BusReceiver {
   private readonly unloadListeners: RoomUnloadListener[] = [];
   private readonly listeners: RoomManagerListener[] = [];
   private live: LiveBusReceiver | null = null;
+  private spaces: SpacesBusReceiver | null = null;
   private readonly deliveryHandlers: { [K in FeatureDelivery['kind']]?: DeliveryHandler<K> } = {};
   private readonly answerers: { [K in BusQueryKind]?: QueryAnswerer<K> } = {
     'room-snapshot': (roomId) => this.snapshot(roomId),
@@ -121,6 +127,11 @@ export class RoomManager implements BusReceiver {
     this.live = receiver;
   }
 
+  /** Receives the Spaces messages the bus delivers to this node (for rooms it holds). */
+  onSpaces(receiver: SpacesBusReceiver): void {
+    this.spaces = receiver;
+  }
+
   /** Runs when a room is removed (cleanup expiry, `remove`, or server stop). */
   onUnload(listener: RoomUnloadListener): void {
     this.unloadListeners.push(listener);
@@ -155,6 +166,10 @@ export class RoomManager implements BusReceiver {
       }
       const room = this.rooms.get(message.room);
       if (!room) return;
+      if (isSpacesMessage(message)) {
+        this.spaces?.(room, message);
+        return;
+      }
       switch (message.kind) {
         case 'broadcast':
           room.deliver(message.data, message.exclude, message.lossy);

@@ -29,7 +29,17 @@ export function createSpaces(
     defaultMaxParticipants: settings.defaultMaxParticipants,
     defaultMode: settings.defaultMode,
   });
-  const live = new SpacesLive(service, settings, ctx.rooms, membership, bus, ctx.logger);
-  const hub = new SpacesHub(service, live, settings, ctx.logger, forgetRoom);
+  const live = new SpacesLive(
+    service,
+    settings,
+    ctx.rooms,
+    membership,
+    bus,
+    ctx.logger,
+    forgetRoom,
+  );
+  // Kicks, bans, REST leaves and deletions run on one node and reach the members on the others.
+  ctx.rooms.onSpaces((room, message) => live.receive(room, message));
+  const hub = new SpacesHub(service, live, settings, ctx.logger);
   return { hub, feature: new SpacesFeature(hub, settings) };
 }

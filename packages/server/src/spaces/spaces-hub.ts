@@ -9,8 +9,9 @@ import type { SpacesService } from './spaces-service.js';
 
 /**
  * What the REST API and the WebSocket handlers call: the service's operations for an acting
- * user, answered in the JSON shapes both carry, with their effects on the live rooms (a state
- * change is broadcast, a deleted room empties, a kicked user is taken out). Throws `SpacesError`.
+ * user, answered in the JSON shapes both carry, with their effects on the live rooms on every
+ * node (a state change is broadcast, a deleted room empties, a kicked user is taken out). Throws
+ * `SpacesError`.
  */
 export class SpacesHub {
   private cleanupTimer: NodeJS.Timeout | null = null;
@@ -20,8 +21,6 @@ export class SpacesHub {
     readonly live: SpacesLive,
     private readonly config: ResolvedSpacesConfig,
     private readonly logger: Logger,
-    /** Deletes a deleted room's document, so its id does not give its contents to anyone. */
-    private readonly forgetRoom: (roomId: string) => Promise<void> = async () => {},
   ) {}
 
   async createRoom(
@@ -59,9 +58,8 @@ export class SpacesHub {
     if (!seat || !(await this.service.leaveRoom(user.id, roomId))) {
       throw new SpacesError('not_found', 'you have no seat in this room');
     }
-    if (!this.live.removeUser(roomId, user.id, 'left')) {
-      await this.live.announceLeft(roomId, user.id, seat.displayName, 'left');
-    }
+    this.live.removeUser(roomId, user.id, 'left');
+    await this.live.announceLeft(roomId, user.id, seat.displayName, 'left');
   }
 
   async participants(user: SpacesActor, roomId: string): Promise<SpacesParticipant[]> {
@@ -93,7 +91,7 @@ export class SpacesHub {
   /** The host only; members are taken out (`room:left`, reason `room removed`). */
   async deleteRoom(user: SpacesActor, roomId: string): Promise<void> {
     await this.service.deleteRoom(user.id, roomId);
-    await this.removeDeleted(roomId);
+    await this.live.removeRoom(roomId);
   }
 
   /** The host only: the user loses the seat (and with `ban`, may not come back). */
@@ -109,9 +107,9 @@ export class SpacesHub {
     );
     const removed = await this.service.kickParticipant(user.id, roomId, targetUserId, { ban });
     const reason = ban ? 'banned' : 'kicked';
-    if (seat && !this.live.removeUser(roomId, targetUserId, reason)) {
-      await this.live.announceLeft(roomId, targetUserId, seat.displayName, reason);
-    }
+    // Connections without a seat cannot be in the room, but a ban must keep out any there is.
+    this.live.removeUser(roomId, targetUserId, reason);
+    if (seat) await this.live.announceLeft(roomId, targetUserId, seat.displayName, reason);
     return { removed: seat !== undefined && removed };
   }
 
@@ -161,7 +159,7 @@ export class SpacesHub {
     const inactiveAfterMs = this.config.cleanup?.inactiveAfterMs;
     try {
       const ids = await this.service.deleteInactiveRooms(inactiveAfterMs);
-      for (const id of ids) await this.removeDeleted(id);
+      for (const id of ids) await this.live.removeRoom(id);
       if (ids.length > 0) this.logger.info({ rooms: ids.length }, 'Spaces: inactive rooms deleted');
       return ids;
     } catch (error) {
@@ -174,19 +172,6 @@ export class SpacesHub {
     if (this.cleanupTimer) clearInterval(this.cleanupTimer);
     this.cleanupTimer = null;
     await this.live.stop();
-  }
-
-  /** A deleted room's members are taken out and its document is deleted. */
-  private async removeDeleted(roomId: string): Promise<void> {
-    this.live.removeRoom(roomId);
-    try {
-      await this.forgetRoom(roomId);
-    } catch (error) {
-      this.logger.error(
-        { err: error, roomId },
-        "Spaces: deleting a deleted room's document failed",
-      );
-    }
   }
 
   private json(room: SpaceRoom): SpacesRoom {

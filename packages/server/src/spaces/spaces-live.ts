@@ -6,10 +6,12 @@ import {
   type SpacesServerMessage,
 } from '@roomkit/protocol';
 import type { Bus } from '../bus/bus.js';
+import type { Delivery, SpacesBusMessage } from '../bus/messages.js';
 import { type HandlerReply, ProtocolError } from '../features/feature.js';
 import type { Logger } from '../observability/logger.js';
 import type { ClientSession, RoomConnection } from '../rooms/connection.js';
 import type { Membership } from '../rooms/membership.js';
+import type { Room } from '../rooms/room.js';
 import type { RoomManager } from '../rooms/room-manager.js';
 import { SpacesError, type SpacesErrorCode } from './errors.js';
 import { messageJson, participantJson, roomJson, roomStateJson } from './json.js';
@@ -25,6 +27,8 @@ export const MAX_RESPONDER_RUNS = 32;
 
 /** Why a participant left, as `room:participant-left` says. */
 export type LeaveReason = 'left' | 'disconnected' | 'kicked' | 'banned';
+/** Why the server takes a user out of a room (their seat is gone already). */
+export type RemovalReason = Exclude<LeaveReason, 'disconnected'>;
 
 const ERROR_CODES: Readonly<Record<SpacesErrorCode, ErrorCode>> = {
   invalid_input: ErrorCode.InvalidInput,
@@ -55,7 +59,9 @@ export function spacesUserOf(session: ClientSession): SpacesActor | null {
 /**
  * The live side of Spaces: joining a Spaces room through the core join path, telling the room
  * who came and went (events plus `system` messages), delivering messages after they are stored,
- * and taking people out of a room when the host or the REST API says so.
+ * and taking people out of a room when the host or the REST API says so. A Spaces room's members
+ * may be on any node: events go to the whole socket room, removals are ordered on the Bus
+ * (`SpacesBusMessage`), and "is the user still here" is asked of the cluster's directory.
  */
 export class SpacesLive {
   /**
@@ -65,8 +71,11 @@ export class SpacesLive {
   private readonly seats = new WeakMap<RoomConnection, string>();
   /** Touches the seats of connected users (their heartbeat), so presence and cleanup see them. */
   private touchTimer: NodeJS.Timeout | null = null;
-  /** Why a membership is being ended, when it is not the member's own leave or disconnect. */
-  private readonly endings = new WeakMap<RoomConnection, LeaveReason | 'silent'>();
+  /**
+   * Memberships the server is ending whose seat and announcement are taken care of elsewhere (a
+   * kick, a REST leave, a deletion, half a join): their leave changes no seat and tells no one.
+   */
+  private readonly quiet = new WeakSet<RoomConnection>();
   /** Store work started by leaves (sync hooks), awaited by `stop()`. */
   private readonly pending = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
@@ -80,6 +89,8 @@ export class SpacesLive {
     private readonly membership: () => Membership,
     private readonly bus: Bus,
     private readonly logger: Logger,
+    /** Deletes a deleted room's document, so its id does not give its contents to anyone. */
+    private readonly forgetRoom: (roomId: string) => Promise<void> = async () => {},
   ) {}
 
   isSeated(connection: RoomConnection): boolean {
@@ -106,15 +117,16 @@ export class SpacesLive {
       message.displayName ?? user.displayName.slice(0, MAX_SPACES_DISPLAY_NAME_LENGTH);
     const hadSeat = await this.service.seats.hasSeat(user.id, roomId);
     const participant = await this.service.joinRoom(user.id, roomId, displayName);
-    const wasOnline = this.hasOtherConnection(roomId, user.id, session);
+    // Another tab of the user in the room, on any node, announces (or announced) the user.
+    const wasOnline = await this.isConnected(roomId, user.id);
     try {
       if (session.isClosing) throw new ProtocolError(ErrorCode.NotInRoom, 'connection closed');
       await this.membership().authorizeAndJoin(session, roomId, {});
     } catch (error) {
       // The core join refused (connection or room limits, authorizeRoom): a seat this join took
-      // goes back, an existing one goes offline again.
+      // goes back, an existing one goes offline again unless another tab is in the room.
       if (!hadSeat) this.track(this.service.leaveRoom(user.id, roomId));
-      else if (!wasOnline) this.track(this.service.markOffline(user.id, roomId));
+      else this.track(this.offlineUnlessConnected(roomId, user.id));
       throw error;
     }
     const connection = session.memberships.get(roomId);
@@ -124,7 +136,7 @@ export class SpacesLive {
     } catch (error) {
       // Half a join is no join: out of the live room too (a kick or ban that landed meanwhile),
       // without touching the seat or telling anyone.
-      this.endings.set(connection, 'silent');
+      this.quiet.add(connection);
       this.membership().leave(session, roomId);
       throw error;
     }
@@ -181,26 +193,30 @@ export class SpacesLive {
   }
 
   /**
-   * A membership of a Spaces room ended (leave, disconnect, kick, deletion). When it was the
-   * user's last connection there, the seat goes offline (a kick already took it) and the room
-   * hears `room:participant-left` and a `system` message.
+   * A membership of a Spaces room ended by its member (`room:leave`, a disconnect) or by the
+   * application removing the socket room. When it was the user's last connection in the room on
+   * any node, the seat goes offline (a disconnect) or is given up (a leave), and the room hears
+   * `room:participant-left` and a `system` message. Removals the server orders are quiet.
    */
   onLeave(roomId: string, connection: RoomConnection): void {
     const displayName = this.seats.get(connection);
     if (displayName === undefined) return;
     this.seats.delete(connection);
-    const ending = this.endings.get(connection);
-    if (ending === 'silent') return;
-    const { userId } = connection.session.identity;
-    if (this.hasOtherConnection(roomId, userId, connection.session)) return;
+    if (this.quiet.has(connection)) return;
+    const { session } = connection;
+    const { userId } = session.identity;
     // A room the application removed (`RoomManager.remove`) is not the member's leave: seat kept.
     const removed = this.rooms.get(roomId) !== connection.room;
-    const reason = ending ?? (connection.session.isClosing || removed ? 'disconnected' : 'left');
+    const reason = session.isClosing || removed ? 'disconnected' : 'left';
+    // The user's tabs on this node leave one by one when a room is removed: the last one tells.
+    if (this.hasOtherConnection(connection.room, userId, session)) return;
     this.track(
       (async () => {
+        // This membership is out of the directory already: any connection left is another tab.
+        if (await this.isConnected(roomId, userId)) return;
         // A disconnect keeps the seat (offline); leaving on purpose gives it up.
         if (reason === 'disconnected') await this.service.markOffline(userId, roomId);
-        if (reason === 'left') await this.service.leaveRoom(userId, roomId);
+        else await this.service.leaveRoom(userId, roomId);
         await this.announceLeft(roomId, userId, displayName, reason);
       })(),
     );
@@ -235,27 +251,64 @@ export class SpacesLive {
   }
 
   /**
-   * Takes `userId`'s connections on this node out of the room (`room:left` with the reason);
-   * false when there were none.
+   * Takes `userId`'s connections out of the room on every node (`room:left` with the reason),
+   * once the store took the seat. Quiet: the caller tells the room (`announceLeft`), once.
    */
-  removeUser(roomId: string, userId: string, reason: LeaveReason): boolean {
+  removeUser(roomId: string, userId: string, reason: RemovalReason): void {
     const room = this.rooms.get(roomId);
-    if (!room) return false;
-    const mine = [...room.connections.values()].filter((c) => c.session.identity.userId === userId);
-    for (const connection of mine) {
-      this.endings.set(connection, reason);
-      this.membership().leave(connection.session, roomId);
-      connection.session.send(encodeServerMessage({ type: 'room:left', room: roomId, reason }));
-    }
-    return mine.length > 0;
+    if (room) this.takeOut(room, userId, reason);
+    this.send({ kind: 'spaces-user-removed', room: roomId, userId, reason });
   }
 
-  /** A deleted room: every member is taken out (`room:left`, reason `room removed`), unannounced. */
-  removeRoom(roomId: string): void {
-    const room = this.rooms.get(roomId);
-    if (!room) return;
-    for (const connection of room.connections.values()) this.endings.set(connection, 'silent');
+  /**
+   * A deleted room, on every node: its members are taken out (`room:left`, reason `room
+   * removed`), unannounced, and its document is deleted.
+   */
+  async removeRoom(roomId: string): Promise<void> {
+    // Sent before this node removes the socket room: a node holding it hears this first, so its
+    // members' leaves are quiet whichever of the two removes its copy.
+    this.send({ kind: 'spaces-room-deleted', room: roomId });
+    await this.dropRoom(this.rooms.get(roomId), roomId);
+  }
+
+  /** Another node's order about a Spaces room this node holds (see `SpacesBusMessage`). */
+  receive(room: Room, message: SpacesBusMessage): void {
+    switch (message.kind) {
+      case 'spaces-user-removed':
+        this.takeOut(room, message.userId, message.reason);
+        break;
+      case 'spaces-room-deleted':
+        // This node's copy of the document goes too: flushed later, it would bring it back.
+        this.track(this.dropRoom(room, room.id));
+        break;
+    }
+  }
+
+  /** This node's connections of the user leave the room, quietly, each told `room:left`. */
+  private takeOut(room: Room, userId: string, reason: RemovalReason): void {
+    const mine = [...room.connections.values()].filter((c) => c.session.identity.userId === userId);
+    for (const connection of mine) {
+      this.quiet.add(connection);
+      this.membership().leave(connection.session, room.id);
+      connection.session.send(encodeServerMessage({ type: 'room:left', room: room.id, reason }));
+    }
+  }
+
+  /**
+   * Removes the socket room (its members get `room:left`, reason `room removed`, on every node
+   * that holds it; the directory forgets it even where no copy is held) and the document.
+   */
+  private async dropRoom(room: Room | undefined, roomId: string): Promise<void> {
+    for (const connection of room?.connections.values() ?? []) this.quiet.add(connection);
     this.rooms.remove(roomId);
+    try {
+      await this.forgetRoom(roomId);
+    } catch (error) {
+      this.logger.error(
+        { err: error, roomId },
+        "Spaces: deleting a deleted room's document failed",
+      );
+    }
   }
 
   /**
@@ -312,10 +365,18 @@ export class SpacesLive {
       return;
     }
     // No member here: the other nodes' members still hear it.
+    this.send({ kind: 'broadcast', room: roomId, data, exclude, lossy: false });
+  }
+
+  /** Publishes to the nodes holding the room; a failure is logged (this node did its part). */
+  private send(message: SpacesBusMessage | Delivery): void {
     this.bus
-      .publish({ kind: 'broadcast', room: roomId, data, exclude, lossy: false })
+      .publish(message)
       .catch((error: unknown) =>
-        this.logger.error({ err: error, roomId }, 'Spaces event not sent'),
+        this.logger.error(
+          { err: error, roomId: message.room, kind: message.kind },
+          'Spaces: bus publish failed',
+        ),
       );
   }
 
@@ -358,9 +419,8 @@ export class SpacesLive {
     );
   }
 
-  private hasOtherConnection(roomId: string, userId: string, session: ClientSession): boolean {
-    const room = this.rooms.get(roomId);
-    if (!room) return false;
+  /** Whether another seated connection of the user is in this node's copy of the room. */
+  private hasOtherConnection(room: Room, userId: string, session: ClientSession): boolean {
     for (const connection of room.connections.values()) {
       const other = connection.session;
       if (other !== session && other.identity.userId === userId && this.seats.has(connection)) {
@@ -368,6 +428,23 @@ export class SpacesLive {
       }
     }
     return false;
+  }
+
+  /**
+   * Whether the user has a connection in the room on any node. The cluster's directory decides,
+   * as it does admission: it holds every node's connections (joining ones too) and takes a
+   * leaving membership's out before `onLeave`, so of two tabs closing at once on two nodes, the
+   * one asking last sees none left (each node's replica of the room could still show the other).
+   */
+  private async isConnected(roomId: string, userId: string): Promise<boolean> {
+    return (await this.rooms.directory.users(roomId)).includes(userId);
+  }
+
+  /** After a failed join: the seat goes offline unless the user is still in the room somewhere. */
+  private async offlineUnlessConnected(roomId: string, userId: string): Promise<void> {
+    if (!(await this.isConnected(roomId, userId))) {
+      await this.service.markOffline(userId, roomId);
+    }
   }
 
   private track(work: Promise<unknown>): void {
