@@ -3,6 +3,7 @@ import type { OnlineStatus, PresenceUser } from '@roomkit/protocol';
 import { CloseCode } from '@roomkit/protocol';
 import type WebSocket from 'ws';
 import { socketOf } from './frame.js';
+import { Memberships } from './memberships.js';
 import type { Room } from './room.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -103,7 +104,7 @@ export interface SessionLimits {
  * Every send goes through here so backpressure is decided in one place.
  */
 export class ClientSession {
-  readonly memberships = new Map<string, RoomConnection>();
+  readonly memberships = new Memberships();
   readonly bucket: TokenBucket;
   /** Room named in the connection path; messages without `room` go there. */
   defaultRoom: string | null;

@@ -47,7 +47,8 @@ export class Room {
   private descriptionValue: RoomDescription;
   private infoFrameCache: string | null = null;
   /** Members by `userId`, on every node: distinct users, tabs, and presence per user. */
-  private readonly byUser = new Map<string, Map<string, MemberRecord>>();
+  /** Each user's members: the record itself for one tab (nearly always), a Map for several. */
+  private readonly byUser = new Map<string, MemberRecord | Map<string, MemberRecord>>();
   /** Users whose aggregated presence may differ from what members were last sent. */
   readonly dirtyUsers = new Set<string>();
   /** Presence as this node's members were last sent it, one entry per user (the flush's base). */
@@ -83,7 +84,14 @@ export class Room {
 
   /** How many connections `userId` has in the room, on every node. */
   connectionsOf(userId: string): number {
-    return this.byUser.get(userId)?.size ?? 0;
+    const tabs = this.byUser.get(userId);
+    return tabs === undefined ? 0 : tabs instanceof Map ? tabs.size : 1;
+  }
+
+  /** The user's member records on every node. */
+  private tabsOf(userId: string): MemberRecord[] {
+    const tabs = this.byUser.get(userId);
+    return tabs === undefined ? [] : tabs instanceof Map ? [...tabs.values()] : [tabs];
   }
 
   get description(): RoomDescription {
@@ -162,16 +170,16 @@ export class Room {
 
   /** The user's entry as the others see it (tabs folded into one), or undefined if not here. */
   presenceOf(userId: string): PresenceUser | undefined {
-    const members = this.byUser.get(userId);
-    if (!members) return undefined;
-    return aggregatePresence(Array.from(members.values(), (member) => member.user))[0];
+    const tabs = this.tabsOf(userId);
+    if (tabs.length === 0) return undefined;
+    return aggregatePresence(tabs.map((member) => member.user))[0];
   }
 
   /** The ids of this node's connections of `userId`. */
   localConnectionsOf(userId: string): string[] {
     const own: string[] = [];
-    for (const id of this.byUser.get(userId)?.keys() ?? []) {
-      if (this.connections.has(id)) own.push(id);
+    for (const { connectionId } of this.tabsOf(userId)) {
+      if (this.connections.has(connectionId)) own.push(connectionId);
     }
     return own;
   }
@@ -182,12 +190,23 @@ export class Room {
   applyJoined(member: MemberRecord): void {
     this.members.set(member.connectionId, member);
     const { userId } = member.user;
-    let tabs = this.byUser.get(userId);
-    if (!tabs) {
-      tabs = new Map();
-      this.byUser.set(userId, tabs);
+    const tabs = this.byUser.get(userId);
+    if (
+      tabs === undefined ||
+      (!(tabs instanceof Map) && tabs.connectionId === member.connectionId)
+    ) {
+      this.byUser.set(userId, member);
+    } else if (tabs instanceof Map) {
+      tabs.set(member.connectionId, member);
+    } else {
+      this.byUser.set(
+        userId,
+        new Map([
+          [tabs.connectionId, tabs],
+          [member.connectionId, member],
+        ]),
+      );
     }
-    tabs.set(member.connectionId, member);
     this.presenceChanged(userId);
   }
 
@@ -198,8 +217,12 @@ export class Room {
     this.members.delete(connectionId);
     const { userId } = member.user;
     const tabs = this.byUser.get(userId);
-    tabs?.delete(connectionId);
-    if (tabs?.size === 0) this.byUser.delete(userId);
+    if (tabs instanceof Map) {
+      tabs.delete(connectionId);
+      if (tabs.size === 0) this.byUser.delete(userId);
+    } else if (tabs?.connectionId === connectionId) {
+      this.byUser.delete(userId);
+    }
     this.presenceChanged(userId);
     return member;
   }
