@@ -27,7 +27,16 @@ const CLUSTER_TESTS = [
   'rate-limit',
   'room-events',
   'room-settings',
+  'spaces-moderation',
+  'spaces-races',
+  'spaces-realtime',
+  'spaces-signin',
+  'storage-bad-input',
+  'storage-random-network',
+  'storage-sync',
   'upgrade',
+  'y-websocket',
+  'y-websocket-awareness-checks',
 ];
 
 export default defineConfig({

@@ -7,8 +7,8 @@ import {
   StorageFrameKind,
 } from '@roomkit/protocol';
 import * as Y from 'yjs';
-import type { RoomServer } from '../src/index.js';
-import { connect, type Received, type TestClient } from './helpers.js';
+import type { Room, RoomServer } from '../src/index.js';
+import { connect, nodesOf, type Received, type TestClient } from './helpers.js';
 
 export type Encoding = 'binary' | 'base64';
 
@@ -200,4 +200,24 @@ export function contentOf(doc: Y.Doc): unknown {
     map: doc.getMap('map').toJSON(),
     array: doc.getArray('array').toJSON(),
   };
+}
+
+/** The room as each node of the server's cluster holds it (a node without it is left out). */
+export function roomsOf(server: RoomServer, id: string): Room[] {
+  return nodesOf(server).flatMap((node) => node.getRoomManager().get(id) ?? []);
+}
+
+/**
+ * The room's document on each node that has it loaded (one on a single server, every node a
+ * member used storage on in a cluster); throws if no node has it.
+ */
+export function serverDocs(server: RoomServer, id: string): Y.Doc[] {
+  const docs = roomsOf(server, id).flatMap((room) => room.getStorageDocument()?.doc ?? []);
+  if (docs.length === 0) throw new Error(`room "${id}" has no loaded document`);
+  return docs;
+}
+
+/** The room's connections on every node. */
+export function connectionsOf(server: RoomServer, id: string) {
+  return roomsOf(server, id).flatMap((room) => [...room.connections.values()]);
 }

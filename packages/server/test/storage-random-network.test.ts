@@ -19,8 +19,8 @@ import { base64ToBytes, decodeStorageFrame, StorageFrameKind } from '@roomkit/pr
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { openStore, type RoomServer, type ServerConfig, type Store } from '../src/index.js';
-import { join, type Received, startServer, waitUntil } from './helpers.js';
-import { contentOf, DocClient, type Encoding } from './storage-helpers.js';
+import { join, nodesOf, type Received, startServer, waitUntil } from './helpers.js';
+import { contentOf, DocClient, type Encoding, roomsOf, serverDocs } from './storage-helpers.js';
 import { afterThisTest, sqliteFile } from './test-databases.js';
 
 // ---- a tiny seeded PRNG ----
@@ -299,10 +299,9 @@ class Replica {
 /** Yields to the event loop so sockets deliver what is in flight (no fixed delay). */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function serverDoc(server: RoomServer, room: string): Y.Doc {
-  const document = server.getRoomManager().get(room)?.getStorageDocument();
-  if (!document) throw new Error(`room "${room}" has no loaded document`);
-  return document.doc;
+/** Stops every node of the server's cluster (each flushes its documents). */
+async function stopAll(server: RoomServer): Promise<void> {
+  for (const node of nodesOf(server)) await node.stop();
 }
 
 const ENCODINGS: Encoding[] = ['binary', 'base64', 'binary', 'base64', 'binary'];
@@ -329,7 +328,7 @@ async function runSeed(seed: number): Promise<void> {
   });
   const server = await startServer(serverConfig(store));
   // Stopped (flushed) before its store closes, also when the test fails half-way.
-  afterThisTest(() => server.stop());
+  afterThisTest(() => stopAll(server));
   const room = `random-${seed}`;
 
   const replicas = ENCODINGS.map(
@@ -352,7 +351,7 @@ async function runSeed(seed: number): Promise<void> {
     // destroyed) while edits continue offline; the next connection reloads it from the store.
     if (round === ROUNDS / 2) {
       for (const replica of replicas) replica.disconnect(rng);
-      await waitUntil(() => server.getRoomManager().get(room) === undefined, 5000, 'room unload');
+      await waitUntil(() => roomsOf(server, room).length === 0, 5000, 'room unload');
       for (const replica of replicas) randomEdit(rng, replica.doc);
     }
     if (rng.bool(0.5)) await tick();
@@ -362,11 +361,13 @@ async function runSeed(seed: number): Promise<void> {
   for (const replica of replicas) if (!replica.online) await replica.connect(server, room);
   for (const replica of replicas) replica.flushOut(rng, true);
   await Promise.all(replicas.map((replica) => replica.link!.settled()));
-  const expected = () => fullContentOf(serverDoc(server, room));
+  // The first node's copy; every node's must be the same (checked below).
+  const expected = () => fullContentOf(serverDocs(server, room)[0]!);
   const converged = () => {
     for (const replica of replicas) replica.flushIn(rng, true);
     const want = canonical(expected());
-    return replicas.every((replica) => canonical(fullContentOf(replica.doc)) === want);
+    const copies = [...replicas.map((replica) => replica.doc), ...serverDocs(server, room)];
+    return copies.every((doc) => canonical(fullContentOf(doc)) === want);
   };
   // Not converging in time fails below, with a diff of what differs.
   await waitUntil(converged, 5000, 'every replica equals the server document').catch(() => {});
@@ -377,25 +378,27 @@ async function runSeed(seed: number): Promise<void> {
     expect(replica.doc.store.pendingStructs, replica.name).toBeNull();
     expect(replica.doc.store.pendingDs, replica.name).toBeNull();
   }
-  const final = serverDoc(server, room);
-  expect(final.store.pendingStructs).toBeNull();
-  expect(final.store.pendingDs).toBeNull();
   const finalContent = expected();
-  // Something was actually edited (the run is not trivially equal).
-  expect(final.getText('text').length + final.getArray('array').length).toBeGreaterThan(0);
+  for (const final of serverDocs(server, room)) {
+    expect(fullContentOf(final)).toEqual(finalContent);
+    expect(final.store.pendingStructs).toBeNull();
+    expect(final.store.pendingDs).toBeNull();
+    // Something was actually edited (the run is not trivially equal).
+    expect(final.getText('text').length + final.getArray('array').length).toBeGreaterThan(0);
+  }
 
   // The persisted document: stop (flushes), reopen the store, and sync a fresh client.
-  await server.stop();
+  await stopAll(server);
   await store.close();
   storeOpen = false;
   const reopened = await openStore(file);
   afterThisTest(() => reopened.close());
   const restarted = await startServer(serverConfig(reopened));
-  afterThisTest(() => restarted.stop());
+  afterThisTest(() => stopAll(restarted));
   const fresh = await DocClient.open(restarted, room, 'fresh', rng.pick(['binary', 'base64']));
   afterThisTest(() => fresh.doc.destroy());
   expect(fullContentOf(fresh.doc)).toEqual(finalContent);
-  expect(fullContentOf(serverDoc(restarted, room))).toEqual(finalContent);
+  for (const doc of serverDocs(restarted, room)) expect(fullContentOf(doc)).toEqual(finalContent);
 }
 
 describe('storage over a random network (seeded)', () => {

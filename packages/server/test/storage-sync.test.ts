@@ -2,7 +2,7 @@ import { ErrorCode, encodeStorageFrame, StorageFrameKind } from '@roomkit/protoc
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { join, startServer, waitUntil } from './helpers.js';
-import { DocClient } from './storage-helpers.js';
+import { connectionsOf, DocClient, roomsOf, serverDocs } from './storage-helpers.js';
 
 describe('storage sync', () => {
   it.each(['binary', 'base64'] as const)(
@@ -18,9 +18,10 @@ describe('storage sync', () => {
       expect(bob.updates[0]!.clock).toBeGreaterThan(0);
       if (encoding === 'base64') expect(bob.updates[0]!.from).toBe('alice');
       expect(alice.updates).toHaveLength(0);
-      const room = server.getRoomManager().get('doc')!;
-      expect(room.storageInitialized).toBe(true);
-      expect(room.getStorageDocument()!.doc.getText('text').toString()).toBe('hello');
+      // Every node the two members are on has the document, with the edit.
+      for (const room of roomsOf(server, 'doc')) expect(room.storageInitialized).toBe(true);
+      for (const doc of serverDocs(server, 'doc'))
+        expect(doc.getText('text').toString()).toBe('hello');
     },
   );
 
@@ -81,8 +82,9 @@ describe('storage sync', () => {
     );
     expect(alice.text()).toContain('alice');
     expect(alice.text()).toContain('bob');
-    const server_ = server.getRoomManager().get('same')!.getStorageDocument()!;
-    expect(server_.doc.getText('text').toString()).toBe(alice.text());
+    for (const doc of serverDocs(server, 'same')) {
+      expect(doc.getText('text').toString()).toBe(alice.text());
+    }
   });
 
   it("Yjs's own formatting cleanup on the server reaches everyone, with the sender's change", async () => {
@@ -101,16 +103,16 @@ describe('storage sync', () => {
     const offline = Y.encodeStateVector(bob.doc);
     bob.doc.getText('text').format(0, 5, { bold: true });
     await bob.push(Y.encodeStateAsUpdate(bob.doc, offline));
-    const server_ = server.getRoomManager().get('format')!.getStorageDocument()!.doc;
+    const [server_, ...otherNodes] = serverDocs(server, 'format');
     const vector = (doc: Y.Doc) => Buffer.from(Y.encodeStateVector(doc)).toString('hex');
     const deltas = (doc: Y.Doc) => JSON.stringify(doc.getText('text').toDelta());
     await waitUntil(
       () =>
-        [alice, bob, carol].every(
-          (c) => vector(c.doc) === vector(server_) && deltas(c.doc) === deltas(server_),
+        [...[alice, bob, carol].map((c) => c.doc), ...otherNodes].every(
+          (doc) => vector(doc) === vector(server_!) && deltas(doc) === deltas(server_!),
         ),
       3000,
-      'every member has exactly the server document',
+      'every member (and node) has exactly the server document',
     );
   });
 
@@ -142,7 +144,7 @@ describe('storage sync', () => {
     await alice.settled();
     await waitUntil(() => changes.length === 2, 3000, 'two onStorageChange calls');
     expect(changes.every((c) => c.roomId === 'persist' && c.bytes > 0)).toBe(true);
-    const snapshot = first.getRoomManager().get('persist')!.getStorageDocument()!.serialize();
+    const snapshot = roomsOf(first, 'persist')[0]!.getStorageDocument()!.serialize();
 
     const second = await startServer({
       initialStorage: async (roomId) => (roomId === 'persist' ? snapshot : null),
@@ -168,10 +170,9 @@ describe('storage sync', () => {
     const socket = (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     socket.pause();
     const synced = reader.sync();
-    const room = server.getRoomManager().get('big')!;
     await waitUntil(
       () =>
-        [...room.connections.values()].some((c) => c.user.userId === 'r' && c.storage === 'binary'),
+        connectionsOf(server, 'big').some((c) => c.user.userId === 'r' && c.storage === 'binary'),
       5000,
       'the server answered the sync',
     );
@@ -202,21 +203,21 @@ describe('storage sync', () => {
       payload: new Uint8Array(0),
     });
     for (let i = 0; i < 6; i++) client.ws.send(request);
-    const room = server.getRoomManager().get('hoard')!;
     await waitUntil(
-      () => ![...room.connections.values()].some((c) => c.user.userId === 'h'),
+      () =>
+        !connectionsOf(server, 'hoard').some((c) => c.user.userId === 'h') &&
+        roomsOf(server, 'hoard').every((room) => room.size === 1),
       5000,
-      'the hoarder is closed',
+      'the hoarder is closed, and gone from the room on every node',
     );
-    expect(room.size).toBe(1);
   });
 
   it('a room without storage use has no document loaded', async () => {
     const server = await startServer();
     await join(server, 'plain', 'p');
-    const room = server.getRoomManager().get('plain')!;
-    expect(room.storageInitialized).toBe(false);
-    expect(room.getStorageDocument()).toBeNull();
+    const [room] = roomsOf(server, 'plain');
+    expect(room!.storageInitialized).toBe(false);
+    expect(room!.getStorageDocument()).toBeNull();
   });
 });
 
@@ -248,9 +249,9 @@ describe('read-only connections', () => {
       await editor.settled();
       await waitUntil(() => viewer.text() === editor.text(), 3000, 'viewer gets updates');
     }
-    expect(
-      server.getRoomManager().get('ro')!.getStorageDocument()!.doc.getText('text').toString(),
-    ).not.toContain('nope');
+    for (const doc of serverDocs(server, 'ro')) {
+      expect(doc.getText('text').toString()).not.toContain('nope');
+    }
   });
 
   it("authorizeRoom 'read-only' limits that room only", async () => {
@@ -285,8 +286,7 @@ describe('refusals change nothing', () => {
       update: Buffer.from(Y.encodeStateAsUpdate(scratch)).toString('base64'),
     });
     await expect(refused).rejects.toMatchObject({ reply: { code: ErrorCode.InvalidUpdate } });
-    const doc = server.getRoomManager().get('sv')!.getStorageDocument()!;
-    expect(doc.doc.getText('text').toString()).toBe('');
+    for (const doc of serverDocs(server, 'sv')) expect(doc.getText('text').toString()).toBe('');
     alice.doc.getText('text').insert(0, 'next');
     await alice.settled();
     await waitUntil(() => bob.text() === 'next', 3000, 'the next edit only');

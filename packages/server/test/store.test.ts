@@ -327,6 +327,86 @@ function suite(create: () => Promise<Backend>) {
     );
   });
 
+  /** A replica of a document (a node's copy), built from `updates`. */
+  function replica(...updates: Uint8Array[]): Y.Doc {
+    const doc = new Y.Doc();
+    for (const update of updates) Y.applyUpdate(doc, update);
+    return doc;
+  }
+
+  /** Appends `text` on `doc` (a member's edit taken by that node); returns the update. */
+  function type(doc: Y.Doc, text: string): Uint8Array {
+    const update = updateFrom(doc, (d) => d.getText('text').insert(d.getText('text').length, text));
+    Y.applyUpdate(doc, update);
+    return update;
+  }
+
+  it("compacting keeps another node's updates the snapshot lacks (two nodes writing one room)", async () => {
+    // Two connections, as two nodes have. Both hold the room's document; each takes an edit
+    // from its own member and stores it, and the other's has not reached it yet.
+    const [nodeA, nodeB] = [await open(), await open()];
+    const base = type(new Y.Doc(), 'base.');
+    await nodeA.writeDocuments([{ roomId: 'race', updates: [base] }]);
+    const [a, b] = [replica(base), replica(base)];
+    const fromA = type(a, ' a1');
+    const fromB = type(b, ' b1');
+    await nodeB.writeDocuments([{ roomId: 'race', updates: [fromB] }]);
+    // A compacts with its copy, which lacks b1: b1's row is merged in, not dropped.
+    await nodeA.writeDocuments([
+      { roomId: 'race', updates: [fromA], snapshot: Y.encodeStateAsUpdate(a) },
+    ]);
+    // Concurrent inserts at one place: Yjs orders them (by client id) the same everywhere.
+    const both = replica(base, fromA, fromB);
+    expect(await storedText(nodeB, 'race')).toBe(both.getText('text').toString());
+    expect(await rowCounts(nodeB, 'race')).toEqual({ updates: 0, snapshots: 1 });
+    // B compacts with its copy, which lacks a1 (folded into A's snapshot already): kept too.
+    const later = type(b, ' b2');
+    await nodeB.writeDocuments([
+      { roomId: 'race', updates: [later], snapshot: Y.encodeStateAsUpdate(b) },
+    ]);
+    Y.applyUpdate(both, later);
+    expect(await storedText(nodeA, 'race')).toBe(both.getText('text').toString());
+    for (const word of ['base.', ' a1', ' b1', ' b2']) {
+      expect(both.getText('text').toString()).toContain(word);
+    }
+    expect(await rowCounts(nodeA, 'race')).toEqual({ updates: 0, snapshots: 1 });
+  });
+
+  it.runIf(create === postgresBackend)(
+    'compactions and appends of one room from several nodes at once lose nothing',
+    async () => {
+      const nodes = [await open(), await open(), await open()];
+      const copies = nodes.map(() => new Y.Doc());
+      const all = new Y.Doc();
+      for (let round = 0; round < 8; round++) {
+        // Each node takes an edit; the first two compact (each with a copy that lacks the
+        // others' edits of this round), the third appends, all at once.
+        const updates = copies.map((copy, i) => type(copy, ` n${i}r${round}`));
+        for (const update of updates) Y.applyUpdate(all, update);
+        await Promise.all(
+          nodes.map((node, i) =>
+            node.writeDocuments([
+              i < 2
+                ? {
+                    roomId: 'busy',
+                    updates: [updates[i]!],
+                    snapshot: Y.encodeStateAsUpdate(copies[i]!),
+                  }
+                : { roomId: 'busy', updates: [updates[i]!] },
+            ]),
+          ),
+        );
+      }
+      const stored = rebuild(await nodes[0]!.loadDocument('busy'))
+        .getText('text')
+        .toString();
+      expect(stored.length).toBe(all.getText('text').length);
+      for (let round = 0; round < 8; round++) {
+        for (let i = 0; i < 3; i++) expect(stored).toContain(` n${i}r${round}`);
+      }
+    },
+  );
+
   it('a room unloaded after its cleanup grace is compacted, saved and freed; a rejoin reloads it', async () => {
     const store = await open();
     const server = await serve(store, { roomConfig: { cleanupTimeoutMs: 20 } });

@@ -22,6 +22,7 @@ import {
   type TestClient,
   usersOf,
   waitUntil,
+  wsUrl,
 } from './helpers.js';
 
 type ProviderOptions = NonNullable<ConstructorParameters<typeof WebsocketProvider>[3]>;
@@ -121,7 +122,8 @@ class RawPeer {
   }
 
   static async open(server: RoomServer, room: string, userId: string): Promise<RawPeer> {
-    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/yjs/${room}?userId=${userId}`);
+    // The cluster's next node in turn: peers spread over the nodes like clients.
+    const socket = new WebSocket(wsUrl(server, `/yjs/${room}`, `userId=${userId}`));
     sockets.add(socket);
     const peer = new RawPeer(socket);
     await new Promise<void>((resolve, reject) => {
@@ -474,16 +476,11 @@ describe('y-websocket awareness states get the checks presence metadata gets', (
   it("a stock provider's state still reaches Roomkit members, and its peers", async () => {
     const { server, watcher } = await setup('stock');
     const provide = (userId: string) => {
-      const provider = new WebsocketProvider(
-        `ws://127.0.0.1:${server.port}/yjs`,
-        'stock',
-        new Y.Doc(),
-        {
-          WebSocketPolyfill,
-          params: { userId },
-          disableBc: true,
-        },
-      );
+      const provider = new WebsocketProvider(wsUrl(server, '/yjs'), 'stock', new Y.Doc(), {
+        WebSocketPolyfill,
+        params: { userId },
+        disableBc: true,
+      });
       providers.add(provider);
       return provider;
     };

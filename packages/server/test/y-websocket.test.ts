@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import {
+  InProcessCluster,
   openStore,
   type PresenceUser,
   type RoomServer,
@@ -22,12 +23,14 @@ import {
   findUser,
   join,
   nextPresence,
+  nodesOf,
   startServer,
   type TestClient,
   upgradeStatus,
   waitUntil,
+  wsUrl,
 } from './helpers.js';
-import { contentOf, DocClient } from './storage-helpers.js';
+import { connectionsOf, contentOf, DocClient, serverDocs } from './storage-helpers.js';
 import { sqliteFile } from './test-databases.js';
 
 type ProviderOptions = NonNullable<ConstructorParameters<typeof WebsocketProvider>[3]>;
@@ -47,16 +50,25 @@ afterEach(() => {
   rawSockets.clear();
 });
 
+/** The y-websocket endpoint (of the cluster's next node in turn: peers spread like clients). */
 function yjsUrl(server: RoomServer, path = '/yjs'): string {
-  return `ws://127.0.0.1:${server.port}${path}`;
+  return wsUrl(server, path);
 }
 
 /** A stock provider for `room` as `userId` (BroadcastChannel off: sync must go through the server). */
+interface ProvideOptions {
+  doc?: Y.Doc;
+  path?: string;
+  params?: Record<string, string>;
+  /** Another provider's awareness (its clock goes on), as when a provider reconnects. */
+  awareness?: ProviderOptions['awareness'];
+}
+
 function provide(
   server: RoomServer,
   room: string,
   userId: string,
-  options: { doc?: Y.Doc; path?: string; params?: Record<string, string> } = {},
+  options: ProvideOptions = {},
 ): WebsocketProvider {
   const provider = new WebsocketProvider(
     yjsUrl(server, options.path),
@@ -67,6 +79,7 @@ function provide(
       params: options.params ?? { userId },
       disableBc: true,
       maxBackoffTime: 200,
+      ...(options.awareness ? { awareness: options.awareness } : {}),
     },
   );
   providers.add(provider);
@@ -81,17 +94,21 @@ async function providerIn(
   server: RoomServer,
   room: string,
   userId: string,
-  options: { doc?: Y.Doc; path?: string; params?: Record<string, string> } = {},
+  options: ProvideOptions = {},
 ): Promise<WebsocketProvider> {
   const provider = provide(server, room, userId, options);
   await synced(provider, `${userId} synced`);
   return provider;
 }
 
-function serverDoc(server: RoomServer, room: string): Y.Doc {
-  const document = server.getRoomManager().get(room)?.getStorageDocument();
-  if (!document) throw new Error(`room "${room}" has no loaded document`);
-  return document.doc;
+/** Whether every node that has the room's document loaded holds `want`. */
+function serverHas(server: RoomServer, room: string, want: Y.Doc): boolean {
+  return serverDocs(server, room).every((doc) => same(doc, want));
+}
+
+/** Stops every node of the server's cluster (each flushes its documents). */
+async function stopAll(server: RoomServer): Promise<void> {
+  for (const node of nodesOf(server)) await node.stop();
 }
 
 function same(a: Y.Doc, b: Y.Doc): boolean {
@@ -177,7 +194,7 @@ describe('y-websocket: document sync with Roomkit clients', () => {
     provider.doc.getMap('map').set('from', 'provider');
     provider.doc.getArray('array').push([1, { nested: true }]);
     await waitUntil(() => same(alice.doc, provider.doc) && same(bob.doc, provider.doc));
-    expect(contentOf(serverDoc(server, 'shared'))).toEqual(contentOf(provider.doc));
+    await waitUntil(() => serverHas(server, 'shared', provider.doc), 3000, 'every node has it');
 
     // Roomkit edits after it joined reach it too.
     bob.doc.getText('text').insert(0, '> ');
@@ -198,7 +215,7 @@ describe('y-websocket: document sync with Roomkit clients', () => {
     expect(alice.text()).toContain('room ');
     expect(alice.text()).toContain('offline');
     expect(alice.doc.getMap('map').get('k')).toBe('v');
-    expect(contentOf(serverDoc(server, 'prefilled'))).toEqual(contentOf(alice.doc));
+    await waitUntil(() => serverHas(server, 'prefilled', alice.doc), 3000, 'every node has it');
   });
 
   it('concurrent edits from a provider and a Roomkit client converge, keeping both', async () => {
@@ -225,7 +242,7 @@ describe('y-websocket: document sync with Roomkit clients', () => {
     expect(text.match(/P/g)?.length).toBe(20);
     expect(text.replace(/[AP]/g, '')).toBe('base');
     expect(alice.doc.getArray('array').length).toBe(40);
-    expect(contentOf(serverDoc(server, 'race'))).toEqual(contentOf(alice.doc));
+    await waitUntil(() => serverHas(server, 'race', alice.doc), 3000, 'every node has it');
   });
 
   it('with a store: a provider first in the room waits for the document to load, and its edits persist', async () => {
@@ -239,10 +256,12 @@ describe('y-websocket: document sync with Roomkit clients', () => {
       doc.getText('text').insert(0, 'brought along');
       const provider = await providerIn(first, 'stored', 'yuki', { doc });
       provider.doc.getMap('map').set('typed', 'after sync');
-      await waitUntil(() => serverDoc(first, 'stored').getMap('map').get('typed') === 'after sync');
+      await waitUntil(() =>
+        serverDocs(first, 'stored').every((d) => d.getMap('map').get('typed') === 'after sync'),
+      );
       provider.destroy();
       // stop() flushes everything to the store.
-      await first.stop();
+      await stopAll(first);
 
       const reopened = await openStore(file);
       const second = await startServer({ store: reopened });
@@ -253,7 +272,7 @@ describe('y-websocket: document sync with Roomkit clients', () => {
     } finally {
       // Each server stops (and flushes) before its store closes.
       for (const { server, store } of open) {
-        await server.stop();
+        await stopAll(server);
         await store.close();
       }
     }
@@ -269,7 +288,7 @@ describe('y-websocket: document sync with Roomkit clients', () => {
     two.doc.getMap('map').set('x', [1, 2]);
     await waitUntil(() => same(one.doc, two.doc) && one.doc.getMap('map').has('x'));
     expect(one.doc.getText('text').toString()).toBe('hello world');
-    expect(contentOf(serverDoc(server, 'pair'))).toEqual(contentOf(one.doc));
+    await waitUntil(() => serverHas(server, 'pair', one.doc), 3000, 'every node has it');
   });
 
   it('a provider the server dropped reconnects and catches up both ways', async () => {
@@ -285,8 +304,7 @@ describe('y-websocket: document sync with Roomkit clients', () => {
         if (status === 'disconnected') resolve();
       });
     });
-    const room = server.getRoomManager().get('drop')!;
-    const peer = [...room.connections.values()].find((c) => c.session.wire === 'y-websocket');
+    const peer = connectionsOf(server, 'drop').find((c) => c.session.wire === 'y-websocket');
     peer!.session.ws.terminate();
     await disconnected;
 
@@ -381,8 +399,9 @@ describe('y-websocket: awareness and presence', () => {
     }
     // The server drops the provider (its only y-websocket peer). The provider forgets the
     // others' states but remembers their clocks, and ignores a state with an older clock.
-    const room = server.getRoomManager().get('mirror-again')!;
-    const peer = [...room.connections.values()].find((c) => c.session.wire === 'y-websocket');
+    const peer = connectionsOf(server, 'mirror-again').find(
+      (c) => c.session.wire === 'y-websocket',
+    );
     peer!.session.ws.terminate();
     await waitUntil(() => !provider.wsconnected, 3000, 'provider disconnected');
     expect(carolAt('four')()).toBe(false);
@@ -398,8 +417,7 @@ describe('y-websocket: awareness and presence', () => {
     const hasCarol = () =>
       awarenessStates(provider).some((state) => field(state, 'user', 'id') === 'carol');
     await waitUntil(hasCarol, 3000, 'carol at the provider');
-    const room = server.getRoomManager().get('mirror-stay')!;
-    const peer = [...room.connections.values()].find((c) => c.user.userId === 'yuki');
+    const peer = connectionsOf(server, 'mirror-stay').find((c) => c.user.userId === 'yuki');
     peer!.session.ws.terminate();
     await waitUntil(() => !provider.wsconnected, 3000, 'provider disconnected');
     expect(hasCarol()).toBe(false);
@@ -414,8 +432,7 @@ describe('y-websocket: awareness and presence', () => {
     const watcher = await join(server, 'alive', 'watcher');
     await providerIn(server, 'alive', 'yuki');
     await nextPresence(watcher, (users) => findUser(users, 'yuki') !== undefined, 'alive');
-    const room = server.getRoomManager().get('alive')!;
-    const peer = [...room.connections.values()].find((c) => c.user.userId === 'yuki')!;
+    const peer = connectionsOf(server, 'alive').find((c) => c.user.userId === 'yuki')!;
     const joinedAt = Date.now();
     // A provider never sends `heartbeat`; it answers the server's pings, checked every 50 ms.
     await waitUntil(
@@ -479,9 +496,8 @@ describe('y-websocket: awareness and presence', () => {
     // Providers send back every awareness change they apply, the mirrored members' too: those
     // echoes must not make carol's entry "one's", to be removed with one's own when it goes.
     one.disconnect();
-    const room = server.getRoomManager().get('echo')!;
     await waitUntil(
-      () => ![...room.connections.values()].some((c) => c.user.userId === 'one'),
+      () => !connectionsOf(server, 'echo').some((c) => c.user.userId === 'one'),
       3000,
       'one left the room',
     );
@@ -498,8 +514,7 @@ describe('y-websocket: awareness and presence', () => {
     one.awareness.setLocalStateField('user', { name: 'One' });
     const oneAtTwo = () => field(two.awareness.getStates().get(one.doc.clientID), 'user', 'name');
     await waitUntil(() => oneAtTwo() === 'One', 3000, 'one at two');
-    const room = server.getRoomManager().get('back')!;
-    const peer = [...room.connections.values()].find((c) => c.user.userId === 'one');
+    const peer = connectionsOf(server, 'back').find((c) => c.user.userId === 'one');
     peer!.session.ws.terminate();
     await waitUntil(() => oneAtTwo() === undefined, 3000, 'one removed at two');
     await waitUntil(() => one.wsconnected && one.synced, 5000, 'one back');
@@ -540,6 +555,80 @@ describe('y-websocket: awareness and presence', () => {
     expect(field(watcher.awareness.getStates().get(victim.doc.clientID), 'user', 'name')).toBe(
       'Victim',
     );
+  });
+});
+
+describe('y-websocket: across two nodes of a cluster', () => {
+  /** Two nodes of one cluster (whatever ROOMKIT_TEST_NODES says). */
+  async function twoNodes(): Promise<[RoomServer, RoomServer]> {
+    const cluster = new InProcessCluster();
+    const a = await startServer({ bus: cluster.bus('a') });
+    const b = await startServer({ bus: cluster.bus('b') });
+    return [a, b];
+  }
+
+  it("a provider arriving on one node gets the other node's states at once, and their changes and removals after", async () => {
+    const [a, b] = await twoNodes();
+    const one = await providerIn(a, 'spread', 'one');
+    one.awareness.setLocalStateField('user', { name: 'One' });
+    await join(a, 'spread', 'carol', 'Carol');
+    const two = await providerIn(b, 'spread', 'two');
+    const oneAtTwo = () => field(two.awareness.getStates().get(one.doc.clientID), 'user', 'name');
+    const carolAtTwo = () =>
+      awarenessStates(two).find((state) => field(state, 'user', 'id') === 'carol');
+    await waitUntil(() => oneAtTwo() === 'One' && carolAtTwo() !== undefined, 3000, 'both at two');
+    // And back: two's state at one, then changes both ways.
+    two.awareness.setLocalStateField('user', { name: 'Two' });
+    await waitUntil(
+      () => field(one.awareness.getStates().get(two.doc.clientID), 'user', 'name') === 'Two',
+      3000,
+      'two at one',
+    );
+    one.awareness.setLocalStateField('user', { name: 'One again' });
+    await waitUntil(() => oneAtTwo() === 'One again', 3000, "one's change at two");
+    // A Roomkit member joining on the node of two shows at one.
+    const dave = await join(b, 'spread', 'dave', 'Dave');
+    await waitUntil(
+      () => awarenessStates(one).some((state) => field(state, 'user', 'id') === 'dave'),
+      3000,
+      'dave at one',
+    );
+    one.disconnect();
+    await dave.close();
+    await waitUntil(() => oneAtTwo() === undefined, 3000, 'one removed at two');
+    expect(carolAtTwo()).toBeDefined();
+  });
+
+  it("a provider reconnecting to the other node is taken there, with its state's clock as it was", async () => {
+    const [a, b] = await twoNodes();
+    const watcher = await join(b, 'moving', 'watcher');
+    const doc = new Y.Doc();
+    const first = await providerIn(a, 'moving', 'yuki', { doc });
+    first.awareness.setLocalStateField('user', { name: 'Yuki' });
+    const named = (users: PresenceUser[]) =>
+      metadataAwareness(findUser(users, 'yuki'), 'user', 'name') === 'Yuki';
+    await nextPresence(watcher, named, 'moving');
+    // Node a removes its state at the clock it had; the provider comes back through node b with
+    // the same awareness, so the same clock: node b must not take it for an echo of a's client.
+    first.disconnect();
+    await nextPresence(watcher, (users) => findUser(users, 'yuki') === undefined, 'moving');
+    await providerIn(b, 'moving', 'yuki', { doc, awareness: first.awareness });
+    await nextPresence(watcher, named, 'moving');
+  });
+
+  it('a provider on one node and Roomkit clients on the other edit one document', async () => {
+    const [a, b] = await twoNodes();
+    const alice = await DocClient.open(b, 'doc', 'alice', 'binary');
+    const bob = await DocClient.open(b, 'doc', 'bob', 'base64');
+    alice.doc.getText('text').insert(0, 'from b');
+    await alice.settled();
+    const provider = await providerIn(a, 'doc', 'yuki');
+    await waitUntil(() => same(provider.doc, alice.doc), 3000, 'the provider has the document');
+    provider.doc.getMap('map').set('from', 'a');
+    await waitUntil(() => same(bob.doc, provider.doc), 3000, "bob has the provider's edit");
+    bob.doc.getText('text').insert(0, '> ');
+    await waitUntil(() => same(alice.doc, provider.doc), 3000, "the provider has bob's edit");
+    for (const server of [a, b]) expect(serverHas(server, 'doc', provider.doc)).toBe(true);
   });
 });
 
@@ -705,8 +794,8 @@ describe('y-websocket: the endpoint', () => {
       // The identity is the authenticated one.
       await nextPresence(watcher, (users) => findUser(users, 'yuki') !== undefined, 'secure');
       provider.doc.getText('text').insert(0, 'authorized');
-      await waitUntil(
-        () => serverDoc(server, 'secure').getText('text').toString() === 'authorized',
+      await waitUntil(() =>
+        serverDocs(server, 'secure').every((d) => d.getText('text').toString() === 'authorized'),
       );
     });
 
@@ -750,9 +839,10 @@ describe('y-websocket: the endpoint', () => {
         (users) => metadataAwareness(findUser(users, 'viewer'), 'marker') === 'after-edits',
         'ro',
       );
-      const doc = serverDoc(server, 'ro');
-      expect(doc.getText('text').toString()).toBe('visible');
-      expect(doc.getMap('map').has('evil')).toBe(false);
+      for (const doc of serverDocs(server, 'ro')) {
+        expect(doc.getText('text').toString()).toBe('visible');
+        expect(doc.getMap('map').has('evil')).toBe(false);
+      }
       expect(editor.text()).toBe('visible');
       expect(editor.updates).toHaveLength(0);
       // Roomkit connections still work, and the viewer still gets their updates.
@@ -760,7 +850,9 @@ describe('y-websocket: the endpoint', () => {
       editor.doc.getText('text').insert(7, '!');
       await editor.settled();
       await waitUntil(() => viewer.doc.getText('text').toString() === 'nope visible!');
-      expect(serverDoc(server, 'ro').getText('text').toString()).toBe('visible!');
+      await waitUntil(() =>
+        serverDocs(server, 'ro').every((d) => d.getText('text').toString() === 'visible!'),
+      );
     });
   });
 });

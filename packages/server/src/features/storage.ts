@@ -6,6 +6,7 @@ import {
   type StorageFrame,
   StorageFrameKind,
 } from '@roomkit/protocol';
+import type { Delivery } from '../bus/messages.js';
 import type { ResolvedStorage } from '../config.js';
 import { runHook } from '../hooks.js';
 import type { Room } from '../rooms/room.js';
@@ -22,12 +23,16 @@ import {
   type RoomTarget,
 } from './feature.js';
 
+type StorageDelivery = Extract<Delivery, { kind: 'storage' }>;
+
 /**
  * CRDT storage: one Yjs document per room, loaded on first use. A client syncs with the
  * y-protocols two-step exchange (its state vector in, what it lacks out, the server's vector
  * back) as binary frames or base64 JSON, and from then on receives the others' updates in the
  * encoding it chose. An update is validated, applied, broadcast at once, and acknowledged once
- * it is durable in the store.
+ * it is durable in the store. In a cluster every node that has the document loaded applies every
+ * update (the node that took it from its member stores it); a node loading it merges the copies
+ * the other nodes have with the store's.
  */
 export class StorageFeature implements Feature {
   readonly name = 'storage';
@@ -83,7 +88,35 @@ export class StorageFeature implements Feature {
       },
       logger: ctx.logger,
       isRoomLive: (roomId) => ctx.rooms.get(roomId) !== undefined,
+      peerDocuments: (roomId) => ctx.rooms.query('document', roomId),
     });
+    ctx.rooms.answerQueries('document', (roomId) => this.registry.get(roomId)?.serialize() ?? null);
+    ctx.rooms.onDelivery('storage', (room, message) => this.fromOtherNode(room, message));
+  }
+
+  /**
+   * Another node's change to the room's document (that node broadcast it and stores it): applied
+   * to this node's copy, and what it changed there delivered to the members here (who are synced
+   * with the copy; a node without the document loaded has none to tell). A change holding more
+   * than the update (parts the copy held pending, Yjs's own cleanup) goes to every member on
+   * every node, and what Yjs derived here is this node's to store.
+   */
+  private fromOtherNode(room: Room, message: StorageDelivery): void {
+    const applied = this.registry.applyRemote(room.id, message.update);
+    if (applied === null) return;
+    if (applied.failed) {
+      this.ctx.logger.error(
+        { roomId: room.id },
+        "another node's document update could not be applied in full here",
+      );
+    }
+    const { changes } = applied;
+    if (changes === null) return;
+    if (applied.beyondSender) room.broadcastStorage(changes, this.ctx.clock.now(), message.from);
+    else room.deliverStorage(changes, message.clock, message.from, message.exclude);
+    if (applied.derived !== null) {
+      this.registry.writer?.append(room.id, applied.derived).catch(() => {});
+    }
   }
 
   /** A binary storage frame from a Roomkit connection (already decoded and room-resolved). */

@@ -28,6 +28,11 @@ export interface Applied {
   derived: Uint8Array | null;
 }
 
+/** The outcome of applying another node's update (see `RoomDocument.applyRemote`). */
+export interface RemoteApplied extends Omit<Applied, 'store'> {
+  failed: boolean;
+}
+
 /** Merges the updates of the transactions one apply caused (usually one). */
 function merged(updates: readonly Uint8Array[]): Uint8Array | null {
   if (updates.length === 0) return null;
@@ -44,6 +49,9 @@ export class PartlyAppliedError extends ProtocolError {
     super(ErrorCode.InvalidUpdate, 'the Yjs update could not be applied in full');
   }
 }
+
+/** The origin of transactions that apply another node's update. */
+const REMOTE = Symbol('remote update');
 
 function invalid(what: string): ProtocolError {
   return new ProtocolError(ErrorCode.InvalidUpdate, what);
@@ -167,6 +175,36 @@ export class RoomDocument implements StorageDocument {
       this.bytes += integrated.length;
       throw new PartlyAppliedError(integrated);
     }
+    const { changes, derived, beyondSender } = this.changesSince(origin, hadPending);
+    // An update waiting for parts it depends on changes nothing yet, but must be kept.
+    const store = changes !== null || this.hasPending();
+    if (store) this.bytes += update.length + (derived?.length ?? 0);
+    return { changes, store, beyondSender, derived };
+  }
+
+  /**
+   * Applies an update another node applied (and checked) already: that node broadcast and
+   * stores it. What it changed here may hold more (parts this copy held pending, Yjs's own
+   * cleanup: see `Applied`); then every node and member needs the changes, and what Yjs derived
+   * here is this node's to store. `failed`: Yjs threw half-way, which only a copy that differs
+   * from the other node's can cause; what it integrated before is in the changes all the same.
+   */
+  applyRemote(update: Uint8Array): RemoteApplied {
+    const hadPending = this.hasPending();
+    this.emitted = [];
+    let failed = false;
+    try {
+      Y.applyUpdate(this.doc, update, REMOTE);
+    } catch {
+      failed = true;
+    }
+    const applied = this.changesSince(REMOTE, hadPending);
+    this.bytes += update.length + (applied.derived?.length ?? 0);
+    return { ...applied, failed };
+  }
+
+  /** Sorts out what applying one update (in a transaction of `origin`) emitted. */
+  private changesSince(origin: unknown, hadPending: boolean): Omit<Applied, 'store'> {
     const events = this.takeEmitted();
     // Nearly always one transaction, the update's own: then no merging and no extra arrays.
     let changes: Uint8Array | null;
@@ -178,15 +216,7 @@ export class RoomDocument implements StorageDocument {
       changes = merged(events.map((event) => event.update));
       derived = merged(events.filter((e) => e.origin !== origin).map((e) => e.update));
     }
-    // An update waiting for parts it depends on changes nothing yet, but must be kept.
-    const store = changes !== null || this.hasPending();
-    if (store) this.bytes += update.length + (derived?.length ?? 0);
-    return {
-      changes,
-      store,
-      beyondSender: derived !== null || (hadPending && changes !== null),
-      derived,
-    };
+    return { changes, derived, beyondSender: derived !== null || (hadPending && changes !== null) };
   }
 
   /** The updates emitted since the last call, and forget them. */

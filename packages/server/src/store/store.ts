@@ -18,8 +18,10 @@ export interface DocumentWrite {
   /** Updates to append, in order. */
   updates: readonly Uint8Array[];
   /**
-   * When set, the room is compacted in the same transaction: this becomes the room's snapshot
-   * (it must contain every update the room ever had) and the appended updates are dropped.
+   * When set, the room is compacted in the same transaction: this (the writer's whole document,
+   * so it contains `updates`) merged with the stored snapshot and appended updates becomes the
+   * room's snapshot, and the appended updates it merged are dropped. Merging keeps what other
+   * nodes wrote for the room and this document does not have yet.
    */
   snapshot?: Uint8Array;
 }

@@ -1,7 +1,7 @@
 import type { PresenceUser } from '@roomkit/protocol';
 import type { ClientSession } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
-import type { AwarenessEntry } from './y-websocket-protocol.js';
+import type { AwarenessClient, AwarenessEntry } from './y-websocket-protocol.js';
 
 /** A 32-bit client id for a Roomkit connection's awareness entry (FNV-1a of its id). */
 function clientIdFor(connectionId: string): number {
@@ -38,13 +38,34 @@ interface Mirrored {
   json: string;
 }
 
+/** A client of another node's connection, as this node last heard of it. */
+interface OtherNodesClient {
+  clock: number;
+  /** False once it was removed (kept a while, so a late echo of its state is known as one). */
+  present: boolean;
+  seenAt: number;
+}
+
 /**
- * A room's awareness as its y-websocket peers see it: the peers' own states (kept so a newcomer
- * gets them all at once) and one mirrored entry per Roomkit connection, built from its presence.
+ * How long an awareness client of another node is remembered without news of it: twice the 30 s
+ * after which awareness clients drop a state that was not renewed (one of a node that crashed
+ * without removing its clients can then be taken by a peer here).
+ */
+const OTHER_NODES_CLIENT_TTL_MS = 60_000;
+
+/**
+ * A room's awareness as its y-websocket peers see it, this node's part: its peers' own states
+ * (kept so a newcomer gets them all at once) and one mirrored entry per Roomkit connection here,
+ * built from its presence. Other nodes hold theirs; this node remembers which clients are theirs.
  */
 export class RoomAwareness {
-  /** y-websocket connections in the room; the feature drops this object when it reaches 0. */
+  /** y-websocket connections in the room on this node. */
   peerCount = 0;
+  /**
+   * Another node has y-websocket peers in the room (or serves them): this node's part is wanted
+   * there even while it has no peer of its own.
+   */
+  shared = false;
   /** States y-websocket peers announced, by client id, with the session that owns each. */
   private readonly peers = new Map<number, AwarenessEntry & { session: ClientSession }>();
   /** How many client ids each peer session announced (bounded by `maxClientsPerPeer`). */
@@ -53,6 +74,8 @@ export class RoomAwareness {
   private readonly mirrored = new Map<string, Mirrored>();
   /** Their client ids. */
   private readonly mirroredIds = new Set<number>();
+  /** Clients of other nodes' connections (their peers and mirrored members), by client id. */
+  private readonly otherNodes = new Map<number, OtherNodesClient>();
 
   /**
    * `nextClock` numbers the mirrored entries. It must never go back, not even across instances
@@ -67,6 +90,9 @@ export class RoomAwareness {
    * Returns the entries that were accepted, in the order given. The mirrored members' entries
    * are the server's: a stock provider sends back every awareness change it applies, theirs
    * too, and such an echo must not make one the peer's (to be removed when that peer leaves).
+   * Other nodes' clients are not the peer's either (their echoes come back too), unless the
+   * client was removed there and comes back here (a provider reconnecting to another node sends
+   * its state at the clock it had, the removal's; an older one is a late echo).
    * The states were checked when decoded (size, depth, forbidden keys: `decodeAwarenessUpdate`).
    */
   applyFromPeer(
@@ -77,6 +103,8 @@ export class RoomAwareness {
     const accepted: AwarenessEntry[] = [];
     for (const entry of entries) {
       if (this.mirroredIds.has(entry.clientId)) continue;
+      const elsewhere = this.otherNodes.get(entry.clientId);
+      if (elsewhere && (elsewhere.present || entry.clock < elsewhere.clock)) continue;
       const known = this.peers.get(entry.clientId);
       if (known && known.session !== session) continue;
       if (known && entry.clock < known.clock) continue;
@@ -92,6 +120,7 @@ export class RoomAwareness {
         }
         this.peers.set(entry.clientId, { ...entry, session });
       }
+      if (elsewhere) this.otherNodes.delete(entry.clientId);
       accepted.push(entry);
     }
     return accepted;
@@ -159,7 +188,23 @@ export class RoomAwareness {
     return changed;
   }
 
-  /** Every current state: what a y-websocket peer gets when it arrives. */
+  /** Records what another node said about its clients (an awareness update it sent). */
+  noteOtherNodes(clients: readonly AwarenessClient[], now: number): void {
+    for (const { clientId, clock, removed } of clients) {
+      const known = this.otherNodes.get(clientId);
+      if (known && clock < known.clock) continue;
+      this.otherNodes.set(clientId, { clock, present: !removed, seenAt: now });
+    }
+  }
+
+  /** Forgets other nodes' clients not heard of for a while (see `OTHER_NODES_CLIENT_TTL_MS`). */
+  pruneOtherNodes(now: number): void {
+    for (const [clientId, client] of this.otherNodes) {
+      if (now - client.seenAt > OTHER_NODES_CLIENT_TTL_MS) this.otherNodes.delete(clientId);
+    }
+  }
+
+  /** Every state of this node's connections: what a y-websocket peer gets when it arrives. */
   snapshot(): AwarenessEntry[] {
     const entries: AwarenessEntry[] = [];
     for (const [clientId, entry] of this.peers) {

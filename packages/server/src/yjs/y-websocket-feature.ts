@@ -18,6 +18,7 @@ import {
   encodeSyncStep1,
   encodeSyncStep2,
   type RefusedAwarenessEntry,
+  readAwarenessClients,
   YSyncStep,
 } from './y-websocket-protocol.js';
 
@@ -40,6 +41,11 @@ const MAX_HELD_FRAMES = 1000;
  * the checks a `presence:update`'s metadata gets (size, depth, forbidden keys). The protocol has
  * no error channel: a frame or state it cannot use is logged and dropped, like the reference
  * server does.
+ *
+ * In a cluster each node holds its connections' part of the room's awareness (its peers' states,
+ * its mirrored members) and sends changes to the other nodes, whose peers get them too; a peer
+ * arriving gets every node's part (the `awareness` query). A node mirrors its members while the
+ * room has peers on it, and once it heard of peers on other nodes, until the room unloads there.
  */
 export class YWebsocketFeature implements Feature {
   readonly name = 'y-websocket';
@@ -76,6 +82,8 @@ export class YWebsocketFeature implements Feature {
       maxDepth: limits.maxDepth - 2,
     };
     presence.onFlush((room) => this.mirrorPresence(room));
+    ctx.rooms.onDelivery('awareness', (room, message) => this.fromOtherNode(room, message.message));
+    ctx.rooms.answerQueries('awareness', (roomId) => this.answerAwareness(roomId));
     this.renewTimer = setInterval(
       () => guarded(ctx.logger, 'awareness renewal', () => this.renewMirrors()),
       MIRROR_RENEW_MS,
@@ -103,7 +111,11 @@ export class YWebsocketFeature implements Feature {
 
   onJoin(room: Room, connection: RoomConnection): void {
     const { session } = connection;
-    if (session.wire !== 'y-websocket') return;
+    if (session.wire !== 'y-websocket') {
+      // The room's first connection here: other nodes' peers may want this node's members.
+      if (room.localSize === 1 && !this.awareness.has(room)) this.askOtherNodes(room);
+      return;
+    }
     connection.storage = 'y-websocket';
     const awareness = this.awarenessOf(room);
     awareness.peerCount++;
@@ -138,12 +150,18 @@ export class YWebsocketFeature implements Feature {
   }
 
   onLeave(room: Room, connection: RoomConnection): void {
-    if (connection.session.wire !== 'y-websocket') return;
+    if (connection.session.wire !== 'y-websocket') {
+      // The presence flush skips a room without connections here: its last member's mirrored
+      // entry is removed now (for other nodes' peers).
+      if (room.localSize === 0) this.mirrorPresence(room);
+      return;
+    }
     const awareness = this.awareness.get(room);
     if (!awareness) return;
     const removed = awareness.removePeer(connection.session);
-    if (--awareness.peerCount === 0) this.awareness.delete(room);
-    else if (removed.length > 0) this.sendAwareness(room, removed);
+    if (--awareness.peerCount === 0 && !awareness.shared) this.awareness.delete(room);
+    // Also when no peer is left here: other nodes' peers drop the states too.
+    if (removed.length > 0) this.sendAwareness(room, removed);
   }
 
   onRoomUnload(room: Room): void {
@@ -157,12 +175,95 @@ export class YWebsocketFeature implements Feature {
 
   /** First messages to a peer: the server's state vector, and every awareness state. */
   private greet(connection: RoomConnection, doc: RoomDocument): void {
+    connection.session.sendBinary(encodeSyncStep1(doc.stateVector()));
+    this.sendStates(connection, false);
+  }
+
+  /**
+   * Every awareness state in the room, to one peer: this node's connections' (also when there
+   * are none, if `always`), then each other node's that serves the room (asked for).
+   */
+  private sendStates(connection: RoomConnection, always: boolean): void {
     const { session, room } = connection;
-    session.sendBinary(encodeSyncStep1(doc.stateVector()));
-    const snapshot = this.awarenessOf(room).snapshot();
-    if (snapshot.length > 0) {
-      session.sendBinary(encodeAwarenessMessage(encodeAwarenessUpdate(snapshot)));
+    const own = this.awarenessOf(room).snapshot();
+    if (always || own.length > 0) {
+      session.sendBinary(encodeAwarenessMessage(encodeAwarenessUpdate(own)));
     }
+    this.askOtherNodes(room, (update) => {
+      if (session.memberships.get(room.id) === connection) {
+        session.sendBinary(encodeAwarenessMessage(update));
+      }
+    });
+  }
+
+  /**
+   * Asks the other nodes for their connections' awareness states. Those serving the room answer
+   * (see `answerAwareness`): then there are peers on other nodes, so this node serves it too.
+   */
+  private askOtherNodes(room: Room, each?: (update: Uint8Array) => void): void {
+    // Awareness is best effort: a failure here is logged, never a failed join.
+    const answered = (answers: Uint8Array[]): void =>
+      guarded(this.ctx.logger, 'awareness answers', () => {
+        if (answers.length === 0 || this.ctx.rooms.get(room.id) !== room) return;
+        const awareness = this.serve(room);
+        for (const update of answers) {
+          const clients = readAwarenessClients(update);
+          if (clients !== null) awareness.noteOtherNodes(clients, Date.now());
+          each?.(update);
+        }
+      });
+    const answers = this.ctx.rooms.query('awareness', room.id);
+    if (!(answers instanceof Promise)) answered(answers);
+    else {
+      answers.then(answered, (error: unknown) => {
+        this.ctx.logger.error({ err: error, roomId: room.id }, 'asking for awareness failed');
+      });
+    }
+  }
+
+  /**
+   * This node's part of the room's awareness, for another node: its peers' states and its
+   * mirrored members, or null if it does not serve the room (no peer here, none heard of).
+   */
+  private answerAwareness(roomId: string): Uint8Array | null {
+    const room = this.ctx.rooms.get(roomId);
+    const awareness = room && this.awareness.get(room);
+    if (!room || !awareness) return null;
+    // Asked by a node whose peer arrives, or that opens the room: wanted there from now on.
+    awareness.shared = true;
+    // New clocks for the mirrored members: the asking node's peer may be a provider that
+    // reconnected, which remembers their old clocks and would ignore states that are not newer.
+    awareness.syncMirror(room, true);
+    const states = awareness.snapshot();
+    return states.length === 0 ? null : encodeAwarenessUpdate(states);
+  }
+
+  /**
+   * Another node's awareness message (from its peers, or its mirrored members): there are peers
+   * somewhere, so this node serves the room; delivered to the peers here.
+   */
+  private fromOtherNode(room: Room, message: Uint8Array): void {
+    const decoded = decodeYjsMessage(message);
+    const clients = decoded?.type === 'awareness' ? readAwarenessClients(decoded.update) : null;
+    const awareness = this.serve(room);
+    if (clients !== null) awareness.noteOtherNodes(clients, Date.now());
+    room.deliverToYjsPeers(message);
+  }
+
+  /**
+   * From now on (until the room unloads here) this node mirrors its members into the room's
+   * awareness for other nodes' peers too; a node that starts now sends them all at once.
+   */
+  private serve(room: Room): RoomAwareness {
+    const serving = this.awareness.get(room);
+    if (serving) {
+      serving.shared = true;
+      return serving;
+    }
+    const awareness = this.awarenessOf(room);
+    awareness.shared = true;
+    this.mirrorPresence(room);
+    return awareness;
   }
 
   private process(session: ClientSession, data: Buffer, isBinary: boolean): void {
@@ -199,11 +300,9 @@ export class YWebsocketFeature implements Feature {
       case 'awareness':
         this.fromPeer(connection, message.update, data);
         return;
-      case 'query-awareness': {
-        const snapshot = this.awarenessOf(room).snapshot();
-        session.sendBinary(encodeAwarenessMessage(encodeAwarenessUpdate(snapshot)));
+      case 'query-awareness':
+        this.sendStates(connection, true);
         return;
-      }
       case 'auth':
         return;
     }
@@ -283,7 +382,9 @@ export class YWebsocketFeature implements Feature {
   }
 
   private renewMirrors(): void {
+    const now = Date.now();
     for (const [room, awareness] of this.awareness) {
+      awareness.pruneOtherNodes(now);
       const entries = awareness.syncMirror(room, true);
       if (entries.length > 0) this.sendAwareness(room, entries);
     }

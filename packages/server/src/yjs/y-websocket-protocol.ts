@@ -157,6 +157,38 @@ export function decodeAwarenessUpdate(
   }
 }
 
+/** Who an awareness update is about: each entry's client, clock, and whether it removes it. */
+export interface AwarenessClient {
+  clientId: number;
+  clock: number;
+  /** The entry's state is `null`: the client left. */
+  removed: boolean;
+}
+
+const NULL_STATE = new TextEncoder().encode('null');
+
+/**
+ * The clients an awareness update names, read without parsing their states (for updates another
+ * node checked already); null if it is malformed.
+ */
+export function readAwarenessClients(update: Uint8Array): AwarenessClient[] | null {
+  try {
+    const decoder = decoding.createDecoder(update);
+    const clients: AwarenessClient[] = [];
+    for (let count = decoding.readVarUint(decoder); count > 0; count--) {
+      const clientId = decoding.readVarUint(decoder);
+      const clock = decoding.readVarUint(decoder);
+      const state = decoding.readVarUint8Array(decoder);
+      const removed =
+        state.length === NULL_STATE.length && state.every((byte, i) => byte === NULL_STATE[i]);
+      clients.push({ clientId, clock, removed });
+    }
+    return finished(decoder, update) ? clients : null;
+  } catch {
+    return null;
+  }
+}
+
 export function encodeAwarenessUpdate(entries: readonly AwarenessEntry[]): Uint8Array {
   const encoder = encoding.createEncoder();
   encoding.writeVarUint(encoder, entries.length);
