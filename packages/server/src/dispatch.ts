@@ -19,7 +19,6 @@ import type {
   RoomTarget,
 } from './features/feature.js';
 import { LaterReply, ProtocolError } from './features/feature.js';
-import type { StorageFeature } from './features/storage.js';
 import { guarded } from './observability/guard.js';
 import type { ClientSession } from './rooms/connection.js';
 import { socketOf } from './rooms/frame.js';
@@ -39,6 +38,16 @@ function refusalType(messageType: string | undefined): RefusalType {
   return messageType !== undefined && SPACES_CLIENT_TYPES.has(messageType) ? 'room:error' : 'error';
 }
 
+/** The one feature that does `method`: the dispatcher routes by what features do, not by name. */
+function featureWith<K extends 'handleAppMessage' | 'handleBinaryFrame'>(
+  features: readonly Feature[],
+  method: K,
+): Required<Pick<Feature, K>> | null {
+  const found = features.filter((feature) => feature[method] !== undefined);
+  if (found.length > 1) throw new Error(`two features have ${method}`);
+  return (found[0] ?? null) as Required<Pick<Feature, K>> | null;
+}
+
 /** Violations are counted over this window before the connection is closed. */
 const VIOLATION_WINDOW_MS = 10_000;
 /** Names of binary storage frames by kind, for replies and logs. */
@@ -55,6 +64,10 @@ const MAX_BACKLOG_BYTES = 1024 * 1024;
  */
 export class Dispatcher {
   private readonly handlers = new Map<string, MessageHandler>();
+  /** Where binary frames of Roomkit sockets go (storage), or null: they are refused. */
+  private readonly binary: Required<Pick<Feature, 'handleBinaryFrame'>> | null;
+  /** Where the frames of sockets speaking another wire protocol go, by wire. */
+  private readonly wires = new Map<string, Required<Pick<Feature, 'handleWireFrame'>>>();
   /** Where application messages without a declared handler go (the relay). */
   private readonly appMessages: Required<Pick<Feature, 'handleAppMessage'>> | null;
 
@@ -66,15 +79,17 @@ export class Dispatcher {
   constructor(
     private readonly ctx: FeatureContext,
     features: readonly Feature[],
-    /** Null when storage is off: binary frames are then refused. */
-    private readonly storage: StorageFeature | null,
   ) {
     this.maxBinaryBytes = (ctx.config.storage?.maxUpdateBytes ?? 0) + STORAGE_FRAME_HEADROOM;
     // Room for the two largest updates allowed on top of small traffic.
     this.maxBacklogBytes = MAX_BACKLOG_BYTES + (ctx.config.storage ? 2 * this.maxBinaryBytes : 0);
-    this.appMessages = (features.find((feature) => feature.handleAppMessage) ?? null) as Required<
-      Pick<Feature, 'handleAppMessage'>
-    > | null;
+    this.appMessages = featureWith(features, 'handleAppMessage');
+    this.binary = featureWith(features, 'handleBinaryFrame');
+    for (const feature of features) {
+      if (feature.wire !== undefined && feature.handleWireFrame) {
+        this.wires.set(feature.wire, feature as Required<Pick<Feature, 'handleWireFrame'>>);
+      }
+    }
     for (const feature of features) {
       for (const handler of feature.handlers ?? []) {
         if (this.handlers.has(handler.type)) {
@@ -90,10 +105,19 @@ export class Dispatcher {
     const now = Date.now();
     session.lastSeen = now;
     if (!this.admit(session, now)) return;
+    if (session.wire !== 'roomkit') {
+      // Another protocol's socket (y-websocket): same liveness and rate limit, its own frames.
+      const wire = this.wires.get(session.wire);
+      if (wire)
+        guarded(this.ctx.logger, `${session.wire} frame`, () =>
+          wire.handleWireFrame(session, data, isBinary),
+        );
+      return;
+    }
     // A frame refused for its kind or size is held as an empty marker, so its error still goes
     // out in order without the held bytes counting against the server.
     const refused = isBinary
-      ? this.storage === null || data.length > this.maxBinaryBytes
+      ? this.binary === null || data.length > this.maxBinaryBytes
       : data.length > this.ctx.config.limits.maxMessageBytes;
     if (session.backlog !== null) {
       const held = refused ? EMPTY : data;
@@ -164,8 +188,8 @@ export class Dispatcher {
 
   /** A binary frame: a Yjs storage frame (docs/protocol.md, "Storage"). */
   private processBinary(session: ClientSession, data: Buffer, size: number): void {
-    const storage = this.storage;
-    if (storage === null) {
+    const binary = this.binary;
+    if (binary === null) {
       this.fail(
         session,
         ErrorCode.BinaryNotSupported,
@@ -195,7 +219,7 @@ export class Dispatcher {
     if (frame.room !== '') envelope.room = frame.room;
     if (frame.tag !== 0) envelope.ref = frame.tag;
     this.run(session, envelope, () =>
-      storage.handleFrame(frame, this.target(session, envelope.room)),
+      binary.handleBinaryFrame(frame, this.target(session, envelope.room)),
     );
   }
 

@@ -131,9 +131,7 @@ export class RoomServer {
     this.storage = this.config.storage ? new StorageFeature(ctx, this.config.storage) : null;
     this.yjs =
       this.storage && this.config.yjsPath !== null
-        ? new YWebsocketFeature(ctx, this.storage, presence, (session, now) =>
-            this.dispatcher.admit(session, now),
-          )
+        ? new YWebsocketFeature(ctx, this.storage, presence)
         : null;
     this.features = [
       presence,
@@ -155,7 +153,7 @@ export class RoomServer {
     );
     this.features.push(...extensions, new Relay(ctx, extensions));
     this.membership = new Membership(ctx, this.features);
-    this.dispatcher = new Dispatcher(ctx, this.features, this.storage);
+    this.dispatcher = new Dispatcher(ctx, this.features);
     this.rooms.onUnload((room, reason) => {
       // A room removed while members remain (RoomManager.remove, on any node): they leave it
       // properly, so none keeps talking into a later room of the same id.
@@ -189,10 +187,7 @@ export class RoomServer {
       membership: () => this.membership,
       sessions: this.sessions,
       sessionLimits,
-      onFrame: (session, data, isBinary) => {
-        if (session.wire === 'roomkit') this.dispatcher.handleFrame(session, data, isBinary);
-        else this.yjs?.handleFrame(session, data, isBinary);
-      },
+      onFrame: (session, data, isBinary) => this.dispatcher.handleFrame(session, data, isBinary),
       onEnd: this.endSession,
       onConnect: (session) => {
         for (const feature of this.features) feature.onConnect?.(session);

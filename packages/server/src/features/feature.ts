@@ -4,11 +4,12 @@ import type {
   BuiltInClientType,
   ErrorCode,
   Ref,
+  StorageFrame,
 } from '@roomkit/protocol';
 import type { ResolvedConfig } from '../config.js';
 import type { HybridLogicalClock } from '../hlc.js';
 import type { Logger } from '../observability/logger.js';
-import type { ClientSession, RoomConnection } from '../rooms/connection.js';
+import type { ClientSession, RoomConnection, Wire } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomManager } from '../rooms/room-manager.js';
 
@@ -116,6 +117,15 @@ export interface Feature {
   onLeave?(room: Room, connection: RoomConnection): void;
   /** When a room leaves this node (`reason`: null when it emptied, else why it was removed). */
   onRoomUnload?(room: Room, reason: string | null): void;
+  /**
+   * Binary frames of Roomkit sockets (decoded storage frames, room resolved and membership
+   * checked): one feature takes them (storage); without it they are refused.
+   */
+  handleBinaryFrame?(frame: StorageFrame, target: RoomTarget): HandlerOutcome;
+  /** The other wire protocol this feature speaks (its sockets' frames go to `handleWireFrame`). */
+  readonly wire?: Exclude<Wire, 'roomkit'>;
+  /** A frame of a socket speaking `wire`, after the dispatcher's liveness and rate limit. */
+  handleWireFrame?(session: ClientSession, data: Buffer, isBinary: boolean): void;
   /** Application messages of a type no handler declared (one feature takes them: the relay). */
   handleAppMessage?(
     message: AppMessage,

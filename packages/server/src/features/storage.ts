@@ -120,7 +120,7 @@ export class StorageFeature implements Feature {
   }
 
   /** A binary storage frame from a Roomkit connection (already decoded and room-resolved). */
-  handleFrame(frame: StorageFrame, target: RoomTarget): HandlerOutcome {
+  handleBinaryFrame(frame: StorageFrame, target: RoomTarget): HandlerOutcome {
     if (frame.kind === StorageFrameKind.SyncStep1) {
       return this.withDocument(target, (doc) => {
         const room = target.room.id;

@@ -49,6 +49,7 @@ const MAX_HELD_FRAMES = 1000;
  */
 export class YWebsocketFeature implements Feature {
   readonly name = 'y-websocket';
+  readonly wire = 'y-websocket';
   private readonly awareness = new Map<Room, RoomAwareness>();
   private readonly renewTimer: NodeJS.Timeout;
   /**
@@ -72,8 +73,6 @@ export class YWebsocketFeature implements Feature {
     private readonly ctx: FeatureContext,
     private readonly storage: StorageFeature,
     private readonly presence: PresenceFeature,
-    /** The dispatcher's rate limit (false: the frame is dropped). */
-    private readonly admit: (session: ClientSession, now: number) => boolean,
   ) {
     this.maxHeldBytes = 1024 * 1024 + 2 * (ctx.config.storage?.maxUpdateBytes ?? 0);
     const { limits } = ctx.config;
@@ -91,12 +90,8 @@ export class YWebsocketFeature implements Feature {
     this.renewTimer.unref();
   }
 
-  /** Every frame of a y-websocket socket comes here instead of the dispatcher. */
-  handleFrame(session: ClientSession, data: Buffer, isBinary: boolean): void {
-    if (session.isClosing) return;
-    const now = Date.now();
-    session.lastSeen = now;
-    if (!this.admit(session, now)) return;
+  /** Every frame of a y-websocket socket comes here, once the dispatcher admitted it. */
+  handleWireFrame(session: ClientSession, data: Buffer, isBinary: boolean): void {
     if (session.backlog !== null) {
       session.backlogBytes += data.length;
       if (session.backlog.length >= MAX_HELD_FRAMES || session.backlogBytes > this.maxHeldBytes) {
