@@ -23,7 +23,6 @@ import { PresenceFeature } from './features/presence.js';
 import { Relay } from './features/relay.js';
 import { RoomInfoFeature } from './features/room-info.js';
 import { RoomsFeature } from './features/rooms.js';
-import { StorageFeature } from './features/storage.js';
 import { HybridLogicalClock } from './hlc.js';
 import { HttpApi } from './http/api/app.js';
 import { ConnectionAcceptor } from './http/connection-acceptor.js';
@@ -40,6 +39,7 @@ import { Membership } from './rooms/membership.js';
 import { RoomManager } from './rooms/room-manager.js';
 import { createSpaces, type SpacesParts } from './spaces/create-spaces.js';
 import type { SpacesHub } from './spaces/spaces-hub.js';
+import { StorageFeature } from './storage/storage-feature.js';
 import { YWebsocketFeature } from './yjs/y-websocket-feature.js';
 
 /** How long `stop()` waits for clients to answer the close frame before cutting them off. */

@@ -2,11 +2,11 @@ import { CloseCode } from '@roomkit/protocol';
 import type { Feature, FeatureContext, RoomTarget } from '../features/feature.js';
 import { LaterReply, ProtocolError } from '../features/feature.js';
 import type { PresenceFeature } from '../features/presence.js';
-import type { StorageFeature } from '../features/storage.js';
 import { guarded } from '../observability/guard.js';
 import type { ClientSession, RoomConnection } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomDocument } from '../storage/room-document.js';
+import type { StorageFeature } from '../storage/storage-feature.js';
 import { RoomAwareness } from './room-awareness.js';
 import {
   type AwarenessEntry,

@@ -8,10 +8,6 @@ import {
 } from '@roomkit/protocol';
 import type { Delivery } from '../bus/messages.js';
 import type { ResolvedStorage } from '../config.js';
-import { runHook } from '../hooks.js';
-import type { Room } from '../rooms/room.js';
-import { DocumentRegistry } from '../storage/document-registry.js';
-import { type Applied, PartlyAppliedError, RoomDocument } from '../storage/room-document.js';
 import {
   type Feature,
   type FeatureContext,
@@ -21,7 +17,11 @@ import {
   onRoomMessage,
   ProtocolError,
   type RoomTarget,
-} from './feature.js';
+} from '../features/feature.js';
+import { runHook } from '../hooks.js';
+import type { Room } from '../rooms/room.js';
+import { DocumentRegistry } from './document-registry.js';
+import { type Applied, PartlyAppliedError, RoomDocument } from './room-document.js';
 
 type StorageDelivery = Extract<Delivery, { kind: 'storage' }>;
 
