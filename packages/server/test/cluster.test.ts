@@ -178,6 +178,28 @@ describe('two nodes as one room system', () => {
     expect(a.broadcastToRoom('doomed', '{"type":"ghost"}')).toBe(false);
   });
 
+  it('remove() on a node that never held the room takes it from the members elsewhere', async () => {
+    const { nodes } = await cluster();
+    const [a, b] = nodes as [RoomServer, RoomServer];
+    const bob = await joined(b, 'bob', 'far-off');
+    const incarnation = b.getRoomManager().get('far-off')?.description.incarnation;
+    expect(a.getRoomManager().get('far-off')).toBeUndefined();
+    a.getRoomManager().remove('far-off');
+    expect(await bob.next('room:left')).toMatchObject({ room: 'far-off', reason: 'room removed' });
+    await waitUntil(() => b.getRoomManager().get('far-off') === undefined, 3000, 'room gone on B');
+    expect(b.getRoomManager().getUsers('far-off')).toEqual([]);
+    expect(a.getRoomManager().getRoomCount()).toBe(0);
+    expect(a.getRoomManager().get('far-off')).toBeUndefined();
+    // Coming back creates the room anew, with bob alone in it.
+    expect(await bob.request({ type: 'room:join', room: 'far-off' })).toMatchObject({
+      type: 'ack',
+    });
+    const reborn = b.getRoomManager().get('far-off');
+    expect(reborn?.description.incarnation).toBeDefined();
+    expect(reborn?.description.incarnation).not.toBe(incarnation);
+    expect(a.getRoomManager().getUsers('far-off')).toEqual(['bob']);
+  });
+
   it('server-side broadcasts and membership queries cover every node', async () => {
     const { nodes } = await cluster();
     const [a, b] = nodes as [RoomServer, RoomServer];
@@ -202,6 +224,25 @@ describe('two nodes as one room system', () => {
     // nodeTimeoutMs plus at most one heartbeatMs, with slack for a loaded machine.
     expect(Date.now() - crashedAt).toBeLessThan(3000);
     expect(a.getRoomManager().getUsers('fragile')).toEqual(['alice']);
+  });
+
+  it("listeners hear a crashed node's members, per room, once", async () => {
+    const { shared, nodes } = await cluster(2, { heartbeatMs: 20, nodeTimeoutMs: 100 });
+    const [a, b] = nodes as [RoomServer, RoomServer];
+    const heard: Array<{ room: string; lost: string[]; node: string }> = [];
+    a.getRoomManager().listen({
+      membersLost: (room, lost, node) =>
+        heard.push({ room: room.id, lost: lost.map((m) => m.user.userId).sort(), node }),
+    });
+    const alice = await joined(a, 'alice', 'one');
+    await joined(b, 'bob', 'one');
+    await joined(b, 'bob', 'two');
+    await joined(b, 'carol', 'one');
+    await seesExactly(alice, 'one', ['alice', 'bob', 'carol']);
+    shared.crash('node-1');
+    await waitUntil(() => heard.length > 0, 5000, 'the crash to be heard');
+    // Room "two" is not held on node 0 (no member there): nothing to tell of it.
+    expect(heard).toEqual([{ room: 'one', lost: ['bob', 'carol'], node: 'node-1' }]);
   });
 });
 

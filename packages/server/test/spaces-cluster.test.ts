@@ -173,6 +173,58 @@ onBothDatabases('Spaces across two nodes', (open) => {
     expect(n1.getRoomManager().get(room.id)).toBeUndefined();
   });
 
+  it("a crashed node's users go offline on the other nodes, announced once", async () => {
+    const { nodes, hubs, cluster, store } = await startSpacesCluster(
+      open,
+      3,
+      {},
+      {
+        heartbeatMs: 50,
+        nodeTimeoutMs: 200,
+      },
+    );
+    const [n0, n1, n2] = nodes as [RoomServer, RoomServer, RoomServer];
+    const room = await hubs[0]!.createRoom(alice, { name: 'R' });
+    const a = await signedInOn(n0, 'alice', 'Alice');
+    const c = await signedInOn(n2, 'carol', 'Carol');
+    const b = await signedInOn(n1, 'bob', 'Bob');
+    // Dave has a tab on the doomed node and one on a surviving node: he stays online.
+    const d1 = await signedInOn(n1, 'dave', 'Dave');
+    const d2 = await signedInOn(n2, 'dave', 'Dave');
+    for (const client of [a, c, b, d1, d2]) await enter(client, room.id);
+    await settle(b, c, room.id);
+
+    const crashedAt = Date.now();
+    cluster.crash('node-1');
+    expect(await a.next('room:participant-left', 5000)).toMatchObject({
+      userId: 'bob',
+      displayName: 'Bob',
+      reason: 'disconnected',
+    });
+    // nodeTimeoutMs plus at most one heartbeatMs and a store write, with slack for a loaded machine.
+    expect(Date.now() - crashedAt).toBeLessThan(3000);
+    const seats = await hubs[0]!.participants(alice, room.id);
+    expect(seats.find((p) => p.userId === 'bob')).toMatchObject({ isOnline: false });
+    expect(seats.find((p) => p.userId === 'dave')).toMatchObject({ isOnline: true });
+
+    // Both surviving nodes heard the crash: their Spaces work done, the room was told once.
+    await hubs[0]!.stop();
+    await hubs[2]!.stop();
+    await settle(a, c, room.id);
+    await settle(c, a, room.id);
+    for (const client of [a, c]) {
+      expect(client.all('room:participant-left').map((m) => m.userId)).toEqual(['bob']);
+    }
+    const notes = await store.db
+      .selectFrom('room_messages')
+      .select('content')
+      .where('room_id', '=', room.id)
+      .where('message_type', '=', 'system')
+      .where('content', 'like', '% disconnected')
+      .execute();
+    expect(notes.map((n) => n.content)).toEqual(['Bob disconnected']);
+  });
+
   it('racing joins for the last seats from both nodes: capacity holds', async () => {
     const { nodes, hubs } = await startSpacesCluster(open);
     const room = await hubs[0]!.createRoom(alice, { name: 'R', maxParticipants: 3 });

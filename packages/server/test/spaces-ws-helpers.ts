@@ -2,6 +2,7 @@ import { SignJWT } from 'jose';
 import { describe, expect } from 'vitest';
 import {
   InProcessCluster,
+  type InProcessClusterOptions,
   openStore,
   type RoomServer,
   type ServerConfig,
@@ -69,6 +70,8 @@ export interface SpacesClusterSetup {
   /** Each node's hub, in the order of `nodes`. */
   hubs: SpacesHub[];
   store: Store;
+  /** The nodes' cluster (to crash one). */
+  cluster: InProcessCluster;
 }
 
 /**
@@ -79,10 +82,11 @@ export async function startSpacesCluster(
   open: OpenStore,
   count = 2,
   config: ServerConfig = {},
+  clusterOptions: InProcessClusterOptions = {},
 ): Promise<SpacesClusterSetup> {
   const store = await open();
   await store.migrate();
-  const cluster = new InProcessCluster();
+  const cluster = new InProcessCluster(clusterOptions);
   const nodes: RoomServer[] = [];
   for (let i = 0; i < count; i++) {
     nodes.push(
@@ -99,7 +103,7 @@ export async function startSpacesCluster(
     if (!node.spacesHub) throw new Error('Spaces is not on');
     return node.spacesHub;
   });
-  return { nodes, hubs, store };
+  return { nodes, hubs, store, cluster };
 }
 
 /** A client on that very node, signed in as `userId` (token in the query string). */

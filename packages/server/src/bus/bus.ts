@@ -20,7 +20,10 @@ export interface BusReceiver {
   receive(message: BusMessage): void;
   /** This node's answer to another node's query about a room; null if it holds nothing of it. */
   answer<K extends BusQueryKind>(kind: K, roomId: string): BusQueries[K] | null;
-  /** Another node left or stopped answering: its members are gone. */
+  /**
+   * Another node left or stopped answering: its members are gone. Called once the directory has
+   * given the node's seats back, so a receiver asking the directory who is left sees them gone.
+   */
   nodeDown(nodeId: string): void;
 }
 

@@ -44,10 +44,19 @@ export interface LiveBusReceiver {
 /** Where Spaces' orders from other nodes go, for a room this node holds (see `SpacesBusMessage`). */
 export type SpacesBusReceiver = (room: Room, message: SpacesBusMessage) => void;
 
-/** What the rooms tell the rest of the node. */
+/** What the rooms tell the rest of the node; a listener implements the parts it needs. */
 export interface RoomManagerListener {
   /** A user's aggregated presence in `room` may have changed. */
-  presenceChanged(room: Room): void;
+  presenceChanged?(room: Room): void;
+  /**
+   * Another node left or died, and `lost` (its members of `room`, on that node's sockets) were
+   * dropped from this node's copy. Their connections never went through a leave on this node, so
+   * this is the only word a feature gets of them (a seat to take offline, awareness to remove).
+   * Called once per room this node holds that had such members, after the directory gave their
+   * seats back, and on every node that holds the room: a listener that tells the room must pick
+   * one teller itself.
+   */
+  membersLost?(room: Room, lost: readonly MemberRecord[], nodeId: string): void;
 }
 
 /** Then: `fn(value)` now if `value` is not a promise, later if it is. */
@@ -98,7 +107,7 @@ export class RoomManager implements BusReceiver {
     bus.attach(this);
     this.roomListener = {
       presenceChanged: (room) => {
-        for (const listener of this.listeners) listener.presenceChanged(room);
+        for (const listener of this.listeners) listener.presenceChanged?.(room);
       },
       described: (room) => {
         this.record(this.bus.directory.setMetadata(room.id, room.metadata));
@@ -217,14 +226,25 @@ export class RoomManager implements BusReceiver {
     return { description: room.description, members, state: room.liveState.snapshot() };
   }
 
-  /** Another node is gone: its members leave every room here. */
+  /** Another node is gone: its members leave every room here, and the listeners hear who. */
   nodeDown(nodeId: string): void {
     this.live?.nodeDown(nodeId);
-    for (const room of this.rooms.values()) {
-      for (const member of [...room.members.values()]) {
-        if (member.nodeId === nodeId) room.applyLeft(member.connectionId);
+    for (const room of [...this.rooms.values()]) {
+      const lost = this.dropMembersOf(room, nodeId);
+      if (lost.length === 0) continue;
+      for (const listener of this.listeners) {
+        guarded(this.logger, 'members lost', () => listener.membersLost?.(room, lost, nodeId));
       }
     }
+  }
+
+  /** Takes the members on `nodeId`'s sockets out of this node's copy of the room. */
+  private dropMembersOf(room: Room, nodeId: string): MemberRecord[] {
+    const lost: MemberRecord[] = [];
+    for (const member of [...room.members.values()]) {
+      if (member.nodeId === nodeId && room.applyLeft(member.connectionId)) lost.push(member);
+    }
+    return lost;
   }
 
   /** Applies a room event from this node: here now, then on every other node holding the room. */
@@ -355,16 +375,17 @@ export class RoomManager implements BusReceiver {
   }
 
   /**
-   * Removes a room now, on every node: its members stay connected but roomless (they get
-   * `room:left`), and the room's settings are forgotten.
+   * Removes a room now, on every node, from any node (one without a copy of the room too): its
+   * members stay connected but roomless (they get `room:left` with `reason`), and the room's
+   * settings are forgotten.
    */
-  remove(roomId: string): void {
-    const room = this.rooms.get(roomId);
+  remove(roomId: string, reason = 'room removed'): void {
     this.record(this.bus.directory.remove(roomId));
-    if (!room) return;
-    const event: RoomEvent = { kind: 'room-removed', room: roomId, reason: 'room removed' };
-    this.publish(event);
-    this.unload(room, event.reason);
+    // Published whether or not this node holds a copy: the room's members may all be elsewhere,
+    // and a node needs no subscription to a topic to publish on it.
+    this.publish({ kind: 'room-removed', room: roomId, reason });
+    const room = this.rooms.get(roomId);
+    if (room) this.unload(room, reason);
   }
 
   /**

@@ -40,6 +40,8 @@ export function createSpaces(
   );
   // Kicks, bans, REST leaves and deletions run on one node and reach the members on the others.
   ctx.rooms.onSpaces((room, message) => live.receive(room, message));
+  // A crashed node's members never leave through this node: their seats go offline from here.
+  ctx.rooms.listen({ membersLost: (room, lost) => live.membersLost(room, lost) });
   const hub = new SpacesHub(service, live, settings, ctx.logger);
   return { hub, feature: new SpacesFeature(hub, settings) };
 }

@@ -113,6 +113,31 @@ export class SpacesSeats {
     return Number((await query.executeTakeFirst()).numUpdatedRows);
   }
 
+  /**
+   * Takes the seat offline if it is online; its name when this call did, else null. One
+   * conditional update, so of several nodes asking at once exactly one gets the name (and tells
+   * the room).
+   */
+  async takeOffline(userId: string, roomId: string): Promise<string | null> {
+    const result = await this.db
+      .updateTable('room_participants')
+      .set({ is_online: 0, last_seen: this.now() })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', checkUserId(userId))
+      .where('banned', '=', 0)
+      .where('is_online', '=', 1)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return null;
+    // A seat kicked meanwhile was announced by its kick.
+    const seat = await this.db
+      .selectFrom('room_participants')
+      .select('display_name')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return seat?.display_name ?? null;
+  }
+
   /** Heartbeat: online, `last_seen` now. False when the user has no seat in the room. */
   async touchLastSeen(userId: string, roomId: string): Promise<boolean> {
     return (await this.touchSeats(checkId(roomId, 'roomId'), [checkUserId(userId)])) > 0;

@@ -13,10 +13,7 @@ import { messageJson } from './json.js';
 import type { SpacesActor } from './model.js';
 import type { ResolvedSpacesConfig } from './spaces-config.js';
 import type { SpacesHub } from './spaces-hub.js';
-import { spacesRefusal, spacesUserOf } from './spaces-live.js';
-
-/** Spaces room ids are UUIDs: only such ids are looked up in the store on `room:join`. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { mayBeSpacesRoomId, spacesRefusal, spacesUserOf } from './spaces-live.js';
 
 /** Runs a Spaces operation; its refusals become `room:error`. */
 async function refusing<T>(work: () => Promise<T>): Promise<T> {
@@ -102,7 +99,7 @@ export class SpacesFeature implements Feature {
 
   /** Whether a `room:join` of this id must be looked up (only UUIDs can be Spaces rooms). */
   mayBeSpacesRoom(roomId: string): boolean {
-    return UUID.test(roomId);
+    return mayBeSpacesRoomId(roomId);
   }
 
   /** Whether `roomId` is an active Spaces room (a store lookup, for UUIDs only). */

@@ -6,7 +6,7 @@ import {
   type SpacesServerMessage,
 } from '@roomkit/protocol';
 import type { Bus } from '../bus/bus.js';
-import type { Delivery, SpacesBusMessage } from '../bus/messages.js';
+import type { Delivery, MemberRecord, SpacesBusMessage } from '../bus/messages.js';
 import { type HandlerReply, ProtocolError } from '../features/feature.js';
 import type { Logger } from '../observability/logger.js';
 import type { ClientSession, RoomConnection } from '../rooms/connection.js';
@@ -24,6 +24,14 @@ import type { SpacesService } from './spaces-service.js';
 export const SEAT_TOUCH_MS = 60_000;
 /** Responder runs the server lets run at once; messages past it go unanswered (logged). */
 export const MAX_RESPONDER_RUNS = 32;
+
+/** Spaces room ids are UUIDs: only such ids are looked up in the store. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `roomId` may be a Spaces room (other ids need no store lookup). */
+export function mayBeSpacesRoomId(roomId: string): boolean {
+  return UUID.test(roomId);
+}
 
 /** Why a participant left, as `room:participant-left` says. */
 export type LeaveReason = 'left' | 'disconnected' | 'kicked' | 'banned';
@@ -220,6 +228,30 @@ export class SpacesLive {
         await this.announceLeft(roomId, userId, displayName, reason);
       })(),
     );
+  }
+
+  /**
+   * Members another node took with it (it crashed or left): each of their users with no
+   * connection left in the room, on any node, goes offline and the room hears it as a disconnect.
+   * Every node holding the room runs this; the store's conditional update (`takeOffline`) picks
+   * the one that tells the room, so it is told once.
+   */
+  membersLost(room: Room, lost: readonly MemberRecord[]): void {
+    if (!mayBeSpacesRoomId(room.id)) return;
+    const users = new Set(lost.map((member) => member.user.userId));
+    this.track(this.disconnectLost(room.id, users));
+  }
+
+  private async disconnectLost(roomId: string, users: ReadonlySet<string>): Promise<void> {
+    // The directory gave the dead node's seats back before this runs: who is left is live.
+    const present = new Set(await this.rooms.directory.users(roomId));
+    for (const userId of users) {
+      if (present.has(userId)) continue;
+      const displayName = await this.service.seats.takeOffline(userId, roomId);
+      // Null: another node took it offline first (and tells the room), or it was not online.
+      if (displayName === null) continue;
+      await this.announceLeft(roomId, userId, displayName, 'disconnected');
+    }
   }
 
   /** The membership's seat name (the connection's display name if it has none). */
