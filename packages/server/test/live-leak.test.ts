@@ -275,7 +275,10 @@ describe('hostile live input', () => {
     await fc.assert(
       fc.asyncProperty(message, async (generated) => {
         const sent: Record<string, unknown> = { ...generated };
-        const known = /^known:(\d+)$/.exec(String(sent.componentId));
+        // Only a string id can name a mounted component (a generated object may not even
+        // convert to a string: {"toString": ""}).
+        const id = typeof sent.componentId === 'string' ? sent.componentId : '';
+        const known = /^known:(\d+)$/.exec(id);
         if (known && mounted.length > 0) {
           sent.componentId = mounted[Number(known[1]) % mounted.length];
         }
