@@ -1,9 +1,9 @@
 /**
- * The spec's "Example: Chat Room" with its "Example: Typing Indicator", rendered with plain DOM
- * updates inside `effect(...)` instead of JSX. Messages go out with
+ * A chat room with a typing indicator, rendered with plain DOM updates inside `effect(...)`
+ * (no JSX). Messages go out with
  * `room.broadcast('chat:message', ...)` and come in through `client.on('chat:message', ...)`;
  * typing goes over the `typing` broadcast channel. Messages are live only: there is no history
- * for people who join later (the spec keeps none).
+ * for people who join later.
  */
 import {
   effect,
@@ -21,7 +21,7 @@ interface Message {
   text: string;
   from: User;
   timestamp: number;
-  /** Not from the spec: join/leave notices shown in the stream. */
+  /** Join/leave notices shown in the stream. */
   system?: boolean;
 }
 
@@ -39,7 +39,7 @@ function ChatRoom({ roomId }: { roomId: string }): HTMLElement {
     client,
     roomId,
     user: currentUser,
-    // Not in the spec's example: `?password=` joins (or creates) a password-protected room.
+    // `?password=` joins (or creates) a password-protected room.
     password: new URLSearchParams(location.search).get('password') ?? undefined,
   });
 
@@ -84,7 +84,7 @@ function ChatRoom({ roomId }: { roomId: string }): HTMLElement {
     });
   };
 
-  // ---- rendering (the spec's JSX, as DOM) ----
+  // ---- rendering (as DOM) ----
 
   const users = h('div', { class: 'users' });
   effect(() => {
@@ -155,12 +155,12 @@ function TypingIndicator({ roomId }: { roomId: string }): {
     channel: 'typing',
   });
 
-  // Not in the spec: memo does not re-run as time passes, so a clock signal makes "recent" expire.
+  // memo does not re-run as time passes, so a clock signal makes "recent" expire.
   const now = signal(Date.now());
   setInterval(() => now.set(Date.now()), 500);
 
-  // The spec counts any "typing" message of the last 3 s. Here each user's latest message
-  // decides (so "stopped typing" counts), and my own messages (in my history too) do not.
+  // Of the "typing" messages of the last 3 s, each user's latest one decides (so "stopped
+  // typing" counts), and my own messages (in my history too) do not.
   const typingUsers = memo(() => {
     const latest = new Map<string, { isTyping: boolean; timestamp: number }>();
     for (const msg of typing.history()) latest.set(msg.userId, msg);
@@ -198,7 +198,7 @@ function TypingIndicator({ roomId }: { roomId: string }): {
 }
 
 /**
- * The spec's `<MessageInput onSend={sendMessage} />`. It also reports typing: at most one
+ * The message input, `<MessageInput onSend={sendMessage} />` as DOM. It also reports typing: at most one
  * "typing" message per second while keys are pressed, and "stopped" after 2 s idle or on send.
  */
 function MessageInput({

@@ -1,7 +1,7 @@
 /**
- * The spec's `LiveRoomChat` (live-room-system.md, "Complete Example: Chat Component"): one
- * instance per browser tab, on the server. Its state syncs to its own tab; it talks to the other
- * tabs' instances through live rooms. Differences from the spec's code are listed in README.md.
+ * `LiveRoomChat`, a multi-room chat as a live component: one instance per browser tab, on the
+ * server. Its state syncs to its own tab; it talks to the other tabs' instances through live
+ * rooms. Its design choices are listed in README.md.
  */
 import { LiveComponent, type LiveConnection } from '@roomkit/server';
 import { type ChatMessage, type ChatState, defaultState } from './state.js';
@@ -86,7 +86,7 @@ export class LiveRoomChat extends LiveComponent<ChatState> {
     return this.typing(true);
   }
 
-  /** Tells the active room this user stopped typing (not in the spec: its indicator never clears). */
+  /** Tells the active room this user stopped typing (so the typing indicator clears). */
   async stopTyping() {
     return this.typing(false);
   }

@@ -1,9 +1,9 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource react */
 /**
- * The spec's frontend (live-room-system.md, "Frontend Component"), with `useLive` for
- * `Live.use`: the state comes from this tab's `LiveRoomChat` on the server, and the buttons call
- * its actions. Only the component's type is imported from the server code.
+ * The chat frontend, with `useLive` (the React form of `Live.use`): the state comes from this
+ * tab's `LiveRoomChat` on the server, and the buttons call its actions. Only the component's type
+ * is imported from the server code.
  */
 import { useLive } from '@roomkit/react';
 import { useEffect, useRef, useState } from 'react';

@@ -1,6 +1,6 @@
 /**
  * The live chat page: connects a client for `Live.use`-style components (`Live.connect`) and
- * renders the spec's chat frontend with React. The server side is LiveRoomChat.ts, run by
+ * renders the chat frontend with React. The server side is LiveRoomChat.ts, run by
  * server.mjs (see README.md).
  */
 import { Live } from '@roomkit/client';

@@ -1,8 +1,8 @@
 /**
- * The spec's "Full Example: Multiplayer Whiteboard", rendered with plain DOM updates inside
- * `effect(...)` instead of JSX, and with the drawing the spec leaves out: strokes stream to the
- * others point by point on the `drawing` channel while they are drawn, and each finished stroke
- * is committed to the room's shared state, so late joiners (and reloads) see the whole board.
+ * A multiplayer whiteboard, rendered with plain DOM updates inside `effect(...)` (no JSX), with
+ * its drawing: strokes stream to the others point by point on the `drawing` channel while they
+ * are drawn, and each finished stroke is committed to the room's shared state, so late joiners
+ * (and reloads) see the whole board.
  */
 import {
   type BroadcastChannel,
@@ -34,7 +34,7 @@ interface Stroke {
   userId: string;
   color: string;
   points: Point[];
-  // Beyond the spec: which tool drew it (the eraser erases), when it was started (strokes are
+  // Which tool drew it (the eraser erases), when it was started (strokes are
   // drawn in that order), and the board generation it belongs to (Clear starts a new one).
   tool: Tool;
   startedAt: number;
@@ -42,8 +42,8 @@ interface Stroke {
 }
 
 /**
- * The spec keeps `strokes: Stroke[]` under one key. Shared state is last-writer-wins per key, so
- * two people finishing a stroke at the same moment would each overwrite the other's array; here
+ * Why not `strokes: Stroke[]` under one key: shared state is last-writer-wins per key, so two
+ * people finishing a stroke at the same moment would each overwrite the other's array. Here
  * every stroke is its own key and concurrent strokes never conflict. Keys are per-user slots,
  * `stroke:<userId>:<n>`, numbered from 0 again after each Clear, so a board that is cleared now
  * and then stays within the server's limit on state keys (1000 per room by default).
@@ -61,7 +61,7 @@ const PEN_WIDTH = 3;
 const ERASER_WIDTH = 24;
 
 function Whiteboard({ roomId }: { roomId: string }): HTMLElement {
-  // The spec hard-codes these; here they come from the page's query (see ../shared/session.ts).
+  // The server URL and the user come from the page's query (see ../shared/session.ts).
   const { serverUrl, user } = exampleSession(roomId);
   /** What the status bar reports besides the connection (a refused stroke). */
   const problem = signal<string | null>(null);
@@ -131,7 +131,7 @@ function Whiteboard({ roomId }: { roomId: string }): HTMLElement {
     return () => room.leave();
   });
 
-  // ---- rendering (the spec's JSX, as DOM) ----
+  // ---- rendering (as DOM) ----
 
   const usersList = h('div');
   const usersPanel = h('aside', { class: 'users-panel' }, usersList);

@@ -1,7 +1,8 @@
 /**
- * The spec's functions (`usePresence`, `useCursors`, `useRoom`, `useBroadcast`,
- * `useSharedState`) with its option shapes, so its examples run unchanged. Each returns the
- * signal object of the matching `client.room(id)` feature; call `dispose()` when done with it.
+ * Hook-style functions (`usePresence`, `useCursors`, `useRoom`, `useBroadcast`,
+ * `useSharedState`) taking one options object each (`client`, `room`, and the feature's options).
+ * Each returns the signal object of the matching `client.room(id)` feature; call `dispose()` when
+ * done with it.
  */
 import type { BroadcastChannel } from './features/broadcast-channel.js';
 import type { Cursors, CursorsOptions } from './features/cursors.js';
@@ -49,7 +50,7 @@ export function useSharedState<T extends object>(
   return client.room(room).sharedState<T>(rest);
 }
 
-/** The room's Yjs document (not in the spec; Roomkit's CRDT storage). */
+/** The room's Yjs document (Roomkit's CRDT storage). */
 export function useStorage(options: InRoom): Storage {
   return options.client.room(options.room).storage();
 }

@@ -381,7 +381,7 @@ export interface LiveEntry extends LiveClient {
 }
 
 /**
- * The spec's `Live.use(Component, { initialState })` on a default client:
+ * `Live.use(Component, { initialState })` on a default client:
  * `Live.connect({ url })` once, then `Live.use(...)` anywhere.
  */
 export const Live: LiveEntry = {

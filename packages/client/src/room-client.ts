@@ -128,7 +128,7 @@ export class RoomClient {
     return createCursors(this, options);
   }
 
-  /** Explicit `join()` / `leave()`, the room, its users, the last error (the spec's `useRoom`). */
+  /** Explicit `join()` / `leave()`, the room, its users, the last error (what `useRoom` returns). */
   membership(options?: MembershipOptions): RoomMembership {
     return createMembership(this, options);
   }

@@ -1,5 +1,5 @@
 /**
- * Reactive getters, in the spec's callable style (`presence.count()`), on top of
+ * Reactive getters in a callable style (`presence.count()`), on top of
  * `@preact/signals-core`. A Roomkit signal is a function that returns its value and tracks it
  * inside `effect`/`memo`, plus `subscribe` for frameworks that bind by callback (React's
  * `useSyncExternalStore`, Svelte stores, Vue `watch`).

@@ -1,4 +1,4 @@
-/** Public types, with the spec's names and shapes (philjs-realtime.md, "Types"). */
+/** Public types of the client API: connection, users, presence, cursors, rooms, messages. */
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'reconnecting';
 
@@ -50,13 +50,13 @@ export interface RoomConfig {
   /** When this join creates the room: the most distinct users it admits. */
   maxUsers?: number;
   /**
-   * Accepted for the spec's shape. Rooms on a Roomkit server keep their document in the server's
-   * store whatever this says; live state and membership end with the room.
+   * Accepted; has no effect. Rooms on a Roomkit server keep their document in the server's store
+   * whatever this says; live state and membership end with the room.
    */
   persist?: boolean;
 }
 
-/** A message as the client sees it: the spec's fields, plus whatever else the message carries. */
+/** A message as the client sees it: the fields below, plus whatever else the message carries. */
 export interface RealtimeMessage<P = unknown> {
   type: string;
   payload?: P;

@@ -1,7 +1,7 @@
 /**
  * Live components from the client (`client.live.use`, `Live.use`) against a real server with
  * components registered: mount, state deltas, live rooms, actions and their errors, dispose,
- * re-mount after a reconnect, and the spec's LiveRoomChat with two clients.
+ * re-mount after a reconnect, and the published LiveRoomChat example (a fixture) with two clients.
  */
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';

@@ -19,7 +19,7 @@ import {
 const connected = (status: ConnectionStatus) => status === 'connected';
 
 describe('WebSocketClient options', () => {
-  it('has the spec defaults and does not connect until connect()', () => {
+  it('has the documented defaults and does not connect until connect()', () => {
     const client = new WebSocketClient({ url: 'ws://127.0.0.1:1/rooms' });
     expect(client.status()).toBe('disconnected');
     expect(client.lastMessage()).toBeNull();
@@ -47,7 +47,7 @@ describe('WebSocketClient options', () => {
     ).toThrow(TypeError);
   });
 
-  it('accepts http(s) URLs and the spec options', () => {
+  it('accepts http(s) URLs and the documented options', () => {
     const client = new WebSocketClient({
       url: 'https://api.example.com/ws',
       protocols: ['v1', 'v2'],

@@ -202,7 +202,7 @@ export interface RoomInfoServerMessage {
   hasPassword: boolean;
 }
 
-/** The user as `room:user:joined` describes it (the spec's `User`). */
+/** The user as `room:user:joined` describes it: id, name, color and, from `auth`, avatar. */
 export interface RoomEventUser {
   userId: string;
   displayName: string;

@@ -21,7 +21,7 @@ interface RoomProviderCommon extends JoinSettings {
 }
 
 /**
- * Props of `RoomProvider`: the client, the room id (as `roomId`, like the spec's `useRoom`, or as
+ * Props of `RoomProvider`: the client, the room id (as `roomId`, like `useRoom`'s option, or as
  * `room`, like the other hooks), and the settings the room is joined with.
  */
 export type RoomProviderProps = RoomProviderCommon &

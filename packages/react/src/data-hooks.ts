@@ -9,7 +9,7 @@ const NO_MESSAGES: readonly never[] = Object.freeze([]);
 
 // ---- broadcast channels ----
 
-/** Options of `useBroadcast` (the spec's, with `client` and `room` optional). */
+/** Options of `useBroadcast` (as in `@roomkit/client`, with `client` and `room` optional). */
 export interface UseBroadcastOptions extends RoomTarget {
   /** 1-128 printable ASCII characters. */
   channel: string;
@@ -57,7 +57,7 @@ export function useBroadcast<T extends object = Record<string, unknown>>(
 
 // ---- shared state ----
 
-/** Options of `useSharedState` (the spec's, with `client` and `room` optional). */
+/** Options of `useSharedState` (as in `@roomkit/client`, with `client` and `room` optional). */
 export interface UseSharedStateOptions<T> extends RoomTarget {
   /** Shown for keys the room's state does not have yet (read on mount; not written to the server). */
   initialState: T;
@@ -119,7 +119,7 @@ export interface UseStorageResult {
 }
 
 /**
- * The room's Yjs document (Roomkit's CRDT storage, not in the spec), kept in sync with the server
+ * The room's Yjs document (Roomkit's CRDT storage), kept in sync with the server
  * and the other users while mounted: edit `doc` directly. `synced` says whether it has caught up
  * since the last (re)join. Holds the room while mounted.
  */

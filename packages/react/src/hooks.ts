@@ -28,7 +28,7 @@ const NO_DATA: Readonly<Record<string, never>> = Object.freeze({});
 
 // ---- presence ----
 
-/** Options of `usePresence` (the spec's, with `client` and `room` optional). */
+/** Options of `usePresence` (as in `@roomkit/client`, with `client` and `room` optional). */
 export interface UsePresenceOptions<T = Record<string, unknown>> extends RoomTarget {
   /** How this user appears to the others (`id` is always the server's `userId`). */
   user?: Partial<User>;
@@ -88,7 +88,7 @@ export function usePresence<T extends object = Record<string, unknown>>(
 
 // ---- cursors ----
 
-/** Options of `useCursors` (the spec's, with `client` and `room` optional). */
+/** Options of `useCursors` (as in `@roomkit/client`, with `client` and `room` optional). */
 export interface UseCursorsOptions extends RoomTarget {
   user?: Partial<User>;
   /** At most one position per this many ms is sent (default 50); the last one always goes out. */
@@ -122,7 +122,7 @@ export function useCursors(options: UseCursorsOptions = {}): UseCursorsResult {
 
 // ---- room ----
 
-/** Options of `useRoom` (the spec's, with `client` and `roomId` optional; `room` also names the id). */
+/** Options of `useRoom` (`client` and `roomId` optional; `room` also names the id). */
 export interface UseRoomOptions {
   client?: WebSocketClient;
   roomId?: string;
@@ -153,7 +153,7 @@ export interface UseRoomResult {
 }
 
 /**
- * The spec's room handle: the room, its users, whether it is joined and why not, with explicit
+ * A room handle: the room, its users, whether it is joined and why not, with explicit
  * `join()` / `leave()`. Inside a `RoomProvider` the room is already joined; outside, call `join()`
  * (e.g. in an effect). Unmounting leaves whatever `join()` took.
  */

@@ -1,5 +1,5 @@
 /**
- * React bindings for Roomkit: a `RoomProvider` and hooks with the spec's names and options
+ * React bindings for Roomkit: a `RoomProvider` and hooks with the client's names and options
  * (`usePresence`, `useCursors`, `useRoom`, `useBroadcast`, `useSharedState`, plus `useStorage`
  * and `useLive` for live components), each returning plain values and stable actions, read
  * through `useSyncExternalStore`.

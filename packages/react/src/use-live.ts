@@ -48,8 +48,8 @@ const NO_ROOMS: readonly string[] = Object.freeze([]);
 const NO_ROOM_STATES: Readonly<Record<string, Record<string, unknown>>> = Object.freeze({});
 
 /**
- * Mounts a live component on the server while the calling component is mounted (the spec's
- * `Live.use(LiveRoomChat, { initialState })`): `$state` and `$rooms` re-render it when the server
+ * Mounts a live component on the server while the calling component is mounted (the React form
+ * of `Live.use(LiveRoomChat, { initialState })`): `$state` and `$rooms` re-render it when the server
  * changes them, and each action (`chat.joinRoom(payload)`) is a stable async method. Actions
  * called before the first commit wait for it. The server component is unmounted on unmount, and
  * re-mounted (new ones for a new `client`, `room` or component name). A StrictMode double mount

@@ -173,7 +173,7 @@ describe('hooks show live data from another client', () => {
     expect(received.peek()[0]).toEqual({ text: 'hi' });
   });
 
-  it('useRoom without a provider: the spec’s join in an effect, leave on unmount', async () => {
+  it('useRoom without a provider: join in an effect, leave on unmount', async () => {
     const server = await startServer();
     const alice = connectClient(server, 'alice');
     const bob = connectClient(server, 'bob');

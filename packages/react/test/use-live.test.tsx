@@ -1,6 +1,7 @@
 /**
- * `useLive` against a real server: the spec's chat frontend re-renders from the server's state,
- * actions are stable, StrictMode mounts once, unmount unmounts, and a changed `room` re-mounts.
+ * `useLive` against a real server: the published chat example's frontend re-renders from the
+ * server's state, actions are stable, StrictMode mounts once, unmount unmounts, and a changed
+ * `room` re-mounts.
  */
 import { Live, type ReadonlySignal, type WebSocketClient } from '@roomkit/client';
 import { useLayoutEffect, useState } from 'react';
@@ -36,7 +37,7 @@ async function liveServer() {
   return startServer({ components: { LiveRoomChat: ChatComponent, Tally } });
 }
 
-/** The spec's RoomChatDemo, with `useLive` for `Live.use` and plain elements to inspect. */
+/** The published RoomChatDemo example, with `useLive` for `Live.use` and plain elements to inspect. */
 function RoomChatDemo({
   client,
   username,
@@ -88,7 +89,7 @@ function state(probe: Probe<UseLiveResult<typeof LiveRoomChat>>) {
 }
 
 describe('useLive', () => {
-  it("renders the spec's chat from the server's state; another client's messages re-render it", async () => {
+  it("renders the example chat from the server's state; another client's messages re-render it", async () => {
     const server = await liveServer();
     const alice = connectClient(server, 'alice');
     const bob = connectClient(server, 'bob').live.use(LiveRoomChat, {

@@ -81,7 +81,7 @@ export class RoomServer {
     this.sessions.delete(ended);
     this.membership.leaveAll(ended);
     this.live.closeSession(ended);
-    for (const feature of this.features) feature.onDisconnect?.(ended);
+    for (const feature of this.features) feature.onDisconnect?.({ session: ended });
   };
   private listening = false;
 
@@ -172,7 +172,8 @@ export class RoomServer {
           connection.session.close(CloseCode.RoomRemoved, 'room removed');
         }
       }
-      for (const feature of this.features) feature.onRoomUnload?.(room, reason);
+      const unloaded = { room, reason };
+      for (const feature of this.features) feature.onRoomUnload?.(unloaded);
     });
 
     this.acceptor = new ConnectionAcceptor({
@@ -190,7 +191,8 @@ export class RoomServer {
       onFrame: (session, data, isBinary) => this.dispatcher.handleFrame(session, data, isBinary),
       onEnd: this.endSession,
       onConnect: (session) => {
-        for (const feature of this.features) feature.onConnect?.(session);
+        const connected = { session };
+        for (const feature of this.features) feature.onConnect?.(connected);
       },
       isStopping: () => this.stopping !== null,
     });

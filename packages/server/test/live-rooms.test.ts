@@ -208,7 +208,7 @@ describe('live rooms through $room', () => {
   });
 });
 
-describe('the spec LiveRoomChat, end to end', () => {
+describe('the published LiveRoomChat example, end to end', () => {
   type ChatState = {
     activeRoom: string | null;
     rooms: { id: string; name: string }[];

@@ -46,7 +46,7 @@ async function joinByMessage(server: RoomServer, room: string, userId: string) {
 }
 
 describe('room:user:joined', () => {
-  it('tells the other members when a user joins, in the spec shape; the joiner hears nothing of itself', async () => {
+  it('tells the other members when a user joins, in the documented shape; the joiner hears nothing of itself', async () => {
     const server = await startServer();
     const alice = await join(server, 'ev', 'alice', 'Alice');
     const before = Date.now();

@@ -9,7 +9,7 @@ import {
 } from './spaces-rest-helpers.js';
 
 /**
- * Who may do what over REST (the spec's row-level security): members see, anyone signed in finds a
+ * Who may do what over REST (row-level rules): members see, anyone signed in finds a
  * room by code, only the host changes, kicks, bans and deletes; capacity (`room_full`), bans
  * (`banned`) and the per-user room limit (`room_limit`). SQLite and PostgreSQL.
  */

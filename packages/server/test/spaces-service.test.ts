@@ -14,7 +14,8 @@ import { afterThisTest, describePostgres, postgresSchema, sqliteFile } from './t
 
 /**
  * The Spaces service (rooms with codes, hosts, capacity, messages) against a SQLite file and the
- * PostgreSQL of TEST_DATABASE_URL (a schema per test). Authorization rules are the spec's RLS.
+ * PostgreSQL of TEST_DATABASE_URL (a schema per test), authorization rules included: who may see,
+ * post, change, kick and delete.
  */
 
 const CODE = /^[A-HJ-NP-Z2-9]{6}$/;

@@ -6,7 +6,7 @@ export interface MembershipOptions extends JoinSettings {
   user?: Partial<User>;
 }
 
-/** The spec's `useRoom` object: explicit join and leave, the room, its users, the last error. */
+/** What `useRoom` returns: explicit join and leave, the room, its users, the last error. */
 export interface RoomMembership {
   /** The joined room, or null. */
   room: ReadonlySignal<Room | null>;

@@ -1,5 +1,5 @@
 /**
- * Two clients in a room, one scenario per feature, with the spec's functions and option shapes.
+ * Two clients in a room, one scenario per feature, with the hook-style functions and their options.
  * Each throws on the first unmet expectation.
  */
 import {
@@ -112,7 +112,7 @@ export const room: Scenario = (env) =>
     assert(info !== null && info.id === id && info.users.length === 2, 'room() describes the room');
     assert(!Number.isNaN(info.createdAt.getTime()), 'room() has createdAt from the server');
 
-    // The spec's chat: room.broadcast(type, payload) + client.on(type).
+    // A chat as examples/chat does it: room.broadcast(type, payload) + client.on(type).
     const heard = signal<Array<{ text: string; from: string | undefined }>>([]);
     const echoed = signal(0);
     const stopBob = bob.on<{ text: string }>('chat:message', (payload, message) =>

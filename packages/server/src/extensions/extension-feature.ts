@@ -14,8 +14,11 @@ import type {
   FeatureContext,
   HandlerOutcome,
   HandlerReply,
+  MemberPayload,
   MessageHandler,
   RoomTarget,
+  RoomUnloadedPayload,
+  SessionPayload,
 } from '../features/feature.js';
 import { ProtocolError } from '../features/feature.js';
 import { writeState } from '../features/live-state.js';
@@ -193,7 +196,7 @@ export class ExtensionFeature implements Feature {
     return undefined;
   }
 
-  onConnect(session: ClientSession): void {
+  onConnect({ session }: SessionPayload): void {
     const hook = this.extension.onConnect;
     if (hook)
       this.run('onConnect', () =>
@@ -201,7 +204,7 @@ export class ExtensionFeature implements Feature {
       );
   }
 
-  onAnnounce(room: Room, connection: RoomConnection): void {
+  onAnnounce({ room, connection }: MemberPayload): void {
     const hook = this.extension.onJoin;
     if (!hook) return;
     const payload = {
@@ -211,7 +214,7 @@ export class ExtensionFeature implements Feature {
     this.run('onJoin', () => hook.call(this.extension, payload));
   }
 
-  onLeave(room: Room, connection: RoomConnection): void {
+  onLeave({ room, connection }: MemberPayload): void {
     const hook = this.extension.onLeave;
     // Only a join the extension was told of has a leave to tell.
     if (!hook || !connection.announced) return;
@@ -222,14 +225,14 @@ export class ExtensionFeature implements Feature {
     this.run('onLeave', () => hook.call(this.extension, payload));
   }
 
-  onRoomUnload(room: Room, reason: string | null): void {
+  onRoomUnload({ room, reason }: RoomUnloadedPayload): void {
     const hook = this.extension.onRoomUnload;
     if (!hook) return;
     const payload = { roomId: room.id, reason: reason ?? 'empty' };
     this.run('onRoomUnload', () => hook.call(this.extension, payload));
   }
 
-  onDisconnect(session: ClientSession): void {
+  onDisconnect({ session }: SessionPayload): void {
     const hook = this.extension.onDisconnect;
     if (hook)
       this.run('onDisconnect', () =>

@@ -1,9 +1,14 @@
 import type { CursorPosition } from '@roomkit/protocol';
 import { encodeServerMessage } from '@roomkit/protocol';
 import { guarded } from '../observability/guard.js';
-import type { RoomConnection } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
-import { type Feature, type FeatureContext, onRoomMessage } from './feature.js';
+import {
+  type Feature,
+  type FeatureContext,
+  type MemberPayload,
+  onRoomMessage,
+  type RoomUnloadedPayload,
+} from './feature.js';
 
 /** Fields a client cannot set on its cursor: the server stamps them. */
 const STAMPED = new Set([
@@ -66,13 +71,13 @@ export class CursorsFeature implements Feature {
 
   constructor(private readonly ctx: FeatureContext) {}
 
-  onLeave(room: Room, connection: RoomConnection): void {
+  onLeave({ room, connection }: MemberPayload): void {
     const roomCursors = this.pending.get(room);
     const entry = roomCursors?.get(connection.user.userId);
     if (entry && entry.senderId === connection.id) roomCursors!.delete(connection.user.userId);
   }
 
-  onRoomUnload(room: Room): void {
+  onRoomUnload({ room }: RoomUnloadedPayload): void {
     this.pending.delete(room);
   }
 

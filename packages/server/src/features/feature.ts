@@ -99,24 +99,48 @@ export class ProtocolError extends Error {
   }
 }
 
+/** A connection's membership of a room, for the membership hooks. */
+export interface MemberPayload {
+  room: Room;
+  connection: RoomConnection;
+}
+
+export interface RoomUnloadedPayload {
+  room: Room;
+  /** Null when the room emptied (cleanup), else why it was removed. */
+  reason: string | null;
+}
+
+export interface SessionPayload {
+  session: ClientSession;
+}
+
 /**
- * A feature owns some message types and reacts to room lifecycle. Adding a feature means adding
- * a module and listing it in the server, not editing the dispatcher.
+ * One part of the server: the message types it handles and the lifecycle hooks it needs, each
+ * hook taking one payload object. Roomkit's own parts (presence, cursors, live state, storage,
+ * y-websocket, live components, Spaces, the relay) are features, and so is every application
+ * `Extension` (through `ExtensionFeature`, whose payloads carry public views instead of the
+ * server's objects). The dispatcher and the join path know features only through this interface:
+ * adding one means listing it in the server, never editing them.
  */
 export interface Feature {
   readonly name: string;
   readonly handlers?: readonly MessageHandler[];
   /** After a connection was added to a room: send it snapshots, tell the others. */
-  onJoin?(room: Room, connection: RoomConnection): void;
+  onJoin?(payload: MemberPayload): void;
   /**
    * After a join completed and was announced (the `onJoin` hook follows): not for a join that was
    * rolled back or cut short by its connection closing. A throw is logged, the join stands.
    */
-  onAnnounce?(room: Room, connection: RoomConnection): void;
+  onAnnounce?(payload: MemberPayload): void;
   /** After a connection was removed from a room (also a rolled-back join, and a removed room's members). */
-  onLeave?(room: Room, connection: RoomConnection): void;
+  onLeave?(payload: MemberPayload): void;
   /** When a room leaves this node (`reason`: null when it emptied, else why it was removed). */
-  onRoomUnload?(room: Room, reason: string | null): void;
+  onRoomUnload?(payload: RoomUnloadedPayload): void;
+  /** A connection was accepted and got its `welcome` (after its path room's join). */
+  onConnect?(payload: SessionPayload): void;
+  /** A connection ended, after it left its rooms. */
+  onDisconnect?(payload: SessionPayload): void;
   /**
    * Binary frames of Roomkit sockets (decoded storage frames, room resolved and membership
    * checked): one feature takes them (storage); without it they are refused.
@@ -132,10 +156,6 @@ export interface Feature {
     session: ClientSession,
     target: RoomTarget,
   ): HandlerOutcome;
-  /** A connection was accepted and got its `welcome` (after its path room's join). */
-  onConnect?(session: ClientSession): void;
-  /** A connection ended, after it left its rooms. */
-  onDisconnect?(session: ClientSession): void;
   /** Server stop: clear timers. */
   close?(): void;
 }

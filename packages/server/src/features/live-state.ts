@@ -1,7 +1,12 @@
 import { ErrorCode, encodeServerMessage, FORBIDDEN_KEYS, isRecord } from '@roomkit/protocol';
-import type { RoomConnection } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
-import { type Feature, type FeatureContext, onRoomMessage, ProtocolError } from './feature.js';
+import {
+  type Feature,
+  type FeatureContext,
+  type MemberPayload,
+  onRoomMessage,
+  ProtocolError,
+} from './feature.js';
 
 /**
  * Live state: a per-room last-writer-wins map. `state:init` on join; `state:update` writes are
@@ -27,7 +32,7 @@ export class LiveStateFeature implements Feature {
 
   constructor(private readonly ctx: FeatureContext) {}
 
-  onJoin(room: Room, connection: RoomConnection): void {
+  onJoin({ room, connection }: MemberPayload): void {
     connection.session.send(
       encodeServerMessage({ type: 'state:init', room: room.id, states: room.liveState.snapshot() }),
     );

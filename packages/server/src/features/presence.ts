@@ -11,7 +11,13 @@ import type { ClientSession, RoomConnection } from '../rooms/connection.js';
 import { textFrame } from '../rooms/frame.js';
 import type { Room } from '../rooms/room.js';
 import { checkMetadataSize } from '../rooms/room-settings.js';
-import { type Feature, type FeatureContext, onRoomMessage } from './feature.js';
+import {
+  type Feature,
+  type FeatureContext,
+  type MemberPayload,
+  onRoomMessage,
+  type RoomUnloadedPayload,
+} from './feature.js';
 
 /** The fields of a user's entry, compared to find what changed. */
 const FIELDS = [
@@ -144,7 +150,7 @@ export class PresenceFeature implements Feature {
    * itself (the next delta, which names it too, brings everything else). Any other joiner gets
    * the current list, itself included, and is skipped by the next list if nothing changed after it.
    */
-  onJoin(room: Room, connection: RoomConnection): void {
+  onJoin({ room, connection }: MemberPayload): void {
     if (connection.session.presenceDeltas) {
       const { userId } = connection.user;
       if (!room.presenceView.has(userId)) {
@@ -186,7 +192,7 @@ export class PresenceFeature implements Feature {
     joiners.set(connection.id, list);
   }
 
-  onRoomUnload(room: Room): void {
+  onRoomUnload({ room }: RoomUnloadedPayload): void {
     this.dirty.delete(room);
     this.snapshots.delete(room);
     this.lists.delete(room);

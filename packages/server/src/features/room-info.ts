@@ -1,6 +1,4 @@
-import type { RoomConnection } from '../rooms/connection.js';
-import type { Room } from '../rooms/room.js';
-import type { Feature } from './feature.js';
+import type { Feature, MemberPayload } from './feature.js';
 
 /**
  * `room:info` (the room's settings) to every joiner, right after `state:init`. Who came and went
@@ -9,7 +7,7 @@ import type { Feature } from './feature.js';
 export class RoomInfoFeature implements Feature {
   readonly name = 'room-info';
 
-  onJoin(room: Room, connection: RoomConnection): void {
+  onJoin({ room, connection }: MemberPayload): void {
     connection.session.send(room.infoFrame());
   }
 }

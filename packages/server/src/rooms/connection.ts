@@ -78,7 +78,7 @@ export type Wire = 'roomkit' | 'y-websocket';
 /** How a membership receives the room's document updates (null: it has not asked for them). */
 export type StorageSubscription = 'binary' | 'base64' | 'y-websocket' | null;
 
-/** The spec's `Connection`: one socket's membership in one room. */
+/** A `Connection`: one socket's membership in one room. */
 export interface Connection {
   /** Connection id: the same for every room the socket is in. */
   readonly id: string;

@@ -27,7 +27,7 @@ export interface JoinOptions extends RoomSettings {
 
 /**
  * The one join path and the one leave path, used by the upgrade (path room) and by
- * `room:join` / `room:leave`. Runs the spec's connection flow in order.
+ * `room:join` / `room:leave`. Runs the connection flow of docs/protocol.md §4 in order.
  */
 export class Membership {
   constructor(
@@ -177,8 +177,9 @@ export class Membership {
       room: roomId,
       member: { connectionId: connection.id, nodeId: this.ctx.rooms.nodeId, user: connection.user },
     });
+    const member = { room, connection };
     try {
-      for (const feature of this.features) feature.onJoin?.(room, connection);
+      for (const feature of this.features) feature.onJoin?.(member);
     } catch (error) {
       // Half a join is no join: take it back (unannounced) so an error means nothing was applied.
       this.leave(session, roomId);
@@ -191,8 +192,7 @@ export class Membership {
     for (const feature of this.features) {
       const announce = feature.onAnnounce?.bind(feature);
       // The join is done: a failing announcement is logged, not turned into a refusal.
-      if (announce)
-        guarded(this.ctx.logger, `${feature.name} announce`, () => announce(room, connection));
+      if (announce) guarded(this.ctx.logger, `${feature.name} announce`, () => announce(member));
     }
     const { hooks } = this.ctx.config;
     if (hooks.onJoin) {
@@ -247,7 +247,8 @@ export class Membership {
     if (room.localSize === 0 && this.ctx.rooms.get(roomId) === room) {
       this.ctx.rooms.scheduleCleanup(roomId, cleanupTimeoutMs);
     }
-    for (const feature of this.features) feature.onLeave?.(room, connection);
+    const member = { room, connection };
+    for (const feature of this.features) feature.onLeave?.(member);
     if (session.defaultRoom === roomId) session.defaultRoom = null;
     return true;
   }

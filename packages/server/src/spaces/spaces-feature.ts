@@ -2,12 +2,12 @@ import { ErrorCode, type RoomJoinMessage } from '@roomkit/protocol';
 import {
   type Feature,
   type HandlerReply,
+  type MemberPayload,
   onRoomMessage,
   ProtocolError,
   type RoomTarget,
 } from '../features/feature.js';
 import type { ClientSession, RoomConnection } from '../rooms/connection.js';
-import type { Room } from '../rooms/room.js';
 import { TokenBucket } from '../rooms/token-bucket.js';
 import { messageJson } from './json.js';
 import type { SpacesActor } from './model.js';
@@ -120,7 +120,7 @@ export class SpacesFeature implements Feature {
     return this.hub.live.isSeated(connection);
   }
 
-  onLeave(room: Room, connection: RoomConnection): void {
+  onLeave({ room, connection }: MemberPayload): void {
     this.hub.live.onLeave(room.id, connection);
   }
 

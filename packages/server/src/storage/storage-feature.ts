@@ -14,9 +14,11 @@ import {
   type HandlerOutcome,
   type HandlerReply,
   LaterReply,
+  type MemberPayload,
   onRoomMessage,
   ProtocolError,
   type RoomTarget,
+  type RoomUnloadedPayload,
 } from '../features/feature.js';
 import { runHook } from '../hooks.js';
 import type { Room } from '../rooms/room.js';
@@ -237,11 +239,11 @@ export class StorageFeature implements Feature {
     if (hook) runHook(this.ctx.logger, 'onStorageChange', () => hook(room.id, [changes]));
   }
 
-  onJoin(room: Room): void {
+  onJoin({ room }: MemberPayload): void {
     room.storageDocument ??= this.registry.get(room.id) ?? null;
   }
 
-  onRoomUnload(room: Room): void {
+  onRoomUnload({ room }: RoomUnloadedPayload): void {
     room.storageDocument = null;
     this.registry.release(room.id).catch((error: unknown) => {
       this.ctx.logger.error({ err: error, roomId: room.id }, 'releasing the room document failed');

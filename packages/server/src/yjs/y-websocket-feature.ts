@@ -1,5 +1,11 @@
 import { CloseCode } from '@roomkit/protocol';
-import type { Feature, FeatureContext, RoomTarget } from '../features/feature.js';
+import type {
+  Feature,
+  FeatureContext,
+  MemberPayload,
+  RoomTarget,
+  RoomUnloadedPayload,
+} from '../features/feature.js';
 import { LaterReply, ProtocolError } from '../features/feature.js';
 import type { PresenceFeature } from '../features/presence.js';
 import { guarded } from '../observability/guard.js';
@@ -104,7 +110,7 @@ export class YWebsocketFeature implements Feature {
     guarded(this.ctx.logger, 'y-websocket frame', () => this.process(session, data, isBinary));
   }
 
-  onJoin(room: Room, connection: RoomConnection): void {
+  onJoin({ room, connection }: MemberPayload): void {
     const { session } = connection;
     if (session.wire !== 'y-websocket') {
       // The room's first connection here: other nodes' peers may want this node's members.
@@ -144,7 +150,7 @@ export class YWebsocketFeature implements Feature {
     );
   }
 
-  onLeave(room: Room, connection: RoomConnection): void {
+  onLeave({ room, connection }: MemberPayload): void {
     if (connection.session.wire !== 'y-websocket') {
       // The presence flush skips a room without connections here: its last member's mirrored
       // entry is removed now (for other nodes' peers).
@@ -159,7 +165,7 @@ export class YWebsocketFeature implements Feature {
     if (removed.length > 0) this.sendAwareness(room, removed);
   }
 
-  onRoomUnload(room: Room): void {
+  onRoomUnload({ room }: RoomUnloadedPayload): void {
     this.awareness.delete(room);
   }
 
