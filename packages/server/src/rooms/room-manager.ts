@@ -81,7 +81,7 @@ function now<T>(value: MaybePromise<T>): T {
 /**
  * The rooms this node holds, each a replica kept up to date by applying room events: its own
  * (applied here, then published) and the other nodes' (from the bus). Also answers membership
- * queries (the union of the lively `RoomManager` and the philjs membership `RoomManager`), over
+ * queries (who is in which room, counts, stats), over
  * every node's members for the rooms this node holds.
  */
 export class RoomManager implements BusReceiver {

@@ -1,5 +1,5 @@
 /**
- * Why a Spaces operation was refused. The REST layer maps them to the spec's statuses:
+ * Why a Spaces operation was refused. The REST layer maps them to HTTP statuses:
  * `invalid_input` 400, `forbidden` / `room_full` / `banned` 403, `not_found` 404,
  * `room_limit` 429 (the per-user active room limit).
  */

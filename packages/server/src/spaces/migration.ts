@@ -75,7 +75,7 @@ export async function createSpacesTables(db: Kysely<unknown>, kind: StoreKind): 
       sql`message_type in ('user_text', 'user_voice', 'ai_response', 'system')`,
     )
     .execute();
-  // History pages walk (room_id, id) backwards; the others are the spec's indexes.
+  // History pages walk (room_id, id) backwards; the others serve the lookups by code, owner and participant.
   await db.schema
     .createIndex('room_messages_room_id_idx')
     .on('room_messages')

@@ -62,8 +62,8 @@ function isCodeCollision(error: unknown): boolean {
 }
 
 /**
- * The Spaces rooms (the spec's `RoomManager`) over the store's tables, on SQLite or PostgreSQL.
- * Every method takes the acting user and enforces the spec's row-level security rules: only the
+ * The Spaces rooms over the store's tables, on SQLite or PostgreSQL.
+ * Every method takes the acting user and enforces the Spaces access rules: only the
  * host and participants see a room, its participants and its messages (anyone signed in may look
  * a room up by code); only participants post; only the host changes state, kicks or deletes.
  *

@@ -101,7 +101,8 @@ export const JoinBody = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: MAX_SPACES_DISPLAY_NAME_LENGTH,
-        description: 'Accepted for the spec; the name shown is the one sent with `room:join`.',
+        description:
+          'Accepted for compatibility and not used; the name shown is the one sent with `room:join`.',
       }),
     ),
   },
