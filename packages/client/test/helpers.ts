@@ -119,7 +119,7 @@ export function dropConnections(server: RoomServer, userId: string): number {
   const sockets = new Set<{ terminate(): void }>();
   for (const room of server.getRoomManager().all()) {
     for (const connection of room.connections.values()) {
-      if (connection.user.userId === userId) sockets.add(connection.ws);
+      if (connection.user.userId === userId) sockets.add(connection.session.ws);
     }
   }
   for (const socket of sockets) socket.terminate();

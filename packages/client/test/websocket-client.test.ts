@@ -304,10 +304,10 @@ describe('WebSocketClient heartbeat', () => {
     const client = connectClient(server, 'alice', { heartbeatInterval: 40 });
     await client.room('r').membership().join();
     const connection = [...server.getRoomManager().get('r')!.connections.values()][0]!;
-    const first = connection.lastHeartbeat;
-    await eventually(() => connection.lastHeartbeat > first, 2000, 'a heartbeat');
-    const second = connection.lastHeartbeat;
-    await eventually(() => connection.lastHeartbeat > second, 2000, 'another heartbeat');
+    const first = connection.session.lastHeartbeat;
+    await eventually(() => connection.session.lastHeartbeat > first, 2000, 'a heartbeat');
+    const second = connection.session.lastHeartbeat;
+    await eventually(() => connection.session.lastHeartbeat > second, 2000, 'another heartbeat');
     // Heartbeat acks are the client's own business: the app never sees them.
     expect(client.lastMessage()?.type).not.toBe('ack');
   });
@@ -320,7 +320,7 @@ describe('WebSocketClient heartbeat', () => {
     await client.room('r').membership().join();
     expect(client.session()?.heartbeatIntervalMs).toBe(50);
     const connection = [...server.getRoomManager().get('r')!.connections.values()][0]!;
-    const first = connection.lastHeartbeat;
-    await eventually(() => connection.lastHeartbeat > first, 2000, 'a heartbeat');
+    const first = connection.session.lastHeartbeat;
+    await eventually(() => connection.session.lastHeartbeat > first, 2000, 'a heartbeat');
   });
 });

@@ -105,7 +105,13 @@ export {
   type SeatAnswer,
   type SeatRequest,
 } from './rooms/admission.js';
-export type { ClientSession, Connection, Identity, RoomConnection } from './rooms/connection.js';
+export type {
+  ClientSession,
+  Identity,
+  Membership,
+  /** The earlier name of `Membership`. */
+  Membership as Connection,
+} from './rooms/connection.js';
 export { colorForUser, USER_COLORS } from './rooms/presence-user.js';
 export type { Room } from './rooms/room.js';
 export type { RoomManager } from './rooms/room-manager.js';

@@ -35,7 +35,7 @@ import { LiveRoomManager } from './live/live-room-manager.js';
 import { RoomEventBus } from './live/room-event-bus.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import type { ClientSession, SessionLimits } from './rooms/connection.js';
-import { Membership } from './rooms/membership.js';
+import { JoinPath } from './rooms/join-path.js';
 import { RoomManager } from './rooms/room-manager.js';
 import { createSpaces, type SpacesParts } from './spaces/create-spaces.js';
 import type { SpacesHub } from './spaces/spaces-hub.js';
@@ -57,7 +57,7 @@ export class RoomServer {
   private readonly sessions = new Set<ClientSession>();
   private readonly features: Feature[];
   private readonly heartbeat: HeartbeatFeature;
-  private readonly membership: Membership;
+  private readonly membership: JoinPath;
   private readonly dispatcher: Dispatcher;
   private readonly storage: StorageFeature | null;
   private readonly yjs: YWebsocketFeature | null;
@@ -152,7 +152,7 @@ export class RoomServer {
       (extension) => new ExtensionFeature(extension, ctx),
     );
     this.features.push(...extensions, new Relay(ctx, extensions));
-    this.membership = new Membership(ctx, this.features);
+    this.membership = new JoinPath(ctx, this.features);
     this.dispatcher = new Dispatcher(ctx, this.features);
     this.rooms.onUnload((room, reason) => {
       // A room removed while members remain (RoomManager.remove, on any node): they leave it

@@ -89,12 +89,14 @@ describe('backpressure', () => {
     const first = await flood(flooder, () => slowSide.session.isClosing, 20);
     expect(slowSide.session.isClosing, `not closed after ${first.sent} messages`).toBe(true);
     // Past the limit by at most one flood step: it was closed as soon as it crossed the line.
-    expect(slowSide.ws.bufferedAmount).toBeGreaterThan(MAX_BUFFERED);
-    expect(slowSide.ws.bufferedAmount).toBeLessThan(MAX_BUFFERED + 21 * (CHUNK.length + 100));
+    expect(slowSide.session.ws.bufferedAmount).toBeGreaterThan(MAX_BUFFERED);
+    expect(slowSide.session.ws.bufferedAmount).toBeLessThan(
+      MAX_BUFFERED + 21 * (CHUNK.length + 100),
+    );
     // Keep flooding a while: nothing more is queued for the closed consumer.
-    const buffered = slowSide.ws.bufferedAmount;
+    const buffered = slowSide.session.ws.bufferedAmount;
     const second = await flood(flooder, () => true, 50, first.sent);
-    expect(slowSide.ws.bufferedAmount).toBe(buffered);
+    expect(slowSide.session.ws.bufferedAmount).toBe(buffered);
     const total = second.sent;
 
     // The normal member got every message, in order, while the slow one was stuck.
@@ -153,10 +155,10 @@ describe('backpressure', () => {
 
     // Fill the kernel buffers (the server's buffer stays empty while they absorb the flood),
     // then step one message at a time until the server-side buffer is past the soft limit.
-    let { sent } = await flood(flooder, () => slowSide.ws.bufferedAmount > 0, 8);
-    ({ sent } = await flood(flooder, () => slowSide.ws.bufferedAmount > LOSSY, 1, sent));
-    expect(slowSide.ws.bufferedAmount).toBeGreaterThan(LOSSY);
-    expect(slowSide.ws.bufferedAmount).toBeLessThan(MAX_BUFFERED);
+    let { sent } = await flood(flooder, () => slowSide.session.ws.bufferedAmount > 0, 8);
+    ({ sent } = await flood(flooder, () => slowSide.session.ws.bufferedAmount > LOSSY, 1, sent));
+    expect(slowSide.session.ws.bufferedAmount).toBeGreaterThan(LOSSY);
+    expect(slowSide.session.ws.bufferedAmount).toBeLessThan(MAX_BUFFERED);
 
     // Lossy traffic: a cursor and a presence change. The normal member gets both.
     flooder.send({ type: 'cursor:update', x: 4242, y: 1 });
@@ -175,8 +177,8 @@ describe('backpressure', () => {
     flooder.send({ type: 'marker', seq: 'after-lossy' });
     await normal.next('marker');
     expect(slowSide.session.isClosing).toBe(false);
-    expect(slowSide.ws.bufferedAmount).toBeGreaterThan(LOSSY);
-    expect(slowSide.ws.bufferedAmount).toBeLessThan(MAX_BUFFERED);
+    expect(slowSide.session.ws.bufferedAmount).toBeGreaterThan(LOSSY);
+    expect(slowSide.session.ws.bufferedAmount).toBeLessThan(MAX_BUFFERED);
     expect(server.getRoomManager().get(ROOM)!.size).toBe(3);
 
     // It reads again: everything reliable arrived in order, the lossy frames were skipped.
@@ -194,7 +196,11 @@ describe('backpressure', () => {
     expect(slow.closeCode).toBeNull();
 
     // Drained, it gets lossy traffic again.
-    await waitUntil(() => slowSide.ws.bufferedAmount === 0, 3000, 'the send buffer to drain');
+    await waitUntil(
+      () => slowSide.session.ws.bufferedAmount === 0,
+      3000,
+      'the send buffer to drain',
+    );
     flooder.send({ type: 'cursor:update', x: 4343, y: 2 });
     const cursor = await slow.next('cursor:update');
     expect(cursor.cursor).toMatchObject({ userId: 'flooder', x: 4343, y: 2 });

@@ -23,7 +23,7 @@ import type {
 import { ProtocolError } from '../features/feature.js';
 import { writeState } from '../features/live-state.js';
 import { runHook } from '../hooks.js';
-import type { ClientSession, RoomConnection } from '../rooms/connection.js';
+import type { ClientSession, Membership } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
 import {
   type Extension,
@@ -175,7 +175,7 @@ export class ExtensionFeature implements Feature {
   }
 
   /** The `onMessage` hook, for the relay: undefined to relay at once, a promise to wait for. */
-  checkAppMessage(message: AppMessage, connection: RoomConnection): void | Promise<void> {
+  checkAppMessage(message: AppMessage, connection: Membership): void | Promise<void> {
     const hook = this.extension.onMessage;
     if (!hook) return undefined;
     const payload = {

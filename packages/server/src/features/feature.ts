@@ -9,7 +9,7 @@ import type {
 import type { ResolvedConfig } from '../config.js';
 import type { HybridLogicalClock } from '../hlc.js';
 import type { Logger } from '../observability/logger.js';
-import type { ClientSession, RoomConnection, Wire } from '../rooms/connection.js';
+import type { ClientSession, Membership, Wire } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomManager } from '../rooms/room-manager.js';
 
@@ -24,7 +24,7 @@ export interface FeatureContext {
 /** A handled message's room, resolved and membership-checked by the dispatcher. */
 export interface RoomTarget {
   room: Room;
-  connection: RoomConnection;
+  connection: Membership;
 }
 
 /** What a handler may answer with; the dispatcher adds the request's `ref`. No reply: `ack` if `ref`. */
@@ -102,7 +102,7 @@ export class ProtocolError extends Error {
 /** A connection's membership of a room, for the membership hooks. */
 export interface MemberPayload {
   room: Room;
-  connection: RoomConnection;
+  connection: Membership;
 }
 
 export interface RoomUnloadedPayload {

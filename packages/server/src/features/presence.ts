@@ -7,7 +7,7 @@ import {
 } from '@roomkit/protocol';
 import type { PresenceChanges } from '../bus/messages.js';
 import { guarded } from '../observability/guard.js';
-import type { ClientSession, RoomConnection } from '../rooms/connection.js';
+import type { ClientSession, Membership } from '../rooms/connection.js';
 import { textFrame } from '../rooms/frame.js';
 import type { Room } from '../rooms/room.js';
 import { checkMetadataSize } from '../rooms/room-settings.js';
@@ -126,7 +126,7 @@ export class PresenceFeature implements Feature {
    * Changes this node's member's presence fields, on every node (applying it here updates
    * `connection.user`: the room's record of a local member is that object).
    */
-  update(connection: RoomConnection, changes: PresenceChanges): void {
+  update(connection: Membership, changes: PresenceChanges): void {
     this.ctx.rooms.applyLocal(connection.room, {
       kind: 'member-updated',
       room: connection.room.id,

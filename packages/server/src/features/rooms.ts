@@ -1,6 +1,6 @@
 import { ErrorCode, type RoomJoinMessage } from '@roomkit/protocol';
 import type { ClientSession } from '../rooms/connection.js';
-import type { Membership } from '../rooms/membership.js';
+import type { JoinPath } from '../rooms/join-path.js';
 import type { SpacesFeature } from '../spaces/spaces-feature.js';
 import { type Feature, type HandlerReply, onSessionMessage, ProtocolError } from './feature.js';
 
@@ -37,9 +37,9 @@ export class RoomsFeature implements Feature {
     })),
   ];
 
-  /** Membership is built after the features it drives, so it is looked up lazily. */
+  /** JoinPath is built after the features it drives, so it is looked up lazily. */
   constructor(
-    private readonly membership: () => Membership,
+    private readonly membership: () => JoinPath,
     /** Spaces rooms' joins and leaves, or null when Spaces is off. */
     private readonly spaces: SpacesFeature | null = null,
   ) {}

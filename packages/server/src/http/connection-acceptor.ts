@@ -22,7 +22,7 @@ import {
   type Wire,
 } from '../rooms/connection.js';
 import { socketOf } from '../rooms/frame.js';
-import type { JoinOptions, Membership } from '../rooms/membership.js';
+import type { JoinOptions, JoinPath } from '../rooms/join-path.js';
 import { rejectUpgrade } from './reject.js';
 import type { UpgradeChecks } from './upgrade-checks.js';
 
@@ -58,7 +58,7 @@ export interface ConnectionAcceptorDeps {
   config: ResolvedConfig;
   logger: Logger;
   checks: UpgradeChecks;
-  membership: () => Membership;
+  membership: () => JoinPath;
   /** The server's live sessions: accepted ones are added (the session removes itself via `onEnd`). */
   sessions: Set<ClientSession>;
   sessionLimits: SessionLimits;

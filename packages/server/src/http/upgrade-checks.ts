@@ -17,7 +17,7 @@ import type { RoomDescription } from '../bus/messages.js';
 import type { MaybePromise } from '../bus/room-directory.js';
 import { type FeatureContext, ProtocolError } from '../features/feature.js';
 import type { Identity, Wire } from '../rooms/connection.js';
-import type { Membership } from '../rooms/membership.js';
+import type { JoinPath } from '../rooms/join-path.js';
 import type { SpacesFeature } from '../spaces/spaces-feature.js';
 import { isOriginAllowed, parseUpgradeTarget } from './upgrade-target.js';
 
@@ -52,7 +52,7 @@ const refusal = (status: number, code: UpgradeErrorCode, reason: string): Refusa
 
 export interface UpgradeCheckDeps {
   ctx: FeatureContext;
-  membership: () => Membership;
+  membership: () => JoinPath;
   jwt: JwtAuth | null;
   /** Tells Spaces rooms (joined with `room:join` only) from others; null when Spaces is off. */
   spaces: Pick<SpacesFeature, 'isSpacesRoom'> | null;

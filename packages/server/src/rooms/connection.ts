@@ -78,20 +78,6 @@ export type Wire = 'roomkit' | 'y-websocket';
 /** How a membership receives the room's document updates (null: it has not asked for them). */
 export type StorageSubscription = 'binary' | 'base64' | 'y-websocket' | null;
 
-/** A `Connection`: one socket's membership in one room. */
-export interface Connection {
-  /** Connection id: the same for every room the socket is in. */
-  readonly id: string;
-  readonly ws: WebSocket;
-  /** This connection's own presence record (its `connections` field is always 1). */
-  readonly user: PresenceUser;
-  readonly location?: string;
-  readonly metadata?: Record<string, unknown>;
-  readonly onlineStatus: OnlineStatus;
-  readonly lastActiveAt: number;
-  readonly lastHeartbeat: number;
-}
-
 export interface SessionLimits {
   lossyBufferedBytes: number;
   maxBufferedBytes: number;
@@ -243,8 +229,12 @@ export class ClientSession {
   }
 }
 
-/** A session's record in one room; what `Room.connections` holds. */
-export class RoomConnection implements Connection {
+/**
+ * A session's membership of one room: its presence record there and its document subscription.
+ * The session (`ClientSession`) is the socket; it has one membership per room it is in (what
+ * `Room.connections` holds for this node's sockets).
+ */
+export class Membership {
   readonly user: PresenceUser;
   /** Set once `onJoin` was told about this membership; only then does its end fire `onLeave`. */
   announced = false;
@@ -277,26 +267,5 @@ export class RoomConnection implements Connection {
 
   get id(): string {
     return this.session.id;
-  }
-  get roomId(): string {
-    return this.room.id;
-  }
-  get ws(): WebSocket {
-    return this.session.ws;
-  }
-  get location(): string | undefined {
-    return this.user.location;
-  }
-  get metadata(): Record<string, unknown> | undefined {
-    return this.user.metadata;
-  }
-  get onlineStatus(): OnlineStatus {
-    return this.user.onlineStatus;
-  }
-  get lastActiveAt(): number {
-    return this.user.lastActiveAt;
-  }
-  get lastHeartbeat(): number {
-    return this.session.lastHeartbeat;
   }
 }

@@ -1,4 +1,4 @@
-import type { RoomConnection } from './connection.js';
+import type { Membership } from './connection.js';
 
 /**
  * A session's memberships by room id. Nearly every connection is in one room, so the first is
@@ -7,14 +7,14 @@ import type { RoomConnection } from './connection.js';
  */
 export class Memberships {
   private firstId: string | null = null;
-  private first: RoomConnection | null = null;
-  private map: Map<string, RoomConnection> | null = null;
+  private first: Membership | null = null;
+  private map: Map<string, Membership> | null = null;
 
   get size(): number {
     return this.map !== null ? this.map.size : this.first === null ? 0 : 1;
   }
 
-  get(roomId: string): RoomConnection | undefined {
+  get(roomId: string): Membership | undefined {
     if (this.map !== null) return this.map.get(roomId);
     return roomId === this.firstId ? (this.first ?? undefined) : undefined;
   }
@@ -23,7 +23,7 @@ export class Memberships {
     return this.get(roomId) !== undefined;
   }
 
-  set(roomId: string, connection: RoomConnection): void {
+  set(roomId: string, connection: Membership): void {
     if (this.map !== null) {
       this.map.set(roomId, connection);
     } else if (this.first === null || this.firstId === roomId) {
@@ -52,7 +52,7 @@ export class Memberships {
   }
 
   /** The memberships, in joining order (a copy). */
-  values(): RoomConnection[] {
+  values(): Membership[] {
     if (this.map !== null) return [...this.map.values()];
     return this.first === null ? [] : [this.first];
   }

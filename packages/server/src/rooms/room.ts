@@ -16,7 +16,7 @@ import type {
 import { LiveStateStore, type StateLimits } from '../features/live-state-store.js';
 import type { StorageDocument } from '../storage/room-document.js';
 import { encodeYjsUpdateMessage } from '../yjs/y-websocket-protocol.js';
-import type { RoomConnection } from './connection.js';
+import type { Membership } from './connection.js';
 import { binaryFrame, textFrame } from './frame.js';
 import { aggregatePresence } from './presence-user.js';
 import { copyMetadata } from './room-settings.js';
@@ -38,7 +38,7 @@ export interface RoomListener {
  */
 export class Room {
   /** This node's connections in the room: the sockets it writes to. */
-  readonly connections = new Map<string, RoomConnection>();
+  readonly connections = new Map<string, Membership>();
   /** Every member on every node, by connection id. */
   readonly members = new Map<string, MemberRecord>();
   readonly liveState: LiveStateStore;

@@ -1,6 +1,6 @@
 import type { Bus } from '../bus/bus.js';
 import type { FeatureContext } from '../features/feature.js';
-import type { Membership } from '../rooms/membership.js';
+import type { JoinPath } from '../rooms/join-path.js';
 import type { Store } from '../store/store.js';
 import { SpacesFeature } from './spaces-feature.js';
 import { SpacesHub } from './spaces-hub.js';
@@ -17,7 +17,7 @@ export interface SpacesParts {
 export function createSpaces(
   ctx: FeatureContext,
   store: Store | undefined,
-  membership: () => Membership,
+  membership: () => JoinPath,
   bus: Bus,
   /** Drops what the core kept of a deleted room outside the Spaces tables (its document). */
   forgetRoom: (roomId: string) => Promise<void>,

@@ -7,7 +7,7 @@ import {
   ProtocolError,
   type RoomTarget,
 } from '../features/feature.js';
-import type { ClientSession, RoomConnection } from '../rooms/connection.js';
+import type { ClientSession, Membership } from '../rooms/connection.js';
 import { TokenBucket } from '../rooms/token-bucket.js';
 import { messageJson } from './json.js';
 import type { SpacesActor } from './model.js';
@@ -116,7 +116,7 @@ export class SpacesFeature implements Feature {
   }
 
   /** Whether this membership is a Spaces seat (its `room:leave` is answered with `room:left`). */
-  isSeated(connection: RoomConnection): boolean {
+  isSeated(connection: Membership): boolean {
     return this.hub.live.isSeated(connection);
   }
 

@@ -9,8 +9,8 @@ import type { Bus } from '../bus/bus.js';
 import type { Delivery, MemberRecord, SpacesBusMessage } from '../bus/messages.js';
 import { type HandlerReply, ProtocolError } from '../features/feature.js';
 import type { Logger } from '../observability/logger.js';
-import type { ClientSession, RoomConnection } from '../rooms/connection.js';
-import type { Membership } from '../rooms/membership.js';
+import type { ClientSession, Membership } from '../rooms/connection.js';
+import type { JoinPath } from '../rooms/join-path.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomManager } from '../rooms/room-manager.js';
 import { SpacesError, type SpacesErrorCode } from './errors.js';
@@ -76,14 +76,14 @@ export class SpacesLive {
    * Memberships that joined as Spaces members (the others in the same room are not seated), with
    * the seat's name in the room (which may differ from the token's).
    */
-  private readonly seats = new WeakMap<RoomConnection, string>();
+  private readonly seats = new WeakMap<Membership, string>();
   /** Touches the seats of connected users (their heartbeat), so presence and cleanup see them. */
   private touchTimer: NodeJS.Timeout | null = null;
   /**
    * Memberships the server is ending whose seat and announcement are taken care of elsewhere (a
    * kick, a REST leave, a deletion, half a join): their leave changes no seat and tells no one.
    */
-  private readonly quiet = new WeakSet<RoomConnection>();
+  private readonly quiet = new WeakSet<Membership>();
   /** Store work started by leaves (sync hooks), awaited by `stop()`. */
   private readonly pending = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
@@ -94,14 +94,14 @@ export class SpacesLive {
     private readonly service: SpacesService,
     private readonly config: ResolvedSpacesConfig,
     private readonly rooms: RoomManager,
-    private readonly membership: () => Membership,
+    private readonly membership: () => JoinPath,
     private readonly bus: Bus,
     private readonly logger: Logger,
     /** Deletes a deleted room's document, so its id does not give its contents to anyone. */
     private readonly forgetRoom: (roomId: string) => Promise<void> = async () => {},
   ) {}
 
-  isSeated(connection: RoomConnection): boolean {
+  isSeated(connection: Membership): boolean {
     return this.seats.has(connection);
   }
 
@@ -153,7 +153,7 @@ export class SpacesLive {
   /** After the core join: the seat is checked again, then announced and described. */
   private async completeJoin(
     session: ClientSession,
-    connection: RoomConnection,
+    connection: Membership,
     participant: SpaceParticipant,
     wasOnline: boolean,
   ): Promise<HandlerReply> {
@@ -206,7 +206,7 @@ export class SpacesLive {
    * any node, the seat goes offline (a disconnect) or is given up (a leave), and the room hears
    * `room:participant-left` and a `system` message. Removals the server orders are quiet.
    */
-  onLeave(roomId: string, connection: RoomConnection): void {
+  onLeave(roomId: string, connection: Membership): void {
     const displayName = this.seats.get(connection);
     if (displayName === undefined) return;
     this.seats.delete(connection);
@@ -255,7 +255,7 @@ export class SpacesLive {
   }
 
   /** The membership's seat name (the connection's display name if it has none). */
-  seatName(connection: RoomConnection): string {
+  seatName(connection: Membership): string {
     return this.seats.get(connection) ?? connection.session.identity.displayName;
   }
 

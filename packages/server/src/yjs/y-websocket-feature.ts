@@ -9,7 +9,7 @@ import type {
 import { LaterReply, ProtocolError } from '../features/feature.js';
 import type { PresenceFeature } from '../features/presence.js';
 import { guarded } from '../observability/guard.js';
-import type { ClientSession, RoomConnection } from '../rooms/connection.js';
+import type { ClientSession, Membership } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomDocument } from '../storage/room-document.js';
 import type { StorageFeature } from '../storage/storage-feature.js';
@@ -175,7 +175,7 @@ export class YWebsocketFeature implements Feature {
   }
 
   /** First messages to a peer: the server's state vector, and every awareness state. */
-  private greet(connection: RoomConnection, doc: RoomDocument): void {
+  private greet(connection: Membership, doc: RoomDocument): void {
     connection.session.sendBinary(encodeSyncStep1(doc.stateVector()));
     this.sendStates(connection, false);
   }
@@ -184,7 +184,7 @@ export class YWebsocketFeature implements Feature {
    * Every awareness state in the room, to one peer: this node's connections' (also when there
    * are none, if `always`), then each other node's that serves the room (asked for).
    */
-  private sendStates(connection: RoomConnection, always: boolean): void {
+  private sendStates(connection: Membership, always: boolean): void {
     const { session, room } = connection;
     const own = this.awarenessOf(room).snapshot();
     if (always || own.length > 0) {
@@ -327,7 +327,7 @@ export class YWebsocketFeature implements Feature {
    * too, as the reference server does: it keeps the sender's connection alive), and its state
    * shown to Roomkit members as the connection's presence `metadata.awareness`.
    */
-  private fromPeer(connection: RoomConnection, update: Uint8Array, frame: Buffer): void {
+  private fromPeer(connection: Membership, update: Uint8Array, frame: Buffer): void {
     const decoded = decodeAwarenessUpdate(update, MAX_AWARENESS_ENTRIES, this.stateLimits);
     if (decoded === null) return;
     const { room, session } = connection;
@@ -358,7 +358,7 @@ export class YWebsocketFeature implements Feature {
    * (a provider resends its state every 15 s; a log line each time would flood), so only its
    * first refusal is logged.
    */
-  private refusedStates(connection: RoomConnection, refused: RefusedAwarenessEntry[]): void {
+  private refusedStates(connection: Membership, refused: RefusedAwarenessEntry[]): void {
     const { session } = connection;
     if (this.warned.has(session)) return;
     this.warned.add(session);

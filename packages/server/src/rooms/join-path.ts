@@ -7,7 +7,7 @@ import { type Feature, type FeatureContext, ProtocolError } from '../features/fe
 import { runHook } from '../hooks.js';
 import { guarded } from '../observability/guard.js';
 import { passwordDigest } from './admission.js';
-import { type ClientSession, type Identity, RoomConnection } from './connection.js';
+import { type ClientSession, type Identity, Membership } from './connection.js';
 import type { Room } from './room.js';
 import { andThen } from './room-manager.js';
 import { checkMetadataSize, type RoomSettings } from './room-settings.js';
@@ -29,7 +29,7 @@ export interface JoinOptions extends RoomSettings {
  * The one join path and the one leave path, used by the upgrade (path room) and by
  * `room:join` / `room:leave`. Runs the connection flow of docs/protocol.md §4 in order.
  */
-export class Membership {
+export class JoinPath {
   constructor(
     private readonly ctx: FeatureContext,
     private readonly features: readonly Feature[],
@@ -43,7 +43,7 @@ export class Membership {
     session: ClientSession,
     roomId: string,
     settings: JoinOptions = {},
-  ): RoomConnection | Promise<RoomConnection> {
+  ): Membership | Promise<Membership> {
     const authorize = this.ctx.config.auth?.authorizeRoom;
     if (!authorize || session.memberships.has(roomId)) return this.join(session, roomId, settings);
     return this.authorizeIdentity(session.identity, roomId).then((access) => {
@@ -139,7 +139,7 @@ export class Membership {
     session: ClientSession,
     roomId: string,
     options: JoinOptions = {},
-  ): RoomConnection | Promise<RoomConnection> {
+  ): Membership | Promise<Membership> {
     const existing = session.memberships.get(roomId);
     if (existing) return existing;
     const seat =
@@ -161,9 +161,9 @@ export class Membership {
   }
 
   /** The admitted connection becomes a member: here, on every node, then the features and hooks. */
-  private enter(session: ClientSession, room: Room, options: JoinOptions): RoomConnection {
+  private enter(session: ClientSession, room: Room, options: JoinOptions): Membership {
     const roomId = room.id;
-    const connection = new RoomConnection(
+    const connection = new Membership(
       session,
       room,
       Date.now(),
@@ -206,7 +206,7 @@ export class Membership {
   /** The presence a join brings, laid on the new member's record before anyone sees it. */
   private withInitialPresence(
     session: ClientSession,
-    connection: RoomConnection,
+    connection: Membership,
     presence: InitialPresence,
   ): void {
     const { user } = connection;
