@@ -52,6 +52,7 @@ export type {
   StorageOp,
 } from './config.js';
 export {
+  type AuthenticatePayload,
   type ConnectPayload,
   type DestroyPayload,
   type DisconnectPayload,

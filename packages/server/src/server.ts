@@ -183,6 +183,10 @@ export class RoomServer {
         ctx,
         membership: () => this.membership,
         jwt: this.jwt,
+        authenticators: this.features.filter(
+          (feature): feature is Feature & Required<Pick<Feature, 'onAuthenticate'>> =>
+            feature.onAuthenticate !== undefined,
+        ),
         spaces: this.spaces?.feature ?? null,
       }),
       membership: () => this.membership,

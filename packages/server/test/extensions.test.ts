@@ -12,7 +12,15 @@ import {
   RoomServer,
   Type,
 } from '../src/index.js';
-import { join, type Received, sentinel, startServer, waitUntil } from './helpers.js';
+import {
+  join,
+  type Received,
+  sentinel,
+  startServer,
+  upgradeStatus,
+  waitUntil,
+  wsUrl,
+} from './helpers.js';
 
 const tallyOf = (m: Received) => m.counts as Record<string, number>;
 
@@ -154,6 +162,33 @@ describe('extensions: the interface', () => {
       'unload:audited:empty',
       'destroy',
     ]);
+  });
+
+  it('onAuthenticate sees who connects and may refuse the upgrade (403 forbidden with its reason)', async () => {
+    const seen: string[] = [];
+    const server = await startServer({
+      limits: { authTimeoutMs: 200 },
+      extensions: [
+        {
+          name: 'gate',
+          async onAuthenticate({ userId, roomId, verified, request }) {
+            seen.push(`${userId}:${roomId}:${verified}:${request.url.split('?')[0]}`);
+            if (userId === 'mallory') throw new Error('mallory is not welcome');
+            if (userId === 'slow') await new Promise((resolve) => setTimeout(resolve, 2000));
+          },
+        },
+      ],
+    });
+    const refused = await upgradeStatus(wsUrl(server, '/rooms/gated', 'userId=mallory'));
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toEqual({
+      error: { code: 'forbidden', message: 'mallory is not welcome' },
+    });
+    const late = await upgradeStatus(wsUrl(server, '/rooms/gated', 'userId=slow'));
+    expect(late.status).toBe(403);
+    const alice = await join(server, 'gated', 'alice');
+    expect(await alice.request({ type: 'heartbeat' })).toMatchObject({ type: 'ack' });
+    expect(seen).toContain('alice:gated:false:/rooms/gated');
   });
 
   it('a failing hook is logged and changes nothing; a throwing handler is internal_error', async () => {

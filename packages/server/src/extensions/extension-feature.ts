@@ -10,6 +10,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { SERVER_SENDER } from '../features/broadcast.js';
 import type {
+  AuthenticatePayload,
   Feature,
   FeatureContext,
   HandlerOutcome,
@@ -194,6 +195,18 @@ export class ExtensionFeature implements Feature {
       throw refusal(error, ErrorCode.Forbidden);
     }
     return undefined;
+  }
+
+  onAuthenticate({ request, identity, roomId }: AuthenticatePayload): void | Promise<void> {
+    const hook = this.extension.onAuthenticate;
+    if (!hook) return undefined;
+    return hook.call(this.extension, {
+      request: { url: request.url ?? '', headers: request.headers },
+      userId: identity.userId,
+      displayName: identity.displayName,
+      verified: identity.verified === true,
+      roomId,
+    });
   }
 
   onConnect({ session }: SessionPayload): void {

@@ -15,6 +15,12 @@ export interface Extension {
   readonly name: string;
   /** The message types it handles (`defineMessage`). A type may have one handler on a server. */
   readonly messages?: readonly ExtensionMessage[];
+  /**
+   * A WebSocket upgrade whose user is known (from `auth`, a JWT or the query string), before the
+   * handshake. Throw (or reject) to refuse it: the client gets HTTP 403 `forbidden` with the
+   * error's message. Waited for up to `limits.authTimeoutMs` (then refused).
+   */
+  onAuthenticate?(payload: AuthenticatePayload): void | Promise<void>;
   /** A connection was accepted and got its `welcome` (its path room, if any, is joined). */
   onConnect?(payload: ConnectPayload): void | Promise<void>;
   /** A connection joined a room (after its snapshots were sent). */
@@ -129,6 +135,17 @@ export interface MessageContext<P> {
   connection: ExtensionConnection;
   /** The room the message is for; null for a `'connection'`-scoped type. */
   room: ExtensionRoom | null;
+}
+
+export interface AuthenticatePayload {
+  /** The upgrade request's URL (path and query) and headers. */
+  request: { url: string; headers: Readonly<Record<string, string | string[] | undefined>> };
+  userId: string;
+  displayName: string;
+  /** Signed in (by `auth` or a verified JWT), not named by the query string. */
+  verified: boolean;
+  /** The room on the path, or null for the bare path. */
+  roomId: string | null;
 }
 
 export interface ConnectPayload {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type {
   AppMessage,
   BuiltInClientMessage,
@@ -9,7 +10,7 @@ import type {
 import type { ResolvedConfig } from '../config.js';
 import type { HybridLogicalClock } from '../hlc.js';
 import type { Logger } from '../observability/logger.js';
-import type { ClientSession, Membership, Wire } from '../rooms/connection.js';
+import type { ClientSession, Identity, Membership, Wire } from '../rooms/connection.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomManager } from '../rooms/room-manager.js';
 
@@ -111,6 +112,14 @@ export interface RoomUnloadedPayload {
   reason: string | null;
 }
 
+/** An upgrade that established who connects, before the handshake. */
+export interface AuthenticatePayload {
+  request: IncomingMessage;
+  identity: Identity;
+  /** The room on the path, or null. */
+  roomId: string | null;
+}
+
 export interface SessionPayload {
   session: ClientSession;
 }
@@ -137,6 +146,11 @@ export interface Feature {
   onLeave?(payload: MemberPayload): void;
   /** When a room leaves this node (`reason`: null when it emptied, else why it was removed). */
   onRoomUnload?(payload: RoomUnloadedPayload): void;
+  /**
+   * An upgrade whose identity is known, before its handshake: throwing (or rejecting) refuses it
+   * with 403 `forbidden` and the error's message. Waited for up to `limits.authTimeoutMs`.
+   */
+  onAuthenticate?(payload: AuthenticatePayload): void | Promise<void>;
   /** A connection was accepted and got its `welcome` (after its path room's join). */
   onConnect?(payload: SessionPayload): void;
   /** A connection ended, after it left its rooms. */

@@ -6,6 +6,7 @@ import {
   MAX_ROOM_PASSWORD_LENGTH,
   UpgradeErrorCode,
 } from '@roomkit/protocol';
+import { TIMED_OUT, withDeadline } from '../auth/deadline.js';
 import {
   type IdentityResult,
   identityFromAuth,
@@ -15,7 +16,7 @@ import {
 import { bearerToken, type JwtAuth, JwtError } from '../auth/jwt.js';
 import type { RoomDescription } from '../bus/messages.js';
 import type { MaybePromise } from '../bus/room-directory.js';
-import { type FeatureContext, ProtocolError } from '../features/feature.js';
+import { type Feature, type FeatureContext, ProtocolError } from '../features/feature.js';
 import type { Identity, Wire } from '../rooms/connection.js';
 import type { JoinPath } from '../rooms/join-path.js';
 import type { SpacesFeature } from '../spaces/spaces-feature.js';
@@ -54,6 +55,8 @@ export interface UpgradeCheckDeps {
   ctx: FeatureContext;
   membership: () => JoinPath;
   jwt: JwtAuth | null;
+  /** The features with an `onAuthenticate` check (extensions), in order. */
+  authenticators: readonly Required<Pick<Feature, 'onAuthenticate' | 'name'>>[];
   /** Tells Spaces rooms (joined with `room:join` only) from others; null when Spaces is off. */
   spaces: Pick<SpacesFeature, 'isSpacesRoom'> | null;
 }
@@ -90,6 +93,10 @@ export class UpgradeChecks {
       return refusal(identity.status, code, identity.reason);
     }
     const { roomId, wire } = target;
+    if (this.deps.authenticators.length > 0) {
+      const refused = await this.authenticate(req, identity.identity, roomId);
+      if (refused) return refused;
+    }
     // The path room's password: read even with `auth` (it is the room's secret, not an identity),
     // and checked once the room's other checks passed, like a room:join's.
     const password = roomId === null ? undefined : (target.query.get('password') ?? undefined);
@@ -141,6 +148,36 @@ export class UpgradeChecks {
     }
     const seated = (seat: RoomDescription) => ({ ok: true as const, seat });
     return claimed instanceof Promise ? claimed.then(seated, refusalFor) : seated(claimed);
+  }
+
+  /** The features' `onAuthenticate` checks, in order, each within `limits.authTimeoutMs`. */
+  private async authenticate(
+    request: IncomingMessage,
+    identity: Identity,
+    roomId: string | null,
+  ): Promise<Refusal | null> {
+    const { config, logger } = this.deps.ctx;
+    for (const feature of this.deps.authenticators) {
+      let outcome: unknown;
+      try {
+        outcome = await withDeadline(
+          Promise.resolve(feature.onAuthenticate({ request, identity, roomId })),
+          config.limits.authTimeoutMs,
+        );
+      } catch (error) {
+        const reason = error instanceof Error && error.message ? error.message : 'refused';
+        return refusal(403, UpgradeErrorCode.Forbidden, reason);
+      }
+      if (outcome === TIMED_OUT) {
+        logger.warn({ feature: feature.name }, 'onAuthenticate timed out');
+        return refusal(
+          403,
+          UpgradeErrorCode.Forbidden,
+          'the connection could not be authorized in time',
+        );
+      }
+    }
+    return null;
   }
 
   /**
