@@ -116,6 +116,47 @@ describe('storage sync', () => {
     );
   });
 
+  it("a member's own formatting cleanup (on applying the others' edits) reaches every member and node", async () => {
+    const server = await startServer();
+    const alice = await DocClient.open(server, 'member-cleanup', 'alice');
+    const bob = await DocClient.open(server, 'member-cleanup', 'bob', 'base64');
+    alice.doc.getText('text').insert(0, 'hello world');
+    await alice.settled();
+    await waitUntil(() => bob.text() === 'hello world');
+    // Both make the same range bold while neither has the other's change. Applying the other's,
+    // each member's Yjs deletes the now redundant marker in a local transaction: a change of the
+    // member's that the room has only once it is sent (a deletion: the state vector misses it).
+    alice.online = false;
+    bob.online = false;
+    const before = Y.encodeStateVector(alice.doc);
+    alice.doc.getText('text').format(0, 5, { bold: true });
+    bob.doc.getText('text').format(0, 5, { bold: true });
+    const cleanups: Uint8Array[] = [];
+    for (const member of [alice, bob]) {
+      member.doc.on('update', (update: Uint8Array, origin: unknown) => {
+        if (origin !== member) cleanups.push(update);
+      });
+      member.online = true;
+    }
+    await alice.push(Y.encodeStateAsUpdate(alice.doc, before));
+    await bob.push(Y.encodeStateAsUpdate(bob.doc, before));
+    const deleted = (doc: Y.Doc) =>
+      JSON.stringify([...Y.decodeUpdate(Y.encodeStateAsUpdate(doc)).ds.clients].sort());
+    const docs = () => [alice.doc, bob.doc, ...serverDocs(server, 'member-cleanup')];
+    await waitUntil(
+      () => cleanups.length > 0 && docs().every((doc) => deleted(doc) === deleted(alice.doc)),
+      3000,
+      'every member and node has the members’ cleanups',
+    );
+    await Promise.all([alice.settled(), bob.settled()]);
+    for (const update of cleanups) expect(Y.decodeUpdate(update).structs).toEqual([]);
+    const delta = JSON.stringify(alice.doc.getText('text').toDelta());
+    for (const doc of docs()) {
+      expect(deleted(doc)).toBe(deleted(alice.doc));
+      expect(JSON.stringify(doc.getText('text').toDelta())).toBe(delta);
+    }
+  });
+
   it('an update that changes nothing is acknowledged and not broadcast', async () => {
     const server = await startServer();
     const alice = await DocClient.open(server, 'dup', 'alice');
