@@ -3,7 +3,7 @@ import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { ProtocolError } from '../features/feature.js';
 
-/** The spec's `StorageDocument`: a room's CRDT document. */
+/** A room's CRDT document, as server code sees it (`RoomManager.get(id).getStorageDocument()`). */
 export interface StorageDocument {
   /** The room's Yjs document. Change it only through the server (it broadcasts and persists). */
   readonly doc: Y.Doc;
